@@ -1,0 +1,4 @@
+//! matcalc: symbolic matrix calculus.
+#![warn(missing_docs)]
+
+pub mod syntax;

@@ -1,0 +1,19 @@
+//! The `syntax` layer: the matrix language as text.
+//!
+//! The pest grammar (`grammar/matcalc.pest`), the AST with byte spans,
+//! declarations (`--let`, parsed with nom), name resolution, printers and
+//! diagnostics. Invariant: this layer imports no other layer of matcalc.
+
+mod ast;
+mod decls;
+mod diagnostic;
+mod names;
+mod parser;
+
+pub use ast::{
+    BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span,
+};
+pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
+pub use diagnostic::{Diagnostic, Label};
+pub use names::{classify, NameRole, LOSS};
+pub use parser::{parse_expr, parse_formula, ParseError, MAX_DEPTH, MAX_NESTING};
