@@ -2,3 +2,6 @@
 #![warn(missing_docs)]
 
 pub mod syntax;
+pub mod index;
+pub mod diff;
+pub mod simplify;
