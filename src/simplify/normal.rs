@@ -161,6 +161,7 @@ impl<'g> Normalizer<'g> {
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
                 Ok(multiply(&p, &q))
             }
+            Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
             Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
                 Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
                 _ => self.atom(id),
@@ -179,6 +180,87 @@ impl<'g> Normalizer<'g> {
             }
             _ => self.atom(id),
         }
+    }
+
+    /// Reads a Hadamard product/quotient of same-shaped operands as a
+    /// monomial `c · Π atomᵉ`, cancels equal atoms (`(y./s).*s = y`) and
+    /// rebuilds it as `c * (numerator ./ denominator)`.
+    fn hadamard(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let dims = self.graph.dims(id).clone();
+        let mut coeff = 1.0;
+        let mut powers: Vec<(Id, f64)> = Vec::new();
+        let mut stack = vec![(id, 1.0)];
+        while let Some((x, e)) = stack.pop() {
+            let node = self.graph.node(x).clone();
+            let same = |g: &Graph, c: Id| g.dims(c) == &dims;
+            match node {
+                Node::Binary(BinOp::HadMul, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, -e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b)
+                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
+                {
+                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
+                    stack.push((b, -e));
+                }
+                Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
+                    coeff *= (-1.0f64).powf(e);
+                    stack.push((a, e));
+                }
+                _ => {
+                    let atom = self.normalize(x)?;
+                    match powers.iter_mut().find(|(a, _)| *a == atom) {
+                        Some(slot) => slot.1 += e,
+                        None => powers.push((atom, e)),
+                    }
+                }
+            }
+        }
+        powers.retain(|(_, e)| *e != 0.0);
+        let mut keyed: Vec<(String, Id, f64)> =
+            powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
+        keyed.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut numerator: Option<Id> = None;
+        let mut denominator: Option<Id> = None;
+        for (_, atom, e) in keyed {
+            let side = if e > 0.0 { &mut numerator } else { &mut denominator };
+            let magnitude = e.abs();
+            let factor = if magnitude == 1.0 {
+                atom
+            } else {
+                let p = self.graph.num(magnitude);
+                self.graph.binary(BinOp::HadPow, atom, p)?
+            };
+            *side = Some(match *side {
+                None => factor,
+                Some(prev) => self.graph.binary(BinOp::HadMul, prev, factor)?,
+            });
+        }
+        let monomial = match (numerator, denominator) {
+            (None, None) => return Ok(vec![Term { coeff, scalars: Vec::new(), chain: Vec::new() }]),
+            (Some(n), None) => n,
+            (n, Some(d)) => {
+                let n = match n {
+                    Some(n) => n,
+                    None => self.graph.num(1.0),
+                };
+                self.graph.binary(BinOp::HadDiv, n, d)?
+            }
+        };
+        if self.graph.dims(monomial) != &dims {
+            return self.atom(id);
+        }
+        let scalar = is_scalar(&dims);
+        Ok(vec![Term {
+            coeff,
+            scalars: if scalar { vec![monomial] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![monomial] },
+        }])
     }
 
     /// Turns chains whose product is 1×1 (such as `x'*y`) into scalar
@@ -305,6 +387,15 @@ impl<'g> Normalizer<'g> {
 
     /// One term, written with fewer transposes: `A'*B'` may become `(B*A)'`.
     fn build_term(&mut self, term: &Term) -> Result<Id, GraphError> {
+        // c*(1 ./ X) is written c ./ X.
+        if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
+            if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
+                if self.graph.num_value(one) == Some(1.0) && term.coeff != 1.0 {
+                    let c = self.graph.num(term.coeff);
+                    return self.graph.binary(BinOp::HadDiv, c, d);
+                }
+            }
+        }
         let transposed = term
             .chain
             .iter()
