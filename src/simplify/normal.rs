@@ -26,11 +26,33 @@ struct Term {
 
 type Poly = Vec<Term>;
 
+/// A structural sort key: tree size, then structure hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key(u32, u64);
+
+/// The FNV-1a hash, fixed so that orders are the same on every run.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Puts nodes into canonical form, memoising per node.
 pub struct Normalizer<'g> {
     graph: &'g mut Graph,
     memo: HashMap<Id, Id>,
-    keys: HashMap<Id, String>,
+    keys: HashMap<Id, Key>,
 }
 
 impl<'g> Normalizer<'g> {
@@ -57,16 +79,17 @@ impl<'g> Normalizer<'g> {
         Ok(out)
     }
 
-    /// A structural sort key that does not depend on construction order.
-    fn key(&mut self, id: Id) -> String {
-        if let Some(k) = self.keys.get(&id) {
-            return k.clone();
+    /// A structural sort key that does not depend on construction order:
+    /// the tree size, then a hash of the structure (FNV-1a).
+    fn key(&mut self, id: Id) -> Key {
+        if let Some(&k) = self.keys.get(&id) {
+            return k;
         }
         let node = self.graph.node(id).clone();
-        let kids: Vec<String> = node.children().into_iter().map(|c| self.key(c)).collect();
+        let kids: Vec<Key> = node.children().into_iter().map(|c| self.key(c)).collect();
         let head = match &node {
             Node::Num(n) => format!("{}", n.get()),
-            Node::Var(v) => v.clone(),
+            Node::Var(v) => format!("v{v}"),
             Node::Tangent(v) => format!("d{v}"),
             Node::Fill(_, v) => format!("fill{}", v.get()),
             Node::Const(k) => k.name().to_string(),
@@ -74,12 +97,20 @@ impl<'g> Normalizer<'g> {
             Node::Binary(op, ..) => op.symbol().into(),
             Node::T(_) => "T".into(),
             Node::Call(f, _) => f.name().into(),
-            Node::Apply(n, _) => n.clone(),
-            Node::Grad(n, _) => format!("d{n}"),
+            Node::Apply(n, _) => format!("a{n}"),
+            Node::Grad(n, _) => format!("g{n}"),
         };
         let dims = self.graph.dims(id);
-        let k = format!("{head}[{}x{}]({})", dims[0], dims[1], kids.join(","));
-        self.keys.insert(id, k.clone());
+        let mut hash = Fnv::default();
+        hash.write(head.as_bytes());
+        hash.write(format!("{}x{}", dims[0], dims[1]).as_bytes());
+        let mut size: u32 = 1;
+        for k in &kids {
+            hash.write(&k.1.to_le_bytes());
+            size = size.saturating_add(k.0);
+        }
+        let k = Key(size, hash.0);
+        self.keys.insert(id, k);
         k
     }
 
@@ -222,7 +253,7 @@ impl<'g> Normalizer<'g> {
             }
         }
         powers.retain(|(_, e)| *e != 0.0);
-        let mut keyed: Vec<(String, Id, f64)> =
+        let mut keyed: Vec<(Key, Id, f64)> =
             powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
         keyed.sort_by(|x, y| x.0.cmp(&y.0));
         let mut numerator: Option<Id> = None;
@@ -285,7 +316,7 @@ impl<'g> Normalizer<'g> {
     fn collect(&mut self, poly: Poly) -> Poly {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
-            let mut keyed: Vec<(String, Id)> =
+            let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
             term.scalars = keyed.into_iter().map(|(_, s)| s).collect();
@@ -307,7 +338,7 @@ impl<'g> Normalizer<'g> {
         // Deterministic order: by structure, positive terms first.
         let mut keyed = Vec::new();
         for term in poly.drain(..) {
-            let k: Vec<String> = term
+            let k: Vec<Key> = term
                 .chain
                 .iter()
                 .chain(&term.scalars)
