@@ -1,4 +1,5 @@
 //! matcalc: symbolic matrix calculus.
 #![warn(missing_docs)]
 
+pub mod numeric;
 pub mod syntax;
