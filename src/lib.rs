@@ -1,6 +1,7 @@
 //! matcalc: symbolic matrix calculus.
 #![warn(missing_docs)]
 
+pub mod numeric;
 pub mod syntax;
 pub mod index;
 pub mod diff;

@@ -73,6 +73,13 @@ impl<'g> Differentiator<'g> {
                 node_name(self.graph.node(node))
             ))
         })?;
+        // Raising writes one free index as a column; a row operand wants a row.
+        let want = if mode == "reverse" { child } else { node };
+        let raised = if self.graph.dims(raised) != self.graph.dims(want) {
+            self.graph.transpose(raised)
+        } else {
+            raised
+        };
         self.steps.push(Step {
             mode,
             node,

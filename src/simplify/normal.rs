@@ -26,11 +26,33 @@ struct Term {
 
 type Poly = Vec<Term>;
 
+/// A structural sort key: tree size, then structure hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key(u32, u64);
+
+/// The FNV-1a hash, fixed so that orders are the same on every run.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// Puts nodes into canonical form, memoising per node.
 pub struct Normalizer<'g> {
     graph: &'g mut Graph,
     memo: HashMap<Id, Id>,
-    keys: HashMap<Id, String>,
+    keys: HashMap<Id, Key>,
 }
 
 impl<'g> Normalizer<'g> {
@@ -57,16 +79,17 @@ impl<'g> Normalizer<'g> {
         Ok(out)
     }
 
-    /// A structural sort key that does not depend on construction order.
-    fn key(&mut self, id: Id) -> String {
-        if let Some(k) = self.keys.get(&id) {
-            return k.clone();
+    /// A structural sort key that does not depend on construction order:
+    /// the tree size, then a hash of the structure (FNV-1a).
+    fn key(&mut self, id: Id) -> Key {
+        if let Some(&k) = self.keys.get(&id) {
+            return k;
         }
         let node = self.graph.node(id).clone();
-        let kids: Vec<String> = node.children().into_iter().map(|c| self.key(c)).collect();
+        let kids: Vec<Key> = node.children().into_iter().map(|c| self.key(c)).collect();
         let head = match &node {
             Node::Num(n) => format!("{}", n.get()),
-            Node::Var(v) => v.clone(),
+            Node::Var(v) => format!("v{v}"),
             Node::Tangent(v) => format!("d{v}"),
             Node::Fill(_, v) => format!("fill{}", v.get()),
             Node::Const(k) => k.name().to_string(),
@@ -74,12 +97,20 @@ impl<'g> Normalizer<'g> {
             Node::Binary(op, ..) => op.symbol().into(),
             Node::T(_) => "T".into(),
             Node::Call(f, _) => f.name().into(),
-            Node::Apply(n, _) => n.clone(),
-            Node::Grad(n, _) => format!("d{n}"),
+            Node::Apply(n, _) => format!("a{n}"),
+            Node::Grad(n, _) => format!("g{n}"),
         };
         let dims = self.graph.dims(id);
-        let k = format!("{head}[{}x{}]({})", dims[0], dims[1], kids.join(","));
-        self.keys.insert(id, k.clone());
+        let mut hash = Fnv::default();
+        hash.write(head.as_bytes());
+        hash.write(format!("{}x{}", dims[0], dims[1]).as_bytes());
+        let mut size: u32 = 1;
+        for k in &kids {
+            hash.write(&k.1.to_le_bytes());
+            size = size.saturating_add(k.0);
+        }
+        let k = Key(size, hash.0);
+        self.keys.insert(id, k);
         k
     }
 
@@ -161,6 +192,7 @@ impl<'g> Normalizer<'g> {
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
                 Ok(multiply(&p, &q))
             }
+            Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
             Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
                 Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
                 _ => self.atom(id),
@@ -179,6 +211,87 @@ impl<'g> Normalizer<'g> {
             }
             _ => self.atom(id),
         }
+    }
+
+    /// Reads a Hadamard product/quotient of same-shaped operands as a
+    /// monomial `c · Π atomᵉ`, cancels equal atoms (`(y./s).*s = y`) and
+    /// rebuilds it as `c * (numerator ./ denominator)`.
+    fn hadamard(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let dims = self.graph.dims(id).clone();
+        let mut coeff = 1.0;
+        let mut powers: Vec<(Id, f64)> = Vec::new();
+        let mut stack = vec![(id, 1.0)];
+        while let Some((x, e)) = stack.pop() {
+            let node = self.graph.node(x).clone();
+            let same = |g: &Graph, c: Id| g.dims(c) == &dims;
+            match node {
+                Node::Binary(BinOp::HadMul, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, -e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b)
+                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
+                {
+                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
+                    stack.push((b, -e));
+                }
+                Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
+                    coeff *= (-1.0f64).powf(e);
+                    stack.push((a, e));
+                }
+                _ => {
+                    let atom = self.normalize(x)?;
+                    match powers.iter_mut().find(|(a, _)| *a == atom) {
+                        Some(slot) => slot.1 += e,
+                        None => powers.push((atom, e)),
+                    }
+                }
+            }
+        }
+        powers.retain(|(_, e)| *e != 0.0);
+        let mut keyed: Vec<(Key, Id, f64)> =
+            powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
+        keyed.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut numerator: Option<Id> = None;
+        let mut denominator: Option<Id> = None;
+        for (_, atom, e) in keyed {
+            let side = if e > 0.0 { &mut numerator } else { &mut denominator };
+            let magnitude = e.abs();
+            let factor = if magnitude == 1.0 {
+                atom
+            } else {
+                let p = self.graph.num(magnitude);
+                self.graph.binary(BinOp::HadPow, atom, p)?
+            };
+            *side = Some(match *side {
+                None => factor,
+                Some(prev) => self.graph.binary(BinOp::HadMul, prev, factor)?,
+            });
+        }
+        let monomial = match (numerator, denominator) {
+            (None, None) => return Ok(vec![Term { coeff, scalars: Vec::new(), chain: Vec::new() }]),
+            (Some(n), None) => n,
+            (n, Some(d)) => {
+                let n = match n {
+                    Some(n) => n,
+                    None => self.graph.num(1.0),
+                };
+                self.graph.binary(BinOp::HadDiv, n, d)?
+            }
+        };
+        if self.graph.dims(monomial) != &dims {
+            return self.atom(id);
+        }
+        let scalar = is_scalar(&dims);
+        Ok(vec![Term {
+            coeff,
+            scalars: if scalar { vec![monomial] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![monomial] },
+        }])
     }
 
     /// Turns chains whose product is 1×1 (such as `x'*y`) into scalar
@@ -203,7 +316,7 @@ impl<'g> Normalizer<'g> {
     fn collect(&mut self, poly: Poly) -> Poly {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
-            let mut keyed: Vec<(String, Id)> =
+            let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
             term.scalars = keyed.into_iter().map(|(_, s)| s).collect();
@@ -225,7 +338,7 @@ impl<'g> Normalizer<'g> {
         // Deterministic order: by structure, positive terms first.
         let mut keyed = Vec::new();
         for term in poly.drain(..) {
-            let k: Vec<String> = term
+            let k: Vec<Key> = term
                 .chain
                 .iter()
                 .chain(&term.scalars)
@@ -305,6 +418,15 @@ impl<'g> Normalizer<'g> {
 
     /// One term, written with fewer transposes: `A'*B'` may become `(B*A)'`.
     fn build_term(&mut self, term: &Term) -> Result<Id, GraphError> {
+        // c*(1 ./ X) is written c ./ X.
+        if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
+            if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
+                if self.graph.num_value(one) == Some(1.0) && term.coeff != 1.0 {
+                    let c = self.graph.num(term.coeff);
+                    return self.graph.binary(BinOp::HadDiv, c, d);
+                }
+            }
+        }
         let transposed = term
             .chain
             .iter()

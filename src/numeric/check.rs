@@ -1,0 +1,559 @@
+//! The check API: does a claimed derivative equal the finite-difference
+//! derivative of an expression, on seeded random samples and under every
+//! instantiation of the abstract functions it uses?
+//!
+//! Relative error is the corpus README's: max |claimed − reference| over
+//! the whole array divided by max |reference| (the plain max |claimed −
+//! reference| when the reference is zero). A matrix-form claim must have
+//! exactly the layout shape (`[n]` ↔ n×1, `[]` ↔ 1×1, `[n,m]` ↔ n×m); an
+//! index-form claim has one axis per layout dim.
+//!
+//! Invariant: a verdict is reproducible: it depends only on the problem,
+//! the claim and the config.
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array2, ArrayD, IxDyn};
+use serde::Serialize;
+
+use super::domain::{draw_sample, Domain};
+use super::error::EvalError;
+use super::eval::{evaluate, evaluate_expr, Bindings, Value};
+use super::fd::{directional_difference, finite_difference, layout_dims, to_layout};
+use super::loss::Loss;
+use super::rng::{derive_seed, Rng};
+use crate::syntax::{Expr, ExprKind, Formula};
+
+/// Samples whose nonsmooth arguments come closer than this to a kink are
+/// redrawn.
+pub const KINK_MARGIN: f64 = 1e-2;
+
+/// What is differentiated: an expression, the shapes and domains of its
+/// variables, and the variable(s) to differentiate by.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// The function (matrix form).
+    pub expr: Expr,
+    /// Every variable's layout dims: `[]`, `[n]` or `[n,m]`.
+    pub vars: BTreeMap<String, Vec<usize>>,
+    /// One name for a first derivative, two for a second, …
+    pub wrt: Vec<String>,
+    /// Sampling domains; unlisted variables are `normal`.
+    pub domains: BTreeMap<String, Domain>,
+    /// Concrete sizes of symbolic dimensions used in the formulas.
+    pub sizes: BTreeMap<String, usize>,
+}
+
+/// How the reference derivative is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Method {
+    /// Every entry by finite differences.
+    Full,
+    /// Along this many random directions per variable, compared with the
+    /// claim contracted with the directions.
+    Directional {
+        /// How many directions.
+        directions: usize,
+    },
+}
+
+/// Seeds, tolerance, instantiations and method of a check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckConfig {
+    /// One sample per seed (each redrawn as needed).
+    pub seeds: Vec<u64>,
+    /// Largest relative error accepted.
+    pub tolerance: f64,
+    /// Instantiations of the abstract functions, when the expression has any.
+    pub losses: Vec<Loss>,
+    /// How many draws per seed before giving up.
+    pub max_attempts: usize,
+    /// Full or directional differences.
+    pub method: Method,
+}
+
+impl Default for CheckConfig {
+    /// Seeds 1, 2, 3; tolerance 1e-6; both losses; 50 attempts; full.
+    fn default() -> CheckConfig {
+        CheckConfig {
+            seeds: vec![1, 2, 3],
+            tolerance: 1e-6,
+            losses: Loss::ALL.to_vec(),
+            max_attempts: 50,
+            method: Method::Full,
+        }
+    }
+}
+
+/// The outcome on one sample.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SampleReport {
+    /// The seed.
+    pub seed: u64,
+    /// The instantiation used, if the expression has abstract functions.
+    pub loss: Option<Loss>,
+    /// How many draws it took to get a usable sample (1 = the first).
+    pub attempts: usize,
+    /// The relative error of the claim on this sample.
+    pub rel_err: f64,
+}
+
+/// The verdict of a check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Verdict {
+    /// Every sample within tolerance.
+    Agrees,
+    /// Some sample beyond tolerance.
+    Disagrees,
+    /// The claim does not have the layout shape.
+    WrongShape {
+        /// The claim's dims (rows, columns for a matrix form).
+        claimed: Vec<usize>,
+        /// The layout dims of the derivative.
+        expected: Vec<usize>,
+        /// True when the claim's transpose would have been right.
+        transpose_fits: bool,
+    },
+}
+
+/// The report of a check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// One entry per (seed, instantiation) checked.
+    pub samples: Vec<SampleReport>,
+    /// The largest relative error over all samples.
+    pub max_rel_err: f64,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Index into `samples` of the first failing sample, if any.
+    pub failed: Option<usize>,
+}
+
+impl CheckReport {
+    /// True when the claim agrees on every sample.
+    pub fn ok(&self) -> bool {
+        self.verdict == Verdict::Agrees
+    }
+
+    /// A sentence explaining a failure, if there is one.
+    pub fn note(&self) -> Option<String> {
+        match &self.verdict {
+            Verdict::Agrees => None,
+            Verdict::Disagrees => self.failed.map(|i| {
+                let s = &self.samples[i];
+                let loss = s
+                    .loss
+                    .map_or(String::new(), |l| format!(" with {}", l.name()));
+                format!("relative error {:.3e} on seed {}{loss}", s.rel_err, s.seed)
+            }),
+            Verdict::WrongShape {
+                claimed,
+                expected,
+                transpose_fits,
+            } => Some(format!(
+                "the claim has dims {claimed:?}, but the derivative's layout is {expected:?}{}",
+                if *transpose_fits {
+                    "; its transpose would be right"
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+}
+
+/// The relative error of `claim` against `reference` (same shape).
+pub fn relative_error(claim: &ArrayD<f64>, reference: &ArrayD<f64>) -> f64 {
+    let scale = reference.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let diff = claim
+        .iter()
+        .zip(reference.iter())
+        .fold(0.0f64, |m, (a, b)| {
+            let d = (a - b).abs();
+            if d.is_nan() {
+                f64::INFINITY
+            } else {
+                m.max(d)
+            }
+        });
+    if scale > 0.0 {
+        diff / scale
+    } else {
+        diff
+    }
+}
+
+/// Checks a claimed derivative of `problem.expr` against finite differences.
+///
+/// ```
+/// use matcalc::numeric::{check, CheckConfig, Problem};
+/// use matcalc::syntax::{parse_expr, parse_formula, Decls};
+/// let problem = Problem {
+///     expr: parse_expr("L(X*W + B)", &Decls::new()).unwrap(),
+///     vars: [("X", vec![4, 3]), ("W", vec![3, 5]), ("B", vec![4, 5])]
+///         .into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
+///     wrt: vec!["X".into()],
+///     domains: Default::default(),
+///     sizes: Default::default(),
+/// };
+/// let right = parse_formula("dL*W'", &Decls::new()).unwrap();
+/// assert!(check(&problem, &right, &CheckConfig::default()).unwrap().ok());
+/// let wrong = parse_formula("W*dL'", &Decls::new()).unwrap();
+/// assert!(!check(&problem, &wrong, &CheckConfig::default()).unwrap().ok());
+/// ```
+pub fn check(
+    problem: &Problem,
+    claim: &Formula,
+    config: &CheckConfig,
+) -> Result<CheckReport, EvalError> {
+    let wrt = problem.wrt_dims()?;
+    let calls = abstract_calls(&problem.expr);
+    let losses: Vec<Option<Loss>> = if calls.is_empty() {
+        vec![None]
+    } else {
+        config.losses.iter().copied().map(Some).collect()
+    };
+    let mut samples = Vec::new();
+    for &seed in &config.seeds {
+        for &loss in &losses {
+            let outcome = check_sample(problem, claim, config, &wrt, seed, loss)?;
+            match outcome {
+                Outcome::Error { attempts, rel_err } => samples.push(SampleReport {
+                    seed,
+                    loss,
+                    attempts,
+                    rel_err,
+                }),
+                Outcome::WrongShape(verdict) => {
+                    return Ok(CheckReport {
+                        samples,
+                        max_rel_err: f64::INFINITY,
+                        verdict,
+                        failed: None,
+                    })
+                }
+            }
+        }
+    }
+    let max_rel_err = samples.iter().fold(0.0f64, |m, s| m.max(s.rel_err));
+    let failed = samples
+        .iter()
+        .position(|s| s.rel_err.is_nan() || s.rel_err > config.tolerance);
+    Ok(CheckReport {
+        samples,
+        max_rel_err,
+        verdict: if failed.is_some() {
+            Verdict::Disagrees
+        } else {
+            Verdict::Agrees
+        },
+        failed,
+    })
+}
+
+impl Problem {
+    /// The `wrt` variables with their layout dims.
+    fn wrt_dims(&self) -> Result<Vec<(String, Vec<usize>)>, EvalError> {
+        if self.wrt.is_empty() {
+            return Err(EvalError::BadProblem {
+                message: "nothing to differentiate by".to_string(),
+            });
+        }
+        self.wrt
+            .iter()
+            .map(|w| {
+                self.vars
+                    .get(w)
+                    .map(|d| (w.clone(), d.clone()))
+                    .ok_or_else(|| EvalError::BadProblem {
+                        message: format!("`{w}` is not a variable of the expression"),
+                    })
+            })
+            .collect()
+    }
+
+    /// Bindings for one draw (`attempt`) of the sample for `seed`, under the
+    /// instantiation `loss`, with the argument of each abstract function
+    /// bound for a bare `dL` (when the expression calls it with one
+    /// argument only).
+    pub fn sample(
+        &self,
+        seed: u64,
+        attempt: u64,
+        loss: Option<Loss>,
+    ) -> Result<Bindings, EvalError> {
+        let mut bindings = Bindings {
+            values: draw_sample(&self.vars, &self.domains, seed, attempt)?,
+            sizes: self.sizes.clone(),
+            loss,
+            loss_arguments: BTreeMap::new(),
+        };
+        if loss.is_some() {
+            bind_loss_arguments(&mut bindings, &abstract_calls(&self.expr))?;
+        }
+        Ok(bindings)
+    }
+}
+
+/// Every abstract-function call in `e`: name and argument list.
+fn abstract_calls(e: &Expr) -> Vec<(String, Vec<Expr>)> {
+    let mut out = Vec::new();
+    collect_calls(e, &mut out);
+    out
+}
+
+fn collect_calls(e: &Expr, out: &mut Vec<(String, Vec<Expr>)>) {
+    if let ExprKind::Apply(name, args) = &e.kind {
+        if !out.iter().any(|(n, a)| n == name && a == args) {
+            out.push((name.clone(), args.clone()));
+        }
+    }
+    for child in e.children() {
+        collect_calls(child, out);
+    }
+}
+
+/// Binds the argument of each abstract function called with exactly one
+/// distinct argument, for bare gradients such as `dL`.
+fn bind_loss_arguments(
+    bindings: &mut Bindings,
+    calls: &[(String, Vec<Expr>)],
+) -> Result<(), EvalError> {
+    for (name, args) in calls {
+        let distinct = calls.iter().filter(|(n, _)| n == name).count();
+        if let ([arg], 1) = (args.as_slice(), distinct) {
+            let value = evaluate_expr(arg, bindings)?;
+            bindings.loss_arguments.insert(name.clone(), value);
+        }
+    }
+    Ok(())
+}
+
+enum Outcome {
+    Error { attempts: usize, rel_err: f64 },
+    WrongShape(Verdict),
+}
+
+/// Why a drawn sample is not used.
+fn rejection(bindings: &Bindings, expr: &Expr) -> Result<Option<String>, EvalError> {
+    let formula = Formula {
+        lhs: None,
+        body: expr.clone(),
+    };
+    match evaluate(&formula, bindings, None) {
+        Err(err @ (EvalError::Singular { .. } | EvalError::NonPositiveDeterminant { .. })) => {
+            Ok(Some(err.to_string()))
+        }
+        Err(err) => Err(err),
+        Ok(ev) => {
+            let Value::Matrix(v) = ev.value else {
+                return Ok(Some("the expression is not a matrix".to_string()));
+            };
+            if v.iter().any(|x| !x.is_finite()) {
+                Ok(Some("the expression is not finite".to_string()))
+            } else if ev.kink_distance < KINK_MARGIN {
+                Ok(Some(format!(
+                    "a nonsmooth function's argument is {:.2e} from its kink",
+                    ev.kink_distance
+                )))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn check_sample(
+    problem: &Problem,
+    claim: &Formula,
+    config: &CheckConfig,
+    wrt: &[(String, Vec<usize>)],
+    seed: u64,
+    loss: Option<Loss>,
+) -> Result<Outcome, EvalError> {
+    let mut reason = String::from("no attempt was made");
+    for attempt in 0..config.max_attempts {
+        let draw = problem.sample(seed, attempt as u64, loss);
+        let mut bindings = match draw {
+            Ok(b) => b,
+            Err(err @ (EvalError::Singular { .. } | EvalError::NonPositiveDeterminant { .. })) => {
+                reason = err.to_string();
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        if let Some(why) = rejection(&bindings, &problem.expr)? {
+            reason = why;
+            continue;
+        }
+        let reference = match reference(problem, config, wrt, &mut bindings, seed) {
+            Ok(r) if r.reference.iter().all(|x| x.is_finite()) => r,
+            Ok(_) => {
+                reason = "the finite differences are not finite".to_string();
+                continue;
+            }
+            Err(err @ (EvalError::Singular { .. } | EvalError::NonPositiveDeterminant { .. })) => {
+                reason = err.to_string();
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        let value = evaluate(claim, &bindings, Some(&reference.layout))?.value;
+        let claimed = match fit_layout(&value, &reference.layout) {
+            Ok(c) => c,
+            Err(claimed) => {
+                let transpose_fits = transpose_fits(&value, &reference, config.tolerance);
+                return Ok(Outcome::WrongShape(Verdict::WrongShape {
+                    claimed,
+                    expected: reference.layout.clone(),
+                    transpose_fits,
+                }));
+            }
+        };
+        let rel_err = match &reference.directions {
+            None => relative_error(&claimed, &reference.reference),
+            Some(directions) => {
+                relative_error(&contract(&claimed, directions), &reference.reference)
+            }
+        };
+        return Ok(Outcome::Error {
+            attempts: attempt + 1,
+            rel_err,
+        });
+    }
+    Err(EvalError::NoValidSample {
+        seed,
+        attempts: config.max_attempts,
+        reason,
+    })
+}
+
+/// A reference derivative: the full array, or the derivatives along
+/// directions stacked on a leading axis.
+struct Reference {
+    layout: Vec<usize>,
+    reference: ArrayD<f64>,
+    directions: Option<Vec<Vec<Array2<f64>>>>,
+}
+
+fn reference(
+    problem: &Problem,
+    config: &CheckConfig,
+    wrt: &[(String, Vec<usize>)],
+    bindings: &mut Bindings,
+    seed: u64,
+) -> Result<Reference, EvalError> {
+    let mut f = |b: &Bindings| evaluate_expr(&problem.expr, b);
+    let f_dims = layout_dims(&f(bindings)?);
+    let mut layout = f_dims.clone();
+    for (_, dims) in wrt {
+        layout.extend(dims);
+    }
+    match config.method {
+        Method::Full => Ok(Reference {
+            reference: finite_difference(&mut f, bindings, wrt)?,
+            layout,
+            directions: None,
+        }),
+        Method::Directional { directions } => {
+            let mut all = Vec::new();
+            let mut values = Vec::new();
+            for k in 0..directions.max(1) {
+                let along: Vec<(String, Array2<f64>)> = wrt
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, (name, _))| {
+                        let shape = bindings.values.get(name).map_or((1, 1), |v| v.dim());
+                        let mut rng = Rng::seeded(derive_seed(
+                            seed,
+                            &["direction", name],
+                            &[k as u64, slot as u64],
+                        ));
+                        (name.clone(), Array2::from_shape_fn(shape, |_| rng.normal()))
+                    })
+                    .collect();
+                values.push(directional_difference(&mut f, bindings, &along)?);
+                all.push(along.into_iter().map(|(_, d)| d).collect());
+            }
+            let views: Vec<_> = values.iter().map(|v| v.view()).collect();
+            let reference =
+                ndarray::stack(ndarray::Axis(0), &views).map_err(|_| EvalError::BadProblem {
+                    message: "directional derivatives of different shapes".to_string(),
+                })?;
+            Ok(Reference {
+                layout,
+                reference,
+                directions: Some(all),
+            })
+        }
+    }
+}
+
+/// The claim laid out in the derivative's dims, or the claim's own dims
+/// when it does not fit.
+fn fit_layout(value: &Value, layout: &[usize]) -> Result<ArrayD<f64>, Vec<usize>> {
+    match value {
+        Value::Matrix(m) => {
+            let required = match layout {
+                [] => Some((1, 1)),
+                [n] => Some((*n, 1)),
+                [r, c] => Some((*r, *c)),
+                _ => None,
+            };
+            if required == Some(m.dim()) {
+                Ok(to_layout(m)
+                    .into_shape_with_order(IxDyn(layout))
+                    .map_err(|_| vec![m.nrows(), m.ncols()])?)
+            } else {
+                Err(vec![m.nrows(), m.ncols()])
+            }
+        }
+        Value::Tensor(t) if t.shape() == layout => Ok(t.clone()),
+        Value::Tensor(t) => Err(t.shape().to_vec()),
+    }
+}
+
+/// True when the transpose of a misshapen matrix claim matches.
+fn transpose_fits(value: &Value, reference: &Reference, tolerance: f64) -> bool {
+    let Value::Matrix(m) = value else {
+        return false;
+    };
+    let transposed = Value::Matrix(m.t().to_owned());
+    match fit_layout(&transposed, &reference.layout) {
+        Ok(t) => {
+            let t = match &reference.directions {
+                None => t,
+                Some(directions) => contract(&t, directions),
+            };
+            relative_error(&t, &reference.reference) <= tolerance
+        }
+        Err(_) => false,
+    }
+}
+
+/// The claim contracted with each set of directions (trailing axes first
+/// against the last variable), stacked on a leading axis.
+fn contract(claim: &ArrayD<f64>, directions: &[Vec<Array2<f64>>]) -> ArrayD<f64> {
+    let per_direction: Vec<ArrayD<f64>> = directions
+        .iter()
+        .map(|set| {
+            let mut acc = claim.clone();
+            for d in set.iter().rev() {
+                let n = d.len();
+                let keep: Vec<usize> =
+                    acc.shape()[..acc.ndim().saturating_sub(layout_dims(d).len())].to_vec();
+                let outer: usize = keep.iter().product();
+                let flat: Vec<f64> = acc.iter().copied().collect();
+                let dir: Vec<f64> = d.iter().copied().collect();
+                let data: Vec<f64> = (0..outer)
+                    .map(|o| (0..n).map(|k| flat[o * n + k] * dir[k]).sum())
+                    .collect();
+                acc = ArrayD::from_shape_vec(IxDyn(&keep), data)
+                    .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&keep)));
+            }
+            acc
+        })
+        .collect();
+    let views: Vec<_> = per_direction.iter().map(|v| v.view()).collect();
+    ndarray::stack(ndarray::Axis(0), &views).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])))
+}

@@ -1,0 +1,545 @@
+//! Evaluation of matrix expressions in f64 on ndarray values.
+//!
+//! Every value is a 2-D array: a scalar is 1×1, an n-vector n×1, a row 1×n.
+//! Element-wise operators broadcast only as the corpus syntax allows (a
+//! scalar against anything, a 1×m row against an n×m matrix). A
+//! `vector(c)` or `matrix(c)` without an inferred size stays deferred until
+//! an operand or the required result shape fixes it, so formulas evaluate
+//! whether or not the shape layer has elaborated them.
+//!
+//! Invariant: never panics on any input; every failure is an [`EvalError`]
+//! with the span of the offending node. Uses only `syntax` and the sibling
+//! modules `linalg` and `loss`.
+
+use std::collections::BTreeMap;
+
+use ndarray::{Array2, ArrayD, Zip};
+
+use super::error::{EvalError, Size};
+use super::index::IndexEvaluator;
+use super::linalg;
+use super::loss::Loss;
+use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span};
+
+/// Everything a formula is evaluated against.
+#[derive(Clone, Debug, Default)]
+pub struct Bindings {
+    /// The value of each variable (scalars 1×1, vectors n×1).
+    pub values: BTreeMap<String, Array2<f64>>,
+    /// Concrete sizes of symbolic dimensions such as `n` in `eye(n)`.
+    pub sizes: BTreeMap<String, usize>,
+    /// The concrete function standing for every abstract one (`L`, `f`…).
+    pub loss: Option<Loss>,
+    /// For a bare gradient `dL`: the value of the argument of the single
+    /// `L(…)` call in the differentiated expression, keyed by function name.
+    pub loss_arguments: BTreeMap<String, Array2<f64>>,
+}
+
+/// The value of a formula: a matrix, or a tensor for an index form (one
+/// axis per left-hand-side index, in order).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A matrix-form result (scalars 1×1, vectors n×1).
+    Matrix(Array2<f64>),
+    /// An index-form result.
+    Tensor(ArrayD<f64>),
+}
+
+/// A value together with what was seen while computing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The result.
+    pub value: Value,
+    /// The smallest distance of any argument of `relu`, `abs`, `sign` or
+    /// `norm1` from its kink at 0 (infinite when there is none).
+    pub kink_distance: f64,
+}
+
+/// Evaluates a formula. `result_dims` are the layout dims the result must
+/// have (`[]` scalar, `[n]` vector, `[n,m]` matrix, one per left-hand-side
+/// index for an index form): they size a `vector(c)` that is the whole
+/// result and the free indices of an index form that no indexed value
+/// determines.
+///
+/// ```
+/// use matcalc::numeric::{evaluate, Bindings, Value};
+/// use matcalc::syntax::{parse_formula, Decls};
+/// use ndarray::array;
+/// let mut b = Bindings::default();
+/// b.values.insert("X".into(), array![[1.0, 2.0], [3.0, 4.0]]);
+/// let f = parse_formula("X'*vector(1)", &Decls::new()).unwrap();
+/// let v = evaluate(&f, &b, None).unwrap().value;
+/// assert_eq!(v, Value::Matrix(array![[4.0], [6.0]]));
+/// ```
+pub fn evaluate(
+    formula: &Formula,
+    bindings: &Bindings,
+    result_dims: Option<&[usize]>,
+) -> Result<Evaluation, EvalError> {
+    let mut evaluator = Evaluator::new(bindings);
+    let value = match &formula.lhs {
+        None => {
+            let value = evaluator.matrix(&formula.body)?;
+            Value::Matrix(value.into_result(result_dims, formula.body.span)?)
+        }
+        Some(lhs) => {
+            let mut index = IndexEvaluator::new(&mut evaluator);
+            Value::Tensor(index.formula(&lhs.indices, &formula.body, result_dims)?)
+        }
+    };
+    Ok(Evaluation {
+        value,
+        kink_distance: evaluator.kink_distance,
+    })
+}
+
+/// Evaluates a matrix expression whose size is fully determined.
+pub fn evaluate_expr(expr: &Expr, bindings: &Bindings) -> Result<Array2<f64>, EvalError> {
+    Evaluator::new(bindings).sized(expr)
+}
+
+/// The orientation of a constant whose size is not yet known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deferred {
+    Column,
+    Row,
+    Matrix,
+}
+
+/// A matrix-mode value: a concrete array, or a constant fill of unknown size.
+#[derive(Clone, Debug)]
+enum Val {
+    Mat(Array2<f64>),
+    Fill {
+        shape: Deferred,
+        value: f64,
+        span: Span,
+    },
+}
+
+impl Val {
+    /// The value as the whole result, sizing a deferred fill by the layout.
+    fn into_result(self, dims: Option<&[usize]>, span: Span) -> Result<Array2<f64>, EvalError> {
+        match self {
+            Val::Mat(m) => Ok(m),
+            Val::Fill { shape, value, .. } => {
+                let (rows, cols) = match dims {
+                    Some([]) => (1, 1),
+                    Some([n]) => (*n, 1),
+                    Some([r, c]) => (*r, *c),
+                    _ => return Err(EvalError::SizeNotInferred { span }),
+                };
+                let size = if shape == Deferred::Row {
+                    (cols, rows)
+                } else {
+                    (rows, cols)
+                };
+                Ok(Array2::from_elem(size, value))
+            }
+        }
+    }
+}
+
+fn size_of(a: &Array2<f64>) -> Size {
+    Size(a.nrows(), a.ncols())
+}
+
+fn is_scalar(a: &Array2<f64>) -> bool {
+    a.dim() == (1, 1)
+}
+
+fn scalar(x: f64) -> Array2<f64> {
+    Array2::from_elem((1, 1), x)
+}
+
+/// The scalar function applied entry by entry by an element-wise built-in.
+pub(super) fn elementwise(func: Func) -> Option<fn(f64) -> f64> {
+    Some(match func {
+        Func::Exp => f64::exp,
+        Func::Log => f64::ln,
+        Func::Sin => f64::sin,
+        Func::Cos => f64::cos,
+        Func::Tanh => f64::tanh,
+        Func::Sqrt => f64::sqrt,
+        Func::Sigmoid => |x| 1.0 / (1.0 + (-x).exp()),
+        Func::Relu => |x| if x > 0.0 { x } else { 0.0 * x },
+        Func::Abs => f64::abs,
+        Func::Sign => |x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x * 0.0
+            }
+        },
+        _ => return None,
+    })
+}
+
+/// True for the functions with a kink at 0 whose arguments samples avoid.
+fn has_kink(func: Func) -> bool {
+    matches!(func, Func::Relu | Func::Abs | Func::Sign | Func::Norm1)
+}
+
+/// The scalar operation of an element-wise operator (`*` and `/` act
+/// entry-wise once one side is a scalar).
+pub(super) fn scalar_op(op: BinOp) -> fn(f64, f64) -> f64 {
+    match op {
+        BinOp::Add => |a, b| a + b,
+        BinOp::Sub => |a, b| a - b,
+        BinOp::Mul | BinOp::HadMul => |a, b| a * b,
+        BinOp::Div | BinOp::HadDiv => |a, b| a / b,
+        BinOp::Pow | BinOp::HadPow => f64::powf,
+    }
+}
+
+fn is_elementwise_op(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Add | BinOp::Sub | BinOp::HadMul | BinOp::HadDiv | BinOp::HadPow
+    )
+}
+
+/// The shape two operands broadcast to, if they do.
+fn broadcast_shape(a: (usize, usize), b: (usize, usize)) -> Option<(usize, usize)> {
+    let row_of = |r: (usize, usize), m: (usize, usize)| r.0 == 1 && r.1 == m.1;
+    if a == b || b == (1, 1) || row_of(b, a) {
+        Some(a)
+    } else if a == (1, 1) || row_of(a, b) {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+/// The matrix-mode evaluator; it also records how close nonsmooth
+/// functions came to their kinks.
+pub(super) struct Evaluator<'b> {
+    bindings: &'b Bindings,
+    pub(super) kink_distance: f64,
+}
+
+impl<'b> Evaluator<'b> {
+    pub(super) fn new(bindings: &'b Bindings) -> Evaluator<'b> {
+        Evaluator {
+            bindings,
+            kink_distance: f64::INFINITY,
+        }
+    }
+
+    /// Records the arguments of a function with a kink at 0.
+    pub(super) fn note_arguments<'a>(&mut self, func: Func, values: impl Iterator<Item = &'a f64>) {
+        if has_kink(func) {
+            for v in values {
+                self.kink_distance = self.kink_distance.min(v.abs());
+            }
+        }
+    }
+
+    /// A concrete size for a written dimension.
+    fn dim(&self, d: &DimSpec, span: Span) -> Result<usize, EvalError> {
+        match d {
+            DimSpec::Fixed(n) => Ok(*n),
+            DimSpec::Named(name) => {
+                self.bindings
+                    .sizes
+                    .get(name)
+                    .copied()
+                    .ok_or_else(|| EvalError::UnknownDimension {
+                        name: name.clone(),
+                        span,
+                    })
+            }
+        }
+    }
+
+    /// Evaluates an expression whose size must be known here.
+    pub(super) fn sized(&mut self, e: &Expr) -> Result<Array2<f64>, EvalError> {
+        match self.matrix(e)? {
+            Val::Mat(m) => Ok(m),
+            Val::Fill { span, .. } => Err(EvalError::SizeNotInferred { span }),
+        }
+    }
+
+    /// Evaluates an expression that must be a scalar (1×1).
+    fn scalar_value(&mut self, e: &Expr, func: &'static str) -> Result<f64, EvalError> {
+        let v = self.sized(e)?;
+        if is_scalar(&v) {
+            Ok(v[[0, 0]])
+        } else {
+            Err(EvalError::BadArgument {
+                func,
+                need: "a scalar",
+                size: size_of(&v),
+                span: e.span,
+            })
+        }
+    }
+
+    fn matrix(&mut self, e: &Expr) -> Result<Val, EvalError> {
+        let span = e.span;
+        Ok(match &e.kind {
+            ExprKind::Num(x) => Val::Mat(scalar(*x)),
+            ExprKind::Var(name) => {
+                Val::Mat(self.bindings.values.get(name).cloned().ok_or_else(|| {
+                    EvalError::UnknownVariable {
+                        name: name.clone(),
+                        span,
+                    }
+                })?)
+            }
+            ExprKind::Neg(inner) => match self.matrix(inner)? {
+                Val::Mat(m) => Val::Mat(-m),
+                Val::Fill { shape, value, span } => Val::Fill {
+                    shape,
+                    value: -value,
+                    span,
+                },
+            },
+            ExprKind::Transpose(inner) => match self.matrix(inner)? {
+                Val::Mat(m) => Val::Mat(m.reversed_axes()),
+                Val::Fill { shape, value, span } => Val::Fill {
+                    shape: match shape {
+                        Deferred::Column => Deferred::Row,
+                        Deferred::Row => Deferred::Column,
+                        Deferred::Matrix => Deferred::Matrix,
+                    },
+                    value,
+                    span,
+                },
+            },
+            ExprKind::Binary(op, a, b) => {
+                let left = self.matrix(a)?;
+                let right = self.matrix(b)?;
+                binary(*op, left, right, span)?
+            }
+            ExprKind::Call(func, arg) => {
+                let x = self.sized(arg)?;
+                Val::Mat(self.call(*func, x, span)?)
+            }
+            ExprKind::Fill { kind, value, size } => {
+                let value = self.scalar_value(value, "vector")?;
+                match size {
+                    Some([rows, cols]) => Val::Mat(Array2::from_elem(
+                        (self.dim(rows, span)?, self.dim(cols, span)?),
+                        value,
+                    )),
+                    None => Val::Fill {
+                        shape: match kind {
+                            FillKind::Vector => Deferred::Column,
+                            FillKind::Matrix => Deferred::Matrix,
+                        },
+                        value,
+                        span,
+                    },
+                }
+            }
+            ExprKind::Const(kind, dims) => {
+                let (rows, cols) = match dims.as_slice() {
+                    [n] if *kind == ConstKind::Eye => (self.dim(n, span)?, self.dim(n, span)?),
+                    [n] => (self.dim(n, span)?, 1),
+                    [r, c] => (self.dim(r, span)?, self.dim(c, span)?),
+                    _ => return Err(EvalError::SizeNotInferred { span }),
+                };
+                Val::Mat(match kind {
+                    ConstKind::Eye => {
+                        Array2::from_shape_fn((rows, cols), |(i, j)| f64::from(u8::from(i == j)))
+                    }
+                    ConstKind::Ones => Array2::ones((rows, cols)),
+                    ConstKind::Zeros => Array2::zeros((rows, cols)),
+                })
+            }
+            ExprKind::Apply(name, args) => {
+                let (loss, y) = self.abstract_argument(name, args, span)?;
+                Val::Mat(scalar(loss.value(name, &y)))
+            }
+            ExprKind::Grad(name, args) => {
+                let (loss, y) = if args.is_empty() {
+                    let loss = self.loss(name, span)?;
+                    let y = self
+                        .bindings
+                        .loss_arguments
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| EvalError::AmbiguousGradient {
+                            name: name.clone(),
+                            span,
+                        })?;
+                    (loss, y)
+                } else {
+                    self.abstract_argument(name, args, span)?
+                };
+                Val::Mat(loss.gradient(name, &y))
+            }
+            ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
+                return Err(EvalError::IndexOutsideIndexForm { span })
+            }
+        })
+    }
+
+    fn loss(&self, name: &str, span: Span) -> Result<Loss, EvalError> {
+        self.bindings
+            .loss
+            .ok_or_else(|| EvalError::NoInstantiation {
+                name: name.to_string(),
+                span,
+            })
+    }
+
+    /// The instantiation and the value of the single argument of `name(…)`.
+    fn abstract_argument(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<(Loss, Array2<f64>), EvalError> {
+        let loss = self.loss(name, span)?;
+        match args {
+            [arg] => Ok((loss, self.sized(arg)?)),
+            _ => Err(EvalError::AbstractArity {
+                name: name.to_string(),
+                count: args.len(),
+                span,
+            }),
+        }
+    }
+
+    fn call(&mut self, func: Func, x: Array2<f64>, span: Span) -> Result<Array2<f64>, EvalError> {
+        self.note_arguments(func, x.iter());
+        if let Some(f) = elementwise(func) {
+            return Ok(x.mapv(f));
+        }
+        let bad = |need: &'static str| EvalError::BadArgument {
+            func: func.name(),
+            need,
+            size: size_of(&x),
+            span,
+        };
+        let square = x.nrows() == x.ncols();
+        Ok(match func {
+            Func::Tr if square => scalar(x.diag().sum()),
+            Func::Det if square => scalar(linalg::determinant(&x)),
+            Func::Logdet if square => {
+                let det = linalg::determinant(&x);
+                if det > 0.0 {
+                    scalar(det.ln())
+                } else {
+                    return Err(EvalError::NonPositiveDeterminant { det, span });
+                }
+            }
+            Func::Inv if square => linalg::inverse(&x).ok_or(EvalError::Singular { span })?,
+            Func::Tr | Func::Det | Func::Logdet | Func::Inv => return Err(bad("a square matrix")),
+            Func::Diag if x.ncols() == 1 || x.nrows() == 1 => {
+                let entries: Vec<f64> = x.iter().copied().collect();
+                Array2::from_diag(&ndarray::Array1::from(entries))
+            }
+            Func::Diag if square => x.diag().to_owned().insert_axis(ndarray::Axis(1)),
+            Func::Diag => return Err(bad("a vector or a square matrix")),
+            Func::Sum => scalar(x.sum()),
+            Func::Norm1 => scalar(x.iter().map(|v| v.abs()).sum()),
+            Func::Norm2 => scalar(x.iter().map(|v| v * v).sum::<f64>().sqrt()),
+            Func::Softmax if x.ncols() == 1 => {
+                let max = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let e = x.mapv(|v| (v - max).exp());
+                let total = e.sum();
+                e / total
+            }
+            Func::Softmax => return Err(bad("a column vector")),
+            Func::Logsumexp => {
+                let max = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                if max.is_finite() {
+                    scalar(max + x.iter().map(|v| (v - max).exp()).sum::<f64>().ln())
+                } else {
+                    scalar(x.iter().map(|v| v.exp()).sum::<f64>().ln())
+                }
+            }
+            _ => return Err(bad("an argument it can take")),
+        })
+    }
+}
+
+/// Applies a binary operator, sizing a deferred fill from the other operand.
+fn binary(op: BinOp, left: Val, right: Val, span: Span) -> Result<Val, EvalError> {
+    match (left, right) {
+        (Val::Mat(a), Val::Mat(b)) => Ok(Val::Mat(matrices(op, &a, &b, span)?)),
+        (Val::Fill { .. }, Val::Fill { .. }) => Err(EvalError::SizeNotInferred { span }),
+        (
+            Val::Fill {
+                shape,
+                value,
+                span: fill_span,
+            },
+            Val::Mat(m),
+        ) => with_fill(op, (shape, value, fill_span), m, true, span),
+        (
+            Val::Mat(m),
+            Val::Fill {
+                shape,
+                value,
+                span: fill_span,
+            },
+        ) => with_fill(op, (shape, value, fill_span), m, false, span),
+    }
+}
+
+/// `fill op m` (or `m op fill` when `fill_left` is false).
+fn with_fill(
+    op: BinOp,
+    (shape, value, fill_span): (Deferred, f64, Span),
+    m: Array2<f64>,
+    fill_left: bool,
+    span: Span,
+) -> Result<Val, EvalError> {
+    let f = scalar_op(op);
+    let ordered = |x: f64, y: f64| if fill_left { f(x, y) } else { f(y, x) };
+    let keeps_deferred =
+        is_elementwise_op(op) || op == BinOp::Mul || (op == BinOp::Div && fill_left);
+    if is_scalar(&m) && keeps_deferred {
+        return Ok(Val::Fill {
+            shape,
+            value: ordered(value, m[[0, 0]]),
+            span: fill_span,
+        });
+    }
+    let size = match (op, shape, fill_left) {
+        _ if is_elementwise_op(op) => m.dim(),
+        (BinOp::Mul, Deferred::Column, false) => (m.ncols(), 1),
+        (BinOp::Mul, Deferred::Row, true) => (1, m.nrows()),
+        _ => return Err(EvalError::SizeNotInferred { span: fill_span }),
+    };
+    let fill = Array2::from_elem(size, value);
+    let (a, b) = if fill_left { (&fill, &m) } else { (&m, &fill) };
+    Ok(Val::Mat(matrices(op, a, b, span)?))
+}
+
+/// A binary operator on two concrete matrices.
+pub(super) fn matrices(
+    op: BinOp,
+    a: &Array2<f64>,
+    b: &Array2<f64>,
+    span: Span,
+) -> Result<Array2<f64>, EvalError> {
+    let mismatch = || EvalError::ShapeMismatch {
+        op: op.symbol(),
+        left: size_of(a),
+        right: size_of(b),
+        span,
+    };
+    let f = scalar_op(op);
+    match op {
+        BinOp::Mul if is_scalar(a) => Ok(b.mapv(|x| a[[0, 0]] * x)),
+        BinOp::Mul if is_scalar(b) => Ok(a.mapv(|x| x * b[[0, 0]])),
+        BinOp::Mul if a.ncols() == b.nrows() => Ok(a.dot(b)),
+        BinOp::Div | BinOp::Pow if is_scalar(b) && (op == BinOp::Div || is_scalar(a)) => {
+            Ok(a.mapv(|x| f(x, b[[0, 0]])))
+        }
+        BinOp::Mul | BinOp::Div | BinOp::Pow => Err(mismatch()),
+        _ => {
+            let shape = broadcast_shape(a.dim(), b.dim()).ok_or_else(mismatch)?;
+            let a = a.broadcast(shape).ok_or_else(mismatch)?;
+            let b = b.broadcast(shape).ok_or_else(mismatch)?;
+            Ok(Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y)))
+        }
+    }
+}
