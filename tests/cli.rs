@@ -125,11 +125,7 @@ fn empty_input_is_a_user_error() {
         matcalc_with_stdin(&["parse", "-"], b"\n\n"),
     ] {
         assert_eq!(run.code, 1, "{}", run.stderr);
-        assert!(
-            run.stderr.contains("the expression is empty"),
-            "{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains("empty expression"), "{}", run.stderr);
     }
 }
 

@@ -15,7 +15,8 @@ use super::exit::Exit;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
-    /// The text does not follow the grammar (or is empty).
+    /// The text does not follow the grammar (including empty text and
+    /// unbalanced brackets).
     Syntax,
     /// A call of a name that is neither built in nor declared.
     UnknownName,
@@ -74,9 +75,7 @@ impl CliError {
         let kind = match err {
             ParseError::UnknownFunction { .. } => ErrorKind::UnknownName,
             ParseError::TooDeeplyNested { .. } | ParseError::TooDeep { .. } => ErrorKind::Limit,
-            ParseError::Syntax { .. }
-            | ParseError::BadArguments { .. }
-            | ParseError::Reserved { .. } => ErrorKind::Syntax,
+            _ => ErrorKind::Syntax,
         };
         CliError::new(kind, err.diagnostic(), source)
     }

@@ -17,27 +17,12 @@ pub const STDIN: &str = "-";
 pub const MAX_INPUT_BYTES: usize = 16 << 20;
 
 /// The expression text: the argument itself, or standard input for `-`.
-/// Empty (or all-blank) input is an error.
 pub fn expression(arg: &str) -> Result<String, CliError> {
-    let text = if arg == STDIN {
-        read_stdin()?
+    if arg == STDIN {
+        read_stdin()
     } else {
-        arg.to_string()
-    };
-    if text.trim().is_empty() {
-        let from = if arg == STDIN {
-            "standard input"
-        } else {
-            "the argument"
-        };
-        return Err(CliError::plain(
-            ErrorKind::Syntax,
-            Diagnostic::new(format!("the expression is empty (nothing in {from})")).with_help(
-                "give an expression such as 'L(X*W + B)', or '-' to read one from standard input",
-            ),
-        ));
+        Ok(arg.to_string())
     }
-    Ok(text)
 }
 
 /// All `--let` strings, later ones overriding earlier ones.
@@ -111,13 +96,6 @@ mod tests {
         let err = decode(vec![b' '; MAX_INPUT_BYTES + 1]).unwrap_err();
         assert!(err.diagnostic.message.contains("limit"));
         assert_eq!(decode(b"x".to_vec()).unwrap(), "x");
-    }
-
-    #[test]
-    fn blank_argument_is_an_empty_expression() {
-        let err = expression(" \n").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Syntax);
-        assert!(err.diagnostic.message.contains("empty"));
     }
 
     #[test]
