@@ -423,6 +423,26 @@ fn directional_checks_accept_right_and_reject_wrong_claims() {
     );
     assert!(check(&hessian, &claim("2*A'*A"), &config).unwrap().ok());
     assert!(!check(&hessian, &claim("A'*A"), &config).unwrap().ok());
+    // A vector-valued f against a third-order index-form claim.
+    let jacobian = problem("softmax(W*x)", &[("W", &[3, 4]), ("x", &[4])], &["W"], "");
+    let right = "J[i,k,l] = (delta(i,k)*softmax(W*x)[i] - softmax(W*x)[i]*softmax(W*x)[k])*x[l]";
+    let term_dropped = "J[i,k,l] = delta(i,k)*softmax(W*x)[i]*x[l]";
+    assert!(check(&jacobian, &claim(right), &config).unwrap().ok());
+    assert!(!check(&jacobian, &claim(term_dropped), &config).unwrap().ok());
+    // A variable declared as a one-column matrix keeps its two axes.
+    let column = problem("sum(A*c)", &[("A", &[3, 4]), ("c", &[4, 1])], &["c"], "");
+    for method in [Method::Full, Method::Directional { directions: 2 }] {
+        let config = CheckConfig {
+            method,
+            ..CheckConfig::default()
+        };
+        assert!(check(&column, &claim("A'*vector(1)"), &config)
+            .unwrap()
+            .ok());
+        assert!(!check(&column, &claim("2*A'*vector(1)"), &config)
+            .unwrap()
+            .ok());
+    }
 }
 
 #[test]
