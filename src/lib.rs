@@ -3,3 +3,6 @@
 
 pub mod numeric;
 pub mod syntax;
+pub mod index;
+pub mod diff;
+pub mod simplify;

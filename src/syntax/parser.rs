@@ -9,7 +9,9 @@
 use pest::iterators::Pair;
 use pest::Parser as _;
 
-use super::ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
+use super::ast::{
+    BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span,
+};
 use super::decls::Decls;
 use super::diagnostic::Diagnostic;
 use super::names::{self, NameRole};
@@ -34,6 +36,42 @@ pub enum ParseError {
         message: String,
         /// Where.
         span: Span,
+    },
+    /// The text is empty or only white space.
+    #[error("empty expression")]
+    Empty {
+        /// The whole (blank) text.
+        span: Span,
+    },
+    /// An opening bracket that is never closed.
+    #[error("missing `{close}`: the `{open}` at byte {} is never closed", span.start)]
+    Unclosed {
+        /// The opening bracket, `(` or `[`.
+        open: char,
+        /// The bracket that would close it.
+        close: char,
+        /// Where the opening bracket is.
+        span: Span,
+    },
+    /// A closing bracket with no opening bracket before it.
+    #[error("unmatched `{found}`")]
+    Unmatched {
+        /// The closing bracket, `)` or `]`.
+        found: char,
+        /// Where it is.
+        span: Span,
+    },
+    /// A closing bracket of the wrong kind, as in `(a]`.
+    #[error("`{found}` cannot close the `{open}` at byte {}", open_span.start)]
+    Mismatched {
+        /// The closing bracket found.
+        found: char,
+        /// Where it is.
+        span: Span,
+        /// The opening bracket still waiting to be closed.
+        open: char,
+        /// Where that is.
+        open_span: Span,
     },
     /// Brackets nest deeper than [`MAX_NESTING`].
     #[error("brackets nest deeper than the limit of {limit}")]
@@ -86,6 +124,10 @@ impl ParseError {
     pub fn span(&self) -> Span {
         match self {
             ParseError::Syntax { span, .. }
+            | ParseError::Empty { span }
+            | ParseError::Unclosed { span, .. }
+            | ParseError::Unmatched { span, .. }
+            | ParseError::Mismatched { span, .. }
             | ParseError::TooDeeplyNested { span, .. }
             | ParseError::TooDeep { span, .. }
             | ParseError::UnknownFunction { span, .. }
@@ -99,6 +141,20 @@ impl ParseError {
         let d = Diagnostic::new(self.to_string());
         match self {
             ParseError::Syntax { .. } => d.with_label(self.span(), ""),
+            ParseError::Empty { .. } => d
+                .with_label(self.span(), "")
+                .with_help("write a matrix expression such as `tr(A*X)`"),
+            ParseError::Unclosed { open, close, .. } => d
+                .with_label(self.span(), format!("this `{open}` is never closed"))
+                .with_help(format!("add the missing `{close}`")),
+            ParseError::Unmatched { found, .. } => {
+                d.with_label(self.span(), format!("this `{found}` closes nothing"))
+            }
+            ParseError::Mismatched {
+                open, open_span, ..
+            } => d
+                .with_label(self.span(), format!("expected `{}` here", closing(*open)))
+                .with_label(*open_span, format!("`{open}` opened here")),
             ParseError::TooDeeplyNested { .. } | ParseError::TooDeep { .. } => d
                 .with_label(self.span(), "limit reached here")
                 .with_help("split the expression, or name a subexpression with --let"),
@@ -130,9 +186,16 @@ impl ParseError {
 /// assert_eq!(f, g);
 /// ```
 pub fn parse_formula(text: &str, decls: &Decls) -> Result<Formula, ParseError> {
-    check_nesting(text)?;
-    let mut pairs = Grammar::parse(Rule::formula, text).map_err(syntax_error)?;
-    let formula = pairs.next().expect("the formula rule always yields one pair");
+    if text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n')) {
+        return Err(ParseError::Empty {
+            span: Span::new(0, text.len()),
+        });
+    }
+    check_brackets(text)?;
+    let mut pairs = Grammar::parse(Rule::formula, text).map_err(|err| syntax_error(&err, text))?;
+    let formula = pairs
+        .next()
+        .expect("the formula rule always yields one pair");
     let builder = Builder { decls };
     builder.formula(formula)
 }
@@ -150,90 +213,141 @@ pub fn parse_expr(text: &str, decls: &Decls) -> Result<Expr, ParseError> {
     }
 }
 
-fn check_nesting(text: &str) -> Result<(), ParseError> {
-    let mut depth = 0usize;
-    for (at, byte) in text.bytes().enumerate() {
-        match byte {
-            b'(' | b'[' => {
-                depth += 1;
-                if depth > MAX_NESTING {
+/// The bracket that closes `open`.
+fn closing(open: char) -> char {
+    if open == '(' {
+        ')'
+    } else {
+        ']'
+    }
+}
+
+/// Checks that brackets balance and nest at most [`MAX_NESTING`] deep, so
+/// that pest's recursion is bounded and unbalanced brackets get a message
+/// that names the bracket at fault.
+fn check_brackets(text: &str) -> Result<(), ParseError> {
+    let mut open: Vec<(char, usize)> = Vec::new();
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' | '[' => {
+                if open.len() == MAX_NESTING {
                     return Err(ParseError::TooDeeplyNested {
                         limit: MAX_NESTING,
                         span: Span::new(at, at + 1),
                     });
                 }
+                open.push((c, at));
             }
-            b')' | b']' => depth = depth.saturating_sub(1),
+            ')' | ']' => match open.pop() {
+                None => {
+                    return Err(ParseError::Unmatched {
+                        found: c,
+                        span: Span::new(at, at + 1),
+                    })
+                }
+                Some((o, start)) if closing(o) != c => {
+                    return Err(ParseError::Mismatched {
+                        found: c,
+                        span: Span::new(at, at + 1),
+                        open: o,
+                        open_span: Span::new(start, start + 1),
+                    })
+                }
+                Some(_) => {}
+            },
             _ => {}
         }
     }
-    Ok(())
-}
-
-fn describe_rule(rule: Rule) -> &'static str {
-    match rule {
-        Rule::EOI => "end of input",
-        Rule::formula | Rule::expr | Rule::term | Rule::unary | Rule::postfix | Rule::powarg | Rule::primary => {
-            "an expression"
-        }
-        Rule::paren | Rule::call | Rule::name => "a name",
-        Rule::number => "a number",
-        Rule::add_op => "`+` or `-`",
-        Rule::mul_op => "an operator",
-        Rule::sign => "a sign",
-        Rule::transpose | Rule::postfix_op => "`'`",
-        Rule::power | Rule::pow_op => "`^`",
-        Rule::indexing | Rule::index_lhs => "`[`",
-        Rule::index_list | Rule::index => "an index (a lowercase letter, optionally followed by digits)",
-        Rule::index_sum => "`sum[...]`",
-        Rule::delta => "`delta(i,j)`",
-        Rule::WHITESPACE => "white space",
+    match open.pop() {
+        Some((o, at)) => Err(ParseError::Unclosed {
+            open: o,
+            close: closing(o),
+            span: Span::new(at, at + 1),
+        }),
+        None => Ok(()),
     }
 }
 
-fn syntax_error(err: pest::error::Error<Rule>) -> ParseError {
+/// What the parser was looking for, in words. Rules that start an operand
+/// all read "an expression", and every postfix or infix operator "an
+/// operator", so that the list stays short.
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of input",
+        Rule::formula
+        | Rule::index_lhs
+        | Rule::expr
+        | Rule::term
+        | Rule::unary
+        | Rule::sign
+        | Rule::postfix
+        | Rule::powarg
+        | Rule::primary
+        | Rule::paren
+        | Rule::call
+        | Rule::name
+        | Rule::number
+        | Rule::index_sum
+        | Rule::delta => "an expression",
+        Rule::add_op
+        | Rule::mul_op
+        | Rule::transpose
+        | Rule::postfix_op
+        | Rule::power
+        | Rule::pow_op
+        | Rule::indexing => "an operator",
+        Rule::index_list | Rule::index => {
+            "an index (a lowercase letter, optionally followed by digits)"
+        }
+        Rule::WHITESPACE => return None,
+    })
+}
+
+fn syntax_error(err: &pest::error::Error<Rule>, text: &str) -> ParseError {
     use pest::error::{ErrorVariant, InputLocation};
     let at = match err.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let expected = match &err.variant {
+    let mut expected: Vec<&str> = match &err.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
-            names.sort_unstable();
-            names.dedup();
-            names
+            positives.iter().filter_map(|r| describe_rule(*r)).collect()
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let message = describe_found(&err, &expected);
+    expected.sort_unstable();
+    expected.dedup();
+    let token = token_at(text, at);
+    let at_end = token.start == token.end;
+    let found = if at_end {
+        "end of input".to_string()
+    } else {
+        format!("`{}`", &text[token.start..token.end])
+    };
+    let wanted = match expected.as_slice() {
+        [] => String::new(),
+        [one] => format!("; expected {one}"),
+        [init @ .., last] => format!("; expected {} or {last}", init.join(", ")),
+    };
     ParseError::Syntax {
-        message,
-        span: Span::new(at, at + 1),
+        message: format!("unexpected {found}{wanted}"),
+        span: if at_end { Span::new(at, at + 1) } else { token },
     }
 }
 
-fn describe_found(err: &pest::error::Error<Rule>, expected: &[&str]) -> String {
-    let (_, col) = match err.line_col {
-        pest::error::LineColLocation::Pos(p) => p,
-        pest::error::LineColLocation::Span(p, _) => p,
+/// The token starting at byte `at`: a run of letters, digits and
+/// underscores, a two-character operator (`.*`, `./`, `.^`, `.'`) or one
+/// character; empty at the end of the text.
+fn token_at(text: &str, at: usize) -> Span {
+    let rest = &text[at.min(text.len())..];
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let len = match rest.chars().next() {
+        None => 0,
+        Some(c) if word(c) => rest.find(|c: char| !word(c)).unwrap_or(rest.len()),
+        Some('.') if rest[1..].starts_with(['*', '/', '^', '\'']) => 2,
+        Some(c) => c.len_utf8(),
     };
-    let line = err.line();
-    let found: Option<char> = line.chars().nth(col.saturating_sub(1));
-    let found = match found {
-        None => "the end of the input".to_string(),
-        Some(c) => format!("`{c}`"),
-    };
-    let wanted = match expected {
-        [] => String::new(),
-        [one] => format!("; expected {one}"),
-        many => format!(
-            "; expected {} or {}",
-            many[..many.len() - 1].join(", "),
-            many[many.len() - 1]
-        ),
-    };
-    format!("unexpected {found}{wanted}")
+    Span::new(at, at + len)
 }
 
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -271,7 +385,11 @@ impl Builder<'_> {
                 Rule::index_lhs => {
                     let span = span_of(&inner);
                     let mut parts = inner.into_inner();
-                    let name = parts.next().expect("index_lhs has a name").as_str().to_string();
+                    let name = parts
+                        .next()
+                        .expect("index_lhs has a name")
+                        .as_str()
+                        .to_string();
                     let indices = index_list(parts.next().expect("index_lhs has indices"));
                     lhs = Some(IndexLhs {
                         name,
@@ -321,7 +439,11 @@ impl Builder<'_> {
         let mut parts = pair.into_inner();
         let mut acc = self.term(parts.next().expect("expr starts with a term"))?;
         while let Some(op) = parts.next() {
-            let op = if op.as_str() == "+" { BinOp::Add } else { BinOp::Sub };
+            let op = if op.as_str() == "+" {
+                BinOp::Add
+            } else {
+                BinOp::Sub
+            };
             let rhs = self.term(parts.next().expect("an operator is followed by a term"))?;
             acc = self.binary(op, acc, rhs)?;
         }
@@ -378,7 +500,11 @@ impl Builder<'_> {
                 _ => {
                     let mut power = op.into_inner();
                     let sym = power.next().expect("power has an operator").as_str();
-                    let op = if sym == "^" { BinOp::Pow } else { BinOp::HadPow };
+                    let op = if sym == "^" {
+                        BinOp::Pow
+                    } else {
+                        BinOp::HadPow
+                    };
                     let arg = self.powarg(power.next().expect("power has an exponent"))?;
                     self.binary(op, acc, arg)?
                 }
@@ -434,8 +560,16 @@ impl Builder<'_> {
             }
             Rule::delta => {
                 let mut parts = pair.into_inner();
-                let i = parts.next().expect("delta has two indices").as_str().to_string();
-                let j = parts.next().expect("delta has two indices").as_str().to_string();
+                let i = parts
+                    .next()
+                    .expect("delta has two indices")
+                    .as_str()
+                    .to_string();
+                let j = parts
+                    .next()
+                    .expect("delta has two indices")
+                    .as_str()
+                    .to_string();
                 Ok(Built::leaf(ExprKind::Delta(i, j), span))
             }
             Rule::index_sum => {
@@ -443,7 +577,11 @@ impl Builder<'_> {
                 let indices = index_list(parts.next().expect("sum has indices"));
                 let body = self.expr(parts.next().expect("sum has a body"))?;
                 let depth = body.depth + 1;
-                self.node(ExprKind::IndexSum(indices, Box::new(body.expr)), span, depth)
+                self.node(
+                    ExprKind::IndexSum(indices, Box::new(body.expr)),
+                    span,
+                    depth,
+                )
             }
             Rule::call => self.call(pair),
             Rule::name => self.name(pair.as_str(), span),
@@ -507,7 +645,11 @@ impl Builder<'_> {
                 if args.len() != 1 {
                     return Err(arity_error("one argument (the fill value)"));
                 }
-                let kind = if name == "vector" { FillKind::Vector } else { FillKind::Matrix };
+                let kind = if name == "vector" {
+                    FillKind::Vector
+                } else {
+                    FillKind::Matrix
+                };
                 let value = args.into_iter().next().expect("one argument");
                 return self.node(
                     ExprKind::Fill {
@@ -518,6 +660,12 @@ impl Builder<'_> {
                     span,
                     depth,
                 );
+            }
+            "delta" => {
+                return Err(ParseError::BadArguments {
+                    message: "`delta` takes two indices, as in `delta(i,j)`".to_string(),
+                    span,
+                })
             }
             "eye" | "ones" | "zeros" => {
                 let kind = match name {
@@ -533,7 +681,10 @@ impl Builder<'_> {
                         "one or two sizes"
                     }));
                 }
-                let dims = args.iter().map(|a| dim_argument(name, &a.expr)).collect::<Result<_, _>>()?;
+                let dims = args
+                    .iter()
+                    .map(|a| dim_argument(name, &a.expr))
+                    .collect::<Result<_, _>>()?;
                 return Ok(Built::leaf(ExprKind::Const(kind, dims), span));
             }
             _ => {}
@@ -547,7 +698,9 @@ impl Builder<'_> {
                 let args = args.into_iter().map(|a| a.expr).collect();
                 self.node(ExprKind::Grad(function, args), span, depth)
             }
-            NameRole::Value | NameRole::Juxtaposition(_) if names::may_juxtapose(name, self.decls) => {
+            NameRole::Value | NameRole::Juxtaposition(_)
+                if names::may_juxtapose(name, self.decls) =>
+            {
                 if args.len() != 1 {
                     return Err(ParseError::BadArguments {
                         message: format!(
@@ -580,7 +733,9 @@ fn index_list(pair: Pair<'_, Rule>) -> Vec<String> {
 
 fn dim_argument(function: &str, arg: &Expr) -> Result<DimSpec, ParseError> {
     match &arg.kind {
-        ExprKind::Num(v) if *v >= 1.0 && v.fract() == 0.0 && *v < 1e9 => Ok(DimSpec::Fixed(*v as usize)),
+        ExprKind::Num(v) if *v >= 1.0 && v.fract() == 0.0 && *v < 1e9 => {
+            Ok(DimSpec::Fixed(*v as usize))
+        }
         ExprKind::Var(name) if name.starts_with(|c: char| c.is_ascii_lowercase()) => {
             Ok(DimSpec::Named(name.clone()))
         }

@@ -1,0 +1,231 @@
+//! Reverse and forward mode over the shared DAG.
+//!
+//! Reverse mode (gradients of a scalar): each node's adjoint `G` flows to a
+//! child `C` as `Σ_out G[out] ∂node[out]/∂C[at]`, derived in index form by
+//! [`partial`], contracted and raised back to matrix form. Forward mode
+//! (Jacobians, Hessians): the tangent of a node is
+//! `Σ_at ∂node[out]/∂C[at] · tangent(C)[at]`, likewise derived and raised.
+//! There is no table of backward formulas; every step goes through index
+//! notation. Each step is recorded for the proof.
+
+use std::collections::HashMap;
+
+use super::partial::{partial, DiffError};
+use crate::index::{
+    collect, contract, entry, lower, product, raise, Factor, Graph, Id, IndexSpace, Ix, Node,
+    Tensor,
+};
+
+/// One local derivation: the index form before raising and the matrix node
+/// it raised to.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// `reverse` (an adjoint contribution) or `forward` (a tangent term).
+    pub mode: &'static str,
+    /// The node differentiated.
+    pub node: Id,
+    /// The operand the derivative flows to (reverse) or from (forward).
+    pub child: Id,
+    /// The contracted index form.
+    pub index_form: Tensor,
+    /// Its free indices, in order.
+    pub free: Vec<Ix>,
+    /// The matrix form it raised to.
+    pub result: Id,
+}
+
+/// The state of one differentiation: the graph, the index space and the
+/// recorded steps.
+pub struct Differentiator<'g> {
+    /// The shared DAG.
+    pub graph: &'g mut Graph,
+    /// Index variables and their ranges.
+    pub space: IndexSpace,
+    /// Every local step taken, in order.
+    pub steps: Vec<Step>,
+}
+
+impl<'g> Differentiator<'g> {
+    /// A differentiator over `graph`.
+    pub fn new(graph: &'g mut Graph) -> Differentiator<'g> {
+        Differentiator {
+            graph,
+            space: IndexSpace::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn raise_step(
+        &mut self,
+        mode: &'static str,
+        node: Id,
+        child: Id,
+        tensor: Tensor,
+        free: &[Ix],
+    ) -> Result<Option<Id>, DiffError> {
+        let tensor = collect(contract(tensor, &self.space));
+        if tensor.is_empty() {
+            return Ok(None);
+        }
+        let raised = raise(self.graph, &self.space, &tensor, free)?.ok_or_else(|| {
+            DiffError::Unsupported(format!(
+                "the {mode} step through `{}` has no matrix form",
+                node_name(self.graph.node(node))
+            ))
+        })?;
+        // Raising writes one free index as a column; a row operand wants a row.
+        let want = if mode == "reverse" { child } else { node };
+        let raised = if self.graph.dims(raised) != self.graph.dims(want) {
+            self.graph.transpose(raised)
+        } else {
+            raised
+        };
+        self.steps.push(Step {
+            mode,
+            node,
+            child,
+            index_form: tensor,
+            free: free.to_vec(),
+            result: raised,
+        });
+        Ok(Some(raised))
+    }
+
+    /// Gradients of the scalar `root` with respect to each of `wrt` (one
+    /// reverse pass); `None` where the root does not depend on it.
+    pub fn gradients(&mut self, root: Id, wrt: &[Id]) -> Result<Vec<Option<Id>>, DiffError> {
+        let targets: Vec<Id> = wrt.to_vec();
+        let reaches = self.reaches(root, &targets);
+        let order = self.graph.topological(&[root]);
+        let mut adjoint: HashMap<Id, Id> = HashMap::new();
+        let one = self.graph.num(1.0);
+        adjoint.insert(root, one);
+        for &node in order.iter().rev() {
+            let Some(&g) = adjoint.get(&node) else { continue };
+            let mut children = self.graph.node(node).children();
+            children.sort();
+            children.dedup();
+            for child in children {
+                if !reaches[child.index()] {
+                    continue;
+                }
+                let out = self.space.fresh_for(&self.graph.dims(node).clone());
+                let at = self.space.fresh_for(&self.graph.dims(child).clone());
+                let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
+                let mut tensor = product(&entry(self.graph, g, &out), &local);
+                for term in &mut tensor {
+                    term.sums.extend_from_slice(&out);
+                }
+                if let Some(contribution) = self.raise_step("reverse", node, child, tensor, &at)? {
+                    let total = match adjoint.get(&child) {
+                        Some(&prev) => self.graph.binary(crate::syntax::BinOp::Add, prev, contribution)?,
+                        None => contribution,
+                    };
+                    adjoint.insert(child, total);
+                }
+            }
+        }
+        Ok(targets.iter().map(|t| adjoint.get(t).copied()).collect())
+    }
+
+    /// For each node, whether it depends on one of `targets`.
+    fn reaches(&self, root: Id, targets: &[Id]) -> Vec<bool> {
+        let mut flags = vec![false; self.graph.len()];
+        for id in self.graph.topological(&[root]) {
+            flags[id.index()] = targets.contains(&id)
+                || self
+                    .graph
+                    .node(id)
+                    .children()
+                    .iter()
+                    .any(|c| flags[c.index()]);
+        }
+        flags
+    }
+
+    /// The tangent of `root` when `var` moves along `direction` (a tangent
+    /// node of the same dims); `None` where `root` does not depend on `var`.
+    pub fn tangent(&mut self, root: Id, var: Id, direction: Id) -> Result<Option<Id>, DiffError> {
+        let reaches = self.reaches(root, &[var]);
+        let mut tangents: HashMap<Id, Id> = HashMap::new();
+        tangents.insert(var, direction);
+        for node in self.graph.topological(&[root]) {
+            if node == var || !reaches[node.index()] {
+                continue;
+            }
+            let mut children = self.graph.node(node).children();
+            children.sort();
+            children.dedup();
+            let mut parts = Vec::new();
+            for child in children {
+                let Some(&dc) = tangents.get(&child) else { continue };
+                let out = self.space.fresh_for(&self.graph.dims(node).clone());
+                let at = self.space.fresh_for(&self.graph.dims(child).clone());
+                let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
+                let mut tensor = product(&local, &entry(self.graph, dc, &at));
+                for term in &mut tensor {
+                    term.sums.extend_from_slice(&at);
+                }
+                if let Some(part) = self.raise_step("forward", node, child, tensor, &out)? {
+                    parts.push(part);
+                }
+            }
+            if let Some(total) = self.graph.sum_all(&parts)? {
+                tangents.insert(node, total);
+            }
+        }
+        Ok(tangents.get(&root).copied())
+    }
+
+    /// Reads `∂f[out]/∂X[at]` off a tangent of `f` that is linear in the
+    /// tangent node `direction` of `X`: the index form with `direction`'s
+    /// entries replaced by deltas, contracted.
+    pub fn jacobian_index_form(
+        &mut self,
+        tangent: Id,
+        direction: Id,
+        out: &[Ix],
+        at: &[Ix],
+    ) -> Result<Tensor, DiffError> {
+        let depends = self
+            .graph
+            .depends_on(&[tangent], &|n| matches!(n, Node::Tangent(_)));
+        let lowered = lower(self.graph, &mut self.space, tangent, out, &|x| {
+            depends.get(x.index()).copied().unwrap_or(false)
+        })?;
+        let mut tensor = Tensor::new();
+        for mut term in lowered {
+            let positions: Vec<usize> = term
+                .factors
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches!(f, Factor::Entry(id, _) if *id == direction))
+                .map(|(k, _)| k)
+                .collect();
+            let [k] = positions[..] else {
+                return Err(DiffError::Unsupported(
+                    "the differential is not linear in the variable".into(),
+                ));
+            };
+            let Factor::Entry(_, ixs) = term.factors.remove(k) else {
+                unreachable!("position holds an entry")
+            };
+            term.factors
+                .extend(ixs.iter().zip(at).map(|(&x, &y)| Factor::Delta(x, y)));
+            tensor.push(term);
+        }
+        Ok(collect(contract(tensor, &self.space)))
+    }
+}
+
+fn node_name(node: &Node) -> String {
+    match node {
+        Node::Call(f, _) => f.name().to_string(),
+        Node::Binary(op, ..) => op.symbol().to_string(),
+        Node::T(_) => "'".to_string(),
+        Node::Neg(_) => "-".to_string(),
+        Node::Apply(name, _) => name.clone(),
+        Node::Grad(name, _) => format!("d{name}"),
+        other => format!("{other:?}"),
+    }
+}

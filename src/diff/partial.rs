@@ -1,0 +1,231 @@
+//! Local derivatives in index form: `∂node[out]/∂child[at]`.
+//!
+//! Multilinear operations (products, sums, transposes, traces, `diag`,
+//! Hadamard products) are lowered to index notation and differentiated by
+//! the product rule, `∂X[i,k]/∂X[a,b] = δ[i,a] δ[k,b]` for each occurrence.
+//! Non-linear operations contribute their known derivative as an opaque
+//! factor (`exp′ = exp`, `∂ det X/∂X[a,b] = det X · inv(X)[b,a]`,
+//! `∂ inv(X)[i,j]/∂X[a,b] = −inv(X)[i,a] inv(X)[b,j]`, …) times the deltas
+//! that tie the entries together: the chain rule.
+
+use crate::index::{
+    compact, entry, lower, product, slots, Factor, Graph, GraphError, Id, IndexSpace, Ix, Node,
+    Tensor, Term,
+};
+use crate::syntax::{BinOp, Func};
+
+/// Why a derivative cannot be taken.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DiffError {
+    /// A node could not be built or lowered.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// The expression needs a derivative matcalc does not have.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+fn deltas(a: &[Ix], b: &[Ix]) -> Tensor {
+    vec![Term {
+        factors: a
+            .iter()
+            .zip(b)
+            .map(|(&x, &y)| Factor::Delta(x, y))
+            .collect(),
+        ..Term::one()
+    }]
+}
+
+fn scaled(mut t: Tensor, by: f64) -> Tensor {
+    for term in &mut t {
+        term.coeff *= by;
+    }
+    t
+}
+
+/// `∂node[out]/∂child[at]`, summing over every position where `child`
+/// occurs among the node's operands.
+pub fn partial(
+    graph: &mut Graph,
+    space: &mut IndexSpace,
+    node: Id,
+    child: Id,
+    out: &[Ix],
+    at: &[Ix],
+) -> Result<Tensor, DiffError> {
+    let kind = graph.node(node).clone();
+    let dims = graph.dims(node).clone();
+    let (row, col) = slots(&dims, out);
+    // Indices of operand `c` that line up with the output entry (broadcasting
+    // drops the indices of 1-dims).
+    let aligned = |graph: &Graph, c: Id| compact(graph.dims(c), row, col);
+    let mut total = Tensor::new();
+    match kind {
+        Node::Call(func, a) if func.is_elementwise() => {
+            if let Some(derivative) = elementwise_derivative(graph, func, a)? {
+                let ia = aligned(graph, a);
+                total = product(&entry(graph, derivative, out), &deltas(&ia, at));
+            }
+        }
+        Node::Call(Func::Det, a) => {
+            // ∂ det A / ∂A[p,q] = det(A) inv(A)[q,p]
+            let inv = graph.call(Func::Inv, a)?;
+            let (p, q) = (at[0], at[1]);
+            total = product(&entry(graph, node, &[]), &entry(graph, inv, &[q, p]));
+        }
+        Node::Call(Func::Logdet, a) => {
+            let inv = graph.call(Func::Inv, a)?;
+            total = entry(graph, inv, &[at[1], at[0]]);
+        }
+        Node::Call(Func::Inv, _) => {
+            // ∂ inv(A)[i,j] / ∂A[p,q] = −inv(A)[i,p] inv(A)[q,j]
+            let (i, j) = (out[0], out[1]);
+            let (p, q) = (at[0], at[1]);
+            total = scaled(
+                product(&entry(graph, node, &[i, p]), &entry(graph, node, &[q, j])),
+                -1.0,
+            );
+        }
+        Node::Call(Func::Norm2, a) => {
+            // ∂‖A‖/∂A[p,q] = A[p,q] / ‖A‖
+            let one = graph.num(1.0);
+            let reciprocal = graph.binary(BinOp::Div, one, node)?;
+            total = product(&entry(graph, a, at), &entry(graph, reciprocal, &[]));
+        }
+        Node::Call(Func::Norm1, a) => {
+            let sign = graph.call(Func::Sign, a)?;
+            total = entry(graph, sign, at);
+        }
+        Node::Call(Func::Logsumexp, a) => {
+            // ∂ log Σ exp(A) / ∂A[p,q] = exp(A)[p,q] / Σ exp(A)
+            let weights = if graph.is_scalar(a) {
+                graph.num(1.0)
+            } else if graph.dims(a)[1] == crate::syntax::DimSpec::Fixed(1) {
+                graph.call(Func::Softmax, a)?
+            } else {
+                let e = graph.call(Func::Exp, a)?;
+                let s = graph.call(Func::Sum, e)?;
+                graph.binary(BinOp::Div, e, s)?
+            };
+            total = entry(graph, weights, at);
+        }
+        Node::Call(Func::Softmax, _) => {
+            // ∂s[i]/∂a[p] = s[i] δ[i,p] − s[i] s[p]
+            let (i, p) = (out[0], at[0]);
+            let si = entry(graph, node, &[i]);
+            let mut t = product(&si, &deltas(&[i], &[p]));
+            t.extend(scaled(product(&si, &entry(graph, node, &[p])), -1.0));
+            total = t;
+        }
+        Node::Binary(op @ (BinOp::Div | BinOp::HadDiv), a, b) => {
+            if a == child {
+                // ∂(a/b)/∂a = 1/b
+                let one = graph.num(1.0);
+                let reciprocal = graph.binary(op, one, b)?;
+                let ir = aligned(graph, reciprocal);
+                let ia = aligned(graph, a);
+                total.extend(product(&entry(graph, reciprocal, &ir), &deltas(&ia, at)));
+            }
+            if b == child {
+                // ∂(a/b)/∂b = −a/b²
+                let two = graph.num(2.0);
+                let power = if op == BinOp::Div { BinOp::Pow } else { BinOp::HadPow };
+                let square = graph.binary(power, b, two)?;
+                let quotient = graph.binary(op, a, square)?;
+                let ib = aligned(graph, b);
+                total.extend(scaled(
+                    product(&entry(graph, quotient, out), &deltas(&ib, at)),
+                    -1.0,
+                ));
+            }
+        }
+        Node::Binary(op @ (BinOp::Pow | BinOp::HadPow), a, b) => {
+            let times = if op == BinOp::Pow { BinOp::Mul } else { BinOp::HadMul };
+            if a == child {
+                // ∂ a^b / ∂a = b a^(b−1)
+                let one = graph.num(1.0);
+                let lowered = graph.binary(BinOp::Sub, b, one)?;
+                let power = graph.binary(op, a, lowered)?;
+                let derivative = graph.binary(times, b, power)?;
+                let ia = aligned(graph, a);
+                total.extend(product(&entry(graph, derivative, out), &deltas(&ia, at)));
+            }
+            if b == child {
+                // ∂ a^b / ∂b = a^b log(a)
+                let log = graph.call(Func::Log, a)?;
+                let derivative = graph.binary(times, node, log)?;
+                let ib = aligned(graph, b);
+                total.extend(product(&entry(graph, derivative, out), &deltas(&ib, at)));
+            }
+        }
+        Node::Apply(name, a) => {
+            let gradient = graph.grad(&name, a);
+            total = entry(graph, gradient, at);
+        }
+        Node::Grad(name, _) => {
+            return Err(DiffError::Unsupported(format!(
+                "second derivatives of the abstract function {name} are not supported: they would need an opaque second-order d2{name}"
+            )));
+        }
+        _ => {
+            // Multilinear: lower one level and apply the product rule.
+            let lowered = lower(graph, space, node, out, &|x| x == node)?;
+            for term in &lowered {
+                for (k, factor) in term.factors.iter().enumerate() {
+                    let Factor::Entry(id, ixs) = factor else { continue };
+                    if *id != child {
+                        continue;
+                    }
+                    let mut rest = term.clone();
+                    rest.factors.remove(k);
+                    total.extend(product(&vec![rest], &deltas(ixs, at)));
+                }
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// The derivative of an element-wise function as a node of the same shape
+/// (`None` where it is zero: `sign`).
+pub fn elementwise_derivative(graph: &mut Graph, func: Func, a: Id) -> Result<Option<Id>, DiffError> {
+    let node = graph.call(func, a)?;
+    let one = graph.num(1.0);
+    let two = graph.num(2.0);
+    let derivative = match func {
+        Func::Exp => node,
+        Func::Log => graph.binary(BinOp::HadDiv, one, a)?,
+        Func::Sin => graph.call(Func::Cos, a)?,
+        Func::Cos => {
+            let s = graph.call(Func::Sin, a)?;
+            graph.neg(s)
+        }
+        Func::Tanh => {
+            let sq = graph.binary(BinOp::HadPow, node, two)?;
+            graph.binary(BinOp::Sub, one, sq)?
+        }
+        Func::Sqrt => {
+            let twice = graph.binary(BinOp::Mul, two, node)?;
+            graph.binary(BinOp::HadDiv, one, twice)?
+        }
+        Func::Sigmoid => {
+            let rest = graph.binary(BinOp::Sub, one, node)?;
+            graph.binary(BinOp::HadMul, node, rest)?
+        }
+        Func::Relu => {
+            // (sign(x) + 1)/2, valid away from the kink at 0.
+            let s = graph.call(Func::Sign, a)?;
+            let shifted = graph.binary(BinOp::Add, s, one)?;
+            graph.binary(BinOp::Div, shifted, two)?
+        }
+        Func::Abs => graph.call(Func::Sign, a)?,
+        Func::Sign => return Ok(None),
+        other => {
+            return Err(DiffError::Unsupported(format!(
+                "`{}` is not element-wise",
+                other.name()
+            )))
+        }
+    };
+    Ok(Some(derivative))
+}

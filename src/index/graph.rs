@@ -1,0 +1,590 @@
+//! The shared DAG of matrix-valued nodes: a hash-consed arena in which every
+//! distinct node (kind, children, shape) has one [`Id`], so equality is an id
+//! compare and shared subexpressions stay shared however deep the network.
+//!
+//! Constructors here normalise only what is always safe and local (`1*A`,
+//! `A'' `, `-(-A)`, `0 + A`, constant folding); global canonical forms are
+//! the `simplify` layer's job.
+
+use std::collections::HashMap;
+
+use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func};
+
+/// A node handle in a [`Graph`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(u32);
+
+impl Id {
+    /// The position of the node in its graph.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Rows and columns of a node's value (a scalar is 1×1, a column n×1).
+pub type Dims = [DimSpec; 2];
+
+/// The dims of a scalar.
+pub fn scalar_dims() -> Dims {
+    [DimSpec::Fixed(1), DimSpec::Fixed(1)]
+}
+
+/// True when the dimension is the literal 1.
+pub fn is_one(d: &DimSpec) -> bool {
+    *d == DimSpec::Fixed(1)
+}
+
+/// True for 1×1.
+pub fn is_scalar(d: &Dims) -> bool {
+    is_one(&d[0]) && is_one(&d[1])
+}
+
+/// An f64 that can be hashed: its bit pattern, with -0 folded into 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Num(u64);
+
+impl Num {
+    /// Wraps a finite value.
+    pub fn new(v: f64) -> Num {
+        Num(if v == 0.0 { 0.0f64.to_bits() } else { v.to_bits() })
+    }
+    /// The value.
+    pub fn get(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+/// One node of the DAG. Children are ids of earlier nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// A number.
+    Num(Num),
+    /// A variable of the expression.
+    Var(String),
+    /// `dX`: the direction in which the variable `X` moves (forward mode).
+    Tangent(String),
+    /// `vector(c)` / `matrix(c)` with its size in the node's dims.
+    Fill(FillKind, Num),
+    /// `eye`, `ones`, `zeros` with the node's dims.
+    Const(ConstKind),
+    /// Negation.
+    Neg(Id),
+    /// A binary operation.
+    Binary(BinOp, Id, Id),
+    /// Transpose.
+    T(Id),
+    /// A built-in function.
+    Call(Func, Id),
+    /// An abstract scalar function applied to its argument.
+    Apply(String, Id),
+    /// The gradient of an abstract function at its argument.
+    Grad(String, Id),
+}
+
+impl Node {
+    /// The children, in order.
+    pub fn children(&self) -> Vec<Id> {
+        match self {
+            Node::Num(_) | Node::Var(_) | Node::Tangent(_) | Node::Fill(..) | Node::Const(_) => {
+                Vec::new()
+            }
+            Node::Neg(a) | Node::T(a) | Node::Call(_, a) | Node::Apply(_, a) | Node::Grad(_, a) => {
+                vec![*a]
+            }
+            Node::Binary(_, a, b) => vec![*a, *b],
+        }
+    }
+}
+
+/// Why a node cannot be built or imported.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    /// The expression holds a construct the engine does not take as input.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Operand shapes do not fit (an engine bug if the input was shape-checked).
+    #[error("internal shape mismatch: {0}")]
+    Shape(String),
+}
+
+/// The arena of matrix nodes.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    nodes: Vec<(Node, Dims)>,
+    ids: HashMap<(Node, Dims), Id>,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Graph {
+        Graph::default()
+    }
+
+    /// Number of distinct nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when no node has been made.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The node behind an id.
+    pub fn node(&self, id: Id) -> &Node {
+        &self.nodes[id.index()].0
+    }
+
+    /// The dims of a node's value.
+    pub fn dims(&self, id: Id) -> &Dims {
+        &self.nodes[id.index()].1
+    }
+
+    /// True when the node is 1×1.
+    pub fn is_scalar(&self, id: Id) -> bool {
+        is_scalar(self.dims(id))
+    }
+
+    /// The node's numeric value, when it is a number.
+    pub fn num_value(&self, id: Id) -> Option<f64> {
+        match self.node(id) {
+            Node::Num(n) => Some(n.get()),
+            Node::Neg(a) => self.num_value(*a).map(|v| -v),
+            _ => None,
+        }
+    }
+
+    /// Interns a node with the given dims (no normalisation).
+    pub fn intern(&mut self, node: Node, dims: Dims) -> Id {
+        let key = (node, dims);
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = Id(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
+        self.nodes.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    /// A number.
+    pub fn num(&mut self, v: f64) -> Id {
+        if v < 0.0 {
+            let pos = self.num(-v);
+            return self.intern(Node::Neg(pos), scalar_dims());
+        }
+        self.intern(Node::Num(Num::new(v)), scalar_dims())
+    }
+
+    /// A variable with its dims.
+    pub fn var(&mut self, name: &str, dims: Dims) -> Id {
+        self.intern(Node::Var(name.to_string()), dims)
+    }
+
+    /// The tangent `dX` of a variable with its dims.
+    pub fn tangent(&mut self, name: &str, dims: Dims) -> Id {
+        self.intern(Node::Tangent(name.to_string()), dims)
+    }
+
+    /// A constant-filled vector or matrix of the given dims.
+    pub fn fill(&mut self, value: f64, dims: Dims) -> Id {
+        if is_scalar(&dims) {
+            return self.num(value);
+        }
+        let kind = if is_one(&dims[1]) || is_one(&dims[0]) {
+            FillKind::Vector
+        } else {
+            FillKind::Matrix
+        };
+        if is_one(&dims[0]) {
+            // A row of ones is the transpose of a column of ones.
+            let col = self.fill(value, [dims[1].clone(), DimSpec::Fixed(1)]);
+            return self.transpose(col);
+        }
+        self.intern(Node::Fill(kind, Num::new(value)), dims)
+    }
+
+    /// The identity matrix of size n.
+    pub fn eye(&mut self, n: DimSpec) -> Id {
+        if is_one(&n) {
+            return self.num(1.0);
+        }
+        self.intern(Node::Const(ConstKind::Eye), [n.clone(), n])
+    }
+
+    /// The value 0 with the given dims.
+    pub fn zero(&mut self, dims: Dims) -> Id {
+        if is_scalar(&dims) {
+            return self.num(0.0);
+        }
+        self.intern(Node::Const(ConstKind::Zeros), dims)
+    }
+
+    /// True when the node is a zero (scalar 0 or `zeros`).
+    pub fn is_zero(&self, id: Id) -> bool {
+        matches!(self.node(id), Node::Const(ConstKind::Zeros)) || self.num_value(id) == Some(0.0)
+    }
+
+    /// `-a`, folding double negation and numbers.
+    pub fn neg(&mut self, a: Id) -> Id {
+        match self.node(a).clone() {
+            Node::Neg(inner) => inner,
+            Node::Num(n) if n.get() == 0.0 => a,
+            Node::Const(ConstKind::Zeros) => a,
+            _ => {
+                let dims = self.dims(a).clone();
+                self.intern(Node::Neg(a), dims)
+            }
+        }
+    }
+
+    /// `a'`, folding double transposes and symmetric constants.
+    pub fn transpose(&mut self, a: Id) -> Id {
+        let dims = self.dims(a).clone();
+        if is_scalar(&dims) {
+            return a;
+        }
+        match self.node(a).clone() {
+            Node::T(inner) => inner,
+            Node::Const(ConstKind::Eye) => a,
+            Node::Call(Func::Diag, v) if !self.is_square_matrix(v) => a,
+            Node::Neg(inner) => {
+                let t = self.transpose(inner);
+                self.neg(t)
+            }
+            Node::Const(ConstKind::Zeros) => self.zero([dims[1].clone(), dims[0].clone()]),
+            _ => self.intern(Node::T(a), [dims[1].clone(), dims[0].clone()]),
+        }
+    }
+
+    fn is_square_matrix(&self, id: Id) -> bool {
+        let d = self.dims(id);
+        !is_one(&d[0]) && !is_one(&d[1])
+    }
+
+    /// A built-in function of one argument.
+    pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
+        let d = self.dims(a).clone();
+        let dims = match func {
+            Func::Tr | Func::Det | Func::Logdet | Func::Sum | Func::Norm1 | Func::Norm2
+            | Func::Logsumexp => scalar_dims(),
+            Func::Inv => d,
+            Func::Diag => {
+                if is_one(&d[1]) {
+                    [d[0].clone(), d[0].clone()]
+                } else if is_one(&d[0]) {
+                    [d[1].clone(), d[1].clone()]
+                } else {
+                    [d[0].clone(), DimSpec::Fixed(1)]
+                }
+            }
+            _ => d,
+        };
+        if func == Func::Tr && is_scalar(self.dims(a)) {
+            return Ok(a);
+        }
+        Ok(self.intern(Node::Call(func, a), dims))
+    }
+
+    /// An abstract scalar function applied to `a`.
+    pub fn apply(&mut self, name: &str, a: Id) -> Id {
+        self.intern(Node::Apply(name.to_string(), a), scalar_dims())
+    }
+
+    /// The gradient of an abstract function at `a` (same dims as `a`).
+    pub fn grad(&mut self, name: &str, a: Id) -> Id {
+        let dims = self.dims(a).clone();
+        self.intern(Node::Grad(name.to_string(), a), dims)
+    }
+
+    /// The dims of `a op b`, or an error naming both.
+    pub fn binary_dims(&self, op: BinOp, a: Id, b: Id) -> Result<Dims, GraphError> {
+        let (da, db) = (self.dims(a), self.dims(b));
+        let mismatch = || {
+            GraphError::Shape(format!(
+                "{} between {}×{} and {}×{}",
+                op.symbol(),
+                da[0],
+                da[1],
+                db[0],
+                db[1]
+            ))
+        };
+        match op {
+            BinOp::Mul => {
+                if is_scalar(da) {
+                    Ok(db.clone())
+                } else if is_scalar(db) || da[1] == db[0] {
+                    Ok(if is_scalar(db) { da.clone() } else { [da[0].clone(), db[1].clone()] })
+                } else {
+                    Err(mismatch())
+                }
+            }
+            BinOp::Div | BinOp::Pow => {
+                if is_scalar(db) && (op == BinOp::Div || is_scalar(da)) {
+                    Ok(da.clone())
+                } else {
+                    Err(mismatch())
+                }
+            }
+            _ => broadcast_dims(da, db).ok_or_else(mismatch),
+        }
+    }
+
+    /// `a op b` with local normalisation (units, zeros, number folding).
+    pub fn binary(&mut self, op: BinOp, a: Id, b: Id) -> Result<Id, GraphError> {
+        let dims = self.binary_dims(op, a, b)?;
+        let (va, vb) = (self.num_value(a), self.num_value(b));
+        if let (Some(x), Some(y)) = (va, vb) {
+            if let Some(v) = fold(op, x, y) {
+                return Ok(self.num(v));
+            }
+        }
+        let same_dims = |g: &Graph, id: Id| g.dims(id) == &dims;
+        match op {
+            BinOp::Add => {
+                if self.is_zero(a) && same_dims(self, b) {
+                    return Ok(b);
+                }
+                if self.is_zero(b) && same_dims(self, a) {
+                    return Ok(a);
+                }
+                if let Node::Neg(inner) = *self.node(b) {
+                    return self.binary(BinOp::Sub, a, inner);
+                }
+            }
+            BinOp::Sub => {
+                if self.is_zero(b) && same_dims(self, a) {
+                    return Ok(a);
+                }
+                if self.is_zero(a) && same_dims(self, b) {
+                    return Ok(self.neg(b));
+                }
+                if let Node::Neg(inner) = *self.node(b) {
+                    return self.binary(BinOp::Add, a, inner);
+                }
+            }
+            BinOp::Mul | BinOp::HadMul => {
+                let scalar_unit = |v: Option<f64>, g: &Graph, id: Id| {
+                    v == Some(1.0) && (op == BinOp::Mul || g.is_scalar(id))
+                };
+                if scalar_unit(va, self, a) && same_dims(self, b) {
+                    return Ok(b);
+                }
+                if scalar_unit(vb, self, b) && same_dims(self, a) {
+                    return Ok(a);
+                }
+                if self.is_zero(a) || self.is_zero(b) {
+                    return Ok(self.zero(dims));
+                }
+                if va == Some(-1.0) && same_dims(self, b) {
+                    return Ok(self.neg(b));
+                }
+                if vb == Some(-1.0) && same_dims(self, a) {
+                    return Ok(self.neg(a));
+                }
+                if let Node::Neg(inner) = *self.node(a) {
+                    let prod = self.binary(op, inner, b)?;
+                    return Ok(self.neg(prod));
+                }
+                if let Node::Neg(inner) = *self.node(b) {
+                    let prod = self.binary(op, a, inner)?;
+                    return Ok(self.neg(prod));
+                }
+                if op == BinOp::Mul && matches!(self.node(a), Node::Const(ConstKind::Eye)) {
+                    return Ok(b);
+                }
+                if op == BinOp::Mul && matches!(self.node(b), Node::Const(ConstKind::Eye)) {
+                    return Ok(a);
+                }
+            }
+            BinOp::Div | BinOp::HadDiv => {
+                if vb == Some(1.0) && same_dims(self, a) {
+                    return Ok(a);
+                }
+                if self.is_zero(a) {
+                    return Ok(self.zero(dims));
+                }
+                if let Node::Neg(inner) = *self.node(a) {
+                    let q = self.binary(op, inner, b)?;
+                    return Ok(self.neg(q));
+                }
+            }
+            BinOp::Pow | BinOp::HadPow => {
+                if vb == Some(1.0) && same_dims(self, a) {
+                    return Ok(a);
+                }
+                if vb == Some(0.0) {
+                    return Ok(self.fill(1.0, dims));
+                }
+            }
+        }
+        Ok(self.intern(Node::Binary(op, a, b), dims))
+    }
+
+    /// Sum of several nodes (all of one shape); `None` when the list is empty.
+    pub fn sum_all(&mut self, items: &[Id]) -> Result<Option<Id>, GraphError> {
+        let mut acc: Option<Id> = None;
+        for &item in items {
+            acc = Some(match acc {
+                None => item,
+                Some(prev) => self.binary(BinOp::Add, prev, item)?,
+            });
+        }
+        Ok(acc)
+    }
+
+    /// Imports a shape-checked expression. `var_dims` gives each variable's
+    /// dims; `fill` sizes must be resolved.
+    pub fn import(
+        &mut self,
+        expr: &Expr,
+        var_dims: &dyn Fn(&str) -> Option<Dims>,
+        bare_gradient: &dyn Fn(&str) -> Option<Expr>,
+    ) -> Result<Id, GraphError> {
+        let unsupported = |what: &str| {
+            Err(GraphError::Unsupported(format!(
+                "{what} cannot be differentiated; give a matrix expression"
+            )))
+        };
+        match &expr.kind {
+            ExprKind::Num(v) => Ok(self.num(*v)),
+            ExprKind::Var(name) => {
+                let dims = var_dims(name).ok_or_else(|| {
+                    GraphError::Unsupported(format!("the shape of `{name}` is unknown"))
+                })?;
+                Ok(self.var(name, dims))
+            }
+            ExprKind::Neg(a) => {
+                let a = self.import(a, var_dims, bare_gradient)?;
+                Ok(self.neg(a))
+            }
+            ExprKind::Binary(op, a, b) => {
+                let a = self.import(a, var_dims, bare_gradient)?;
+                let b = self.import(b, var_dims, bare_gradient)?;
+                self.binary(*op, a, b)
+            }
+            ExprKind::Transpose(a) => {
+                let a = self.import(a, var_dims, bare_gradient)?;
+                Ok(self.transpose(a))
+            }
+            ExprKind::Call(func, a) => {
+                let a = self.import(a, var_dims, bare_gradient)?;
+                self.call(*func, a)
+            }
+            ExprKind::Fill { value, size, .. } => {
+                let value = match value.kind {
+                    ExprKind::Num(v) => v,
+                    _ => return unsupported("a fill value that is not a number"),
+                };
+                let size = size.clone().ok_or_else(|| {
+                    GraphError::Unsupported("the size of vector(…) was not inferred".into())
+                })?;
+                Ok(self.fill(value, size))
+            }
+            ExprKind::Const(kind, dims) => {
+                let rows = dims[0].clone();
+                let cols = match kind {
+                    ConstKind::Eye => rows.clone(),
+                    _ => dims.get(1).cloned().unwrap_or(DimSpec::Fixed(1)),
+                };
+                Ok(match kind {
+                    ConstKind::Eye => self.eye(rows),
+                    ConstKind::Ones => self.fill(1.0, [rows, cols]),
+                    ConstKind::Zeros => self.zero([rows, cols]),
+                })
+            }
+            ExprKind::Apply(name, args) => match args.as_slice() {
+                [arg] => {
+                    let a = self.import(arg, var_dims, bare_gradient)?;
+                    Ok(self.apply(name, a))
+                }
+                _ => Err(GraphError::Unsupported(format!(
+                    "`{name}` must be applied to exactly one argument"
+                ))),
+            },
+            ExprKind::Grad(name, args) => {
+                let arg = match args.as_slice() {
+                    [arg] => arg.clone(),
+                    [] => bare_gradient(name).ok_or_else(|| {
+                        GraphError::Unsupported(format!(
+                            "`d{name}` is ambiguous here: write d{name}(E) with the argument"
+                        ))
+                    })?,
+                    _ => return unsupported("a gradient with several arguments"),
+                };
+                let a = self.import(&arg, var_dims, bare_gradient)?;
+                Ok(self.grad(name, a))
+            }
+            ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
+                unsupported("index notation")
+            }
+        }
+    }
+
+    /// Ids reachable from `roots`, children before parents (iterative, so
+    /// deep graphs do not overflow the stack).
+    pub fn topological(&self, roots: &[Id]) -> Vec<Id> {
+        let mut order = Vec::new();
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack: Vec<(Id, bool)> = roots.iter().rev().map(|&r| (r, false)).collect();
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if seen[id.index()] {
+                continue;
+            }
+            seen[id.index()] = true;
+            stack.push((id, true));
+            for child in self.node(id).children().into_iter().rev() {
+                if !seen[child.index()] {
+                    stack.push((child, false));
+                }
+            }
+        }
+        order
+    }
+
+    /// For every node reachable from `roots`: does it depend on a node for
+    /// which `leaf` is true?
+    pub fn depends_on(&self, roots: &[Id], leaf: &dyn Fn(&Node) -> bool) -> Vec<bool> {
+        let mut flags = vec![false; self.nodes.len()];
+        for id in self.topological(roots) {
+            let node = self.node(id);
+            flags[id.index()] = leaf(node) || node.children().iter().any(|c| flags[c.index()]);
+        }
+        flags
+    }
+}
+
+/// Dims of an element-wise operation under the corpus's broadcasting rules.
+pub fn broadcast_dims(a: &Dims, b: &Dims) -> Option<Dims> {
+    if is_scalar(a) {
+        return Some(b.clone());
+    }
+    if is_scalar(b) || a == b {
+        return Some(a.clone());
+    }
+    // A 1×m row against an n×m matrix, either side.
+    if is_one(&a[0]) && a[1] == b[1] && !is_one(&b[0]) {
+        return Some(b.clone());
+    }
+    if is_one(&b[0]) && a[1] == b[1] && !is_one(&a[0]) {
+        return Some(a.clone());
+    }
+    None
+}
+
+fn fold(op: BinOp, x: f64, y: f64) -> Option<f64> {
+    let v = match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mul | BinOp::HadMul => x * y,
+        BinOp::Div | BinOp::HadDiv if y != 0.0 => x / y,
+        BinOp::Pow | BinOp::HadPow if x > 0.0 || y.fract() == 0.0 => x.powf(y),
+        _ => return None,
+    };
+    // Fold only when the result is exactly representable as a short decimal.
+    (v.is_finite() && (v * 1e6).fract() == 0.0).then_some(v)
+}

@@ -1,0 +1,160 @@
+//! Lowering: a graph node written entry by entry in index notation.
+//!
+//! `Y = X*W + B` at `[i,j]` becomes `Σ_k X[i,k] W[k,j] + B[i,j]`. Only
+//! multilinear operations are lowered (products, sums, transposes, traces,
+//! `diag`, Hadamard products, scalings, constants); anything non-linear is
+//! read as an opaque entry of its node. Which nodes are opened up is the
+//! caller's choice (`expand`): the node itself for a local derivative, every
+//! node on a path to a tangent when a Jacobian is read off a differential.
+
+use super::graph::{is_one, is_scalar, Graph, GraphError, Id, Node};
+use super::term::{compact, slots, Factor, IndexSpace, Ix, Tensor, Term};
+use crate::syntax::{BinOp, ConstKind, Func};
+
+/// The entry `id[ixs]` as a tensor: constants become numbers and deltas,
+/// everything else an opaque [`Factor::Entry`].
+pub fn entry(graph: &Graph, id: Id, ixs: &[Ix]) -> Tensor {
+    match graph.node(id) {
+        Node::Num(n) => vec![Term {
+            coeff: n.get(),
+            ..Term::one()
+        }],
+        Node::Fill(_, v) => vec![Term {
+            coeff: v.get(),
+            ..Term::one()
+        }],
+        Node::Const(ConstKind::Zeros) => Vec::new(),
+        Node::Const(ConstKind::Eye) => {
+            let (r, c) = slots(graph.dims(id), ixs);
+            match (r, c) {
+                (Some(r), Some(c)) => vec![Term {
+                    factors: vec![Factor::Delta(r, c)],
+                    ..Term::one()
+                }],
+                _ => vec![Term::one()],
+            }
+        }
+        _ => vec![Term {
+            factors: vec![Factor::Entry(id, ixs.to_vec())],
+            ..Term::one()
+        }],
+    }
+}
+
+/// The product of two tensors (their dummy indices are distinct).
+pub fn product(a: &Tensor, b: &Tensor) -> Tensor {
+    a.iter()
+        .flat_map(|x| b.iter().map(move |y| x.times(y)))
+        .collect()
+}
+
+fn scaled(mut t: Tensor, by: f64) -> Tensor {
+    for term in &mut t {
+        term.coeff *= by;
+    }
+    t
+}
+
+fn summed(mut t: Tensor, ixs: &[Ix]) -> Tensor {
+    for term in &mut t {
+        term.sums.extend_from_slice(ixs);
+    }
+    t
+}
+
+/// Writes `id[out]` in index notation, opening up the nodes for which
+/// `expand` is true and reading the others as entries.
+pub fn lower(
+    graph: &mut Graph,
+    space: &mut IndexSpace,
+    id: Id,
+    out: &[Ix],
+    expand: &dyn Fn(Id) -> bool,
+) -> Result<Tensor, GraphError> {
+    if !expand(id) {
+        return Ok(entry(graph, id, out));
+    }
+    let dims = graph.dims(id).clone();
+    let (row, col) = slots(&dims, out);
+    let node = graph.node(id).clone();
+    let at = |graph: &Graph, child: Id| compact(graph.dims(child), row, col);
+    Ok(match node {
+        Node::Neg(a) => {
+            let ix = at(graph, a);
+            scaled(lower(graph, space, a, &ix, expand)?, -1.0)
+        }
+        Node::T(a) => {
+            let ix = compact(graph.dims(a), col, row);
+            lower(graph, space, a, &ix, expand)?
+        }
+        Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => {
+            let (ia, ib) = (at(graph, a), at(graph, b));
+            let mut t = lower(graph, space, a, &ia, expand)?;
+            let rhs = lower(graph, space, b, &ib, expand)?;
+            t.extend(if op == BinOp::Sub { scaled(rhs, -1.0) } else { rhs });
+            t
+        }
+        Node::Binary(BinOp::HadMul, a, b) => {
+            let (ia, ib) = (at(graph, a), at(graph, b));
+            let ta = lower(graph, space, a, &ia, expand)?;
+            let tb = lower(graph, space, b, &ib, expand)?;
+            product(&ta, &tb)
+        }
+        Node::Binary(BinOp::Mul, a, b) => {
+            if is_scalar(graph.dims(a)) || is_scalar(graph.dims(b)) {
+                let (ia, ib) = (at(graph, a), at(graph, b));
+                let ta = lower(graph, space, a, &ia, expand)?;
+                let tb = lower(graph, space, b, &ib, expand)?;
+                product(&ta, &tb)
+            } else {
+                let inner = graph.dims(a)[1].clone();
+                let k = (!is_one(&inner)).then(|| space.fresh(inner));
+                let ia = compact(graph.dims(a), row, k);
+                let ib = compact(graph.dims(b), k, col);
+                let ta = lower(graph, space, a, &ia, expand)?;
+                let tb = lower(graph, space, b, &ib, expand)?;
+                summed(product(&ta, &tb), &k.into_iter().collect::<Vec<_>>())
+            }
+        }
+        Node::Binary(op @ (BinOp::Div | BinOp::HadDiv), a, b) if !expand(b) => {
+            let one = graph.num(1.0);
+            let reciprocal = graph.binary(op, one, b)?;
+            let (ia, ib) = (at(graph, a), at(graph, reciprocal));
+            let ta = lower(graph, space, a, &ia, expand)?;
+            product(&ta, &entry(graph, reciprocal, &ib))
+        }
+        Node::Call(Func::Tr, a) => {
+            let i = space.fresh(graph.dims(a)[0].clone());
+            summed(lower(graph, space, a, &[i, i], expand)?, &[i])
+        }
+        Node::Call(Func::Sum, a) => {
+            let ixs = space.fresh_for(&graph.dims(a).clone());
+            summed(lower(graph, space, a, &ixs, expand)?, &ixs)
+        }
+        Node::Call(Func::Diag, a) if is_one(&dims[1]) => {
+            // diag(M)[i] = M[i,i]
+            let i = row.expect("diag of a matrix has rows");
+            lower(graph, space, a, &[i, i], expand)?
+        }
+        Node::Call(Func::Diag, a) => {
+            // diag(v)[i,j] = v[i] δ[i,j]
+            let (i, j) = (row.expect("diag(v) has rows"), col.expect("diag(v) has columns"));
+            let tv = lower(graph, space, a, &[i], expand)?;
+            product(
+                &tv,
+                &vec![Term {
+                    factors: vec![Factor::Delta(i, j)],
+                    ..Term::one()
+                }],
+            )
+        }
+        _ => {
+            if node.children().iter().any(|&c| expand(c)) {
+                return Err(GraphError::Unsupported(
+                    "a non-linear operation of a differential cannot be written entry-wise".into(),
+                ));
+            }
+            entry(graph, id, out)
+        }
+    })
+}

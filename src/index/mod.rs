@@ -1,0 +1,21 @@
+//! The `index` layer: the index-notation IR over a hash-consed DAG of matrix
+//! nodes.
+//!
+//! [`Graph`] holds matrix-valued nodes (shared, interned); a [`Tensor`] is a
+//! sum of products of indexed factors over those nodes. [`lower`] writes a
+//! node entry by entry, [`contract`] removes Kronecker deltas, and [`raise`]
+//! turns index notation back into matrix operations. Invariant: this layer
+//! imports only `syntax` (and no numeric code); it never prints.
+
+mod contract;
+mod export;
+mod graph;
+mod lower;
+mod raise;
+mod term;
+
+pub use contract::contract;
+pub use graph::{broadcast_dims, is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
+pub use lower::{entry, lower, product};
+pub use raise::{raise, raise_term};
+pub use term::{collect, compact, debug_string, slots, Factor, IndexSpace, Ix, Tensor, Term};

@@ -1,0 +1,196 @@
+//! Index notation over the graph: a [`Tensor`] is a sum of [`Term`]s, each a
+//! coefficient times a product of indexed factors (`X[i,k]`, `δ[i,a]`), with
+//! its summed (dummy) indices listed.
+//!
+//! Factors are multilinear: anything non-linear (`exp(X)`, `inv(X)`) is an
+//! opaque graph node whose entries are read with [`Factor::Entry`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::graph::{is_one, Dims, Graph, Id};
+use crate::syntax::DimSpec;
+
+/// An index variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ix(pub u32);
+
+/// One indexed factor of a term.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Factor {
+    /// Entry of a node: two indices for a matrix, one for a vector (column or
+    /// row), none for a scalar.
+    Entry(Id, Vec<Ix>),
+    /// The Kronecker delta.
+    Delta(Ix, Ix),
+}
+
+/// `coeff · Π factors`, summed over `sums`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    /// The numeric coefficient.
+    pub coeff: f64,
+    /// The indexed factors.
+    pub factors: Vec<Factor>,
+    /// The dummy indices summed over.
+    pub sums: Vec<Ix>,
+}
+
+impl Term {
+    /// A term with coefficient 1 and no factor.
+    pub fn one() -> Term {
+        Term {
+            coeff: 1.0,
+            factors: Vec::new(),
+            sums: Vec::new(),
+        }
+    }
+
+    /// The product of two terms (their dummies must be distinct).
+    pub fn times(&self, other: &Term) -> Term {
+        Term {
+            coeff: self.coeff * other.coeff,
+            factors: self.factors.iter().chain(&other.factors).cloned().collect(),
+            sums: self.sums.iter().chain(&other.sums).copied().collect(),
+        }
+    }
+
+    /// Renames index `from` to `to` everywhere in the term.
+    pub fn rename(&mut self, from: Ix, to: Ix) {
+        let swap = |i: &mut Ix| {
+            if *i == from {
+                *i = to;
+            }
+        };
+        for f in &mut self.factors {
+            match f {
+                Factor::Entry(_, ixs) => ixs.iter_mut().for_each(swap),
+                Factor::Delta(a, b) => {
+                    swap(a);
+                    swap(b);
+                }
+            }
+        }
+        self.sums.iter_mut().for_each(swap);
+    }
+
+    /// How often `ix` occurs among the factors.
+    pub fn occurrences(&self, ix: Ix) -> usize {
+        self.factors
+            .iter()
+            .map(|f| match f {
+                Factor::Entry(_, ixs) => ixs.iter().filter(|&&i| i == ix).count(),
+                Factor::Delta(a, b) => usize::from(*a == ix) + usize::from(*b == ix),
+            })
+            .sum()
+    }
+}
+
+/// A sum of terms.
+pub type Tensor = Vec<Term>;
+
+/// Fresh index variables and the dimension each ranges over.
+#[derive(Clone, Debug, Default)]
+pub struct IndexSpace {
+    dims: Vec<DimSpec>,
+}
+
+impl IndexSpace {
+    /// No indices yet.
+    pub fn new() -> IndexSpace {
+        IndexSpace::default()
+    }
+
+    /// A new index over `dim`.
+    pub fn fresh(&mut self, dim: DimSpec) -> Ix {
+        self.dims.push(dim);
+        Ix(u32::try_from(self.dims.len() - 1).expect("fewer than 2^32 indices"))
+    }
+
+    /// The dimension an index ranges over.
+    pub fn dim(&self, ix: Ix) -> &DimSpec {
+        &self.dims[ix.0 as usize]
+    }
+
+    /// Fresh indices for the entries of a value of `dims` (none for 1-dims).
+    pub fn fresh_for(&mut self, dims: &Dims) -> Vec<Ix> {
+        dims.iter()
+            .filter(|d| !is_one(d))
+            .map(|d| self.fresh(d.clone()))
+            .collect()
+    }
+}
+
+/// Splits compact indices (one per non-1 dim) into (row, column) slots.
+pub fn slots(dims: &Dims, ixs: &[Ix]) -> (Option<Ix>, Option<Ix>) {
+    let mut it = ixs.iter().copied();
+    let row = if is_one(&dims[0]) { None } else { it.next() };
+    let col = if is_one(&dims[1]) { None } else { it.next() };
+    (row, col)
+}
+
+/// Joins (row, column) slots back into compact indices for `dims`.
+pub fn compact(dims: &Dims, row: Option<Ix>, col: Option<Ix>) -> Vec<Ix> {
+    let mut out = Vec::new();
+    if !is_one(&dims[0]) {
+        out.extend(row);
+    }
+    if !is_one(&dims[1]) {
+        out.extend(col);
+    }
+    out
+}
+
+/// A debugging rendering such as `2 Σ_{2} X[0,2] W[2,1]` (ids, not names).
+pub fn debug_string(graph: &Graph, tensor: &Tensor) -> String {
+    let mut out = String::new();
+    for (n, term) in tensor.iter().enumerate() {
+        if n > 0 {
+            out.push_str(" + ");
+        }
+        let _ = write!(out, "{}", term.coeff);
+        if !term.sums.is_empty() {
+            let sums: Vec<String> = term.sums.iter().map(|i| i.0.to_string()).collect();
+            let _ = write!(out, " Σ_{{{}}}", sums.join(","));
+        }
+        for f in &term.factors {
+            match f {
+                Factor::Entry(id, ixs) => {
+                    let ixs: Vec<String> = ixs.iter().map(|i| i.0.to_string()).collect();
+                    let _ = write!(out, " #{}{:?}[{}]", id.index(), graph.dims(*id), ixs.join(","));
+                }
+                Factor::Delta(a, b) => {
+                    let _ = write!(out, " δ[{},{}]", a.0, b.0);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Groups equal terms (same factors and dummies, after sorting factors) and
+/// adds their coefficients; drops zero terms.
+pub fn collect(tensor: Tensor) -> Tensor {
+    let mut groups: BTreeMap<(Vec<Factor>, Vec<Ix>), f64> = BTreeMap::new();
+    let mut order = Vec::new();
+    for mut term in tensor {
+        term.factors.sort();
+        term.sums.sort();
+        let key = (term.factors, term.sums);
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        *groups.entry(key).or_insert(0.0) += term.coeff;
+    }
+    order
+        .into_iter()
+        .filter_map(|key| {
+            let coeff = groups[&key];
+            (coeff != 0.0).then(|| Term {
+                coeff,
+                factors: key.0,
+                sums: key.1,
+            })
+        })
+        .collect()
+}

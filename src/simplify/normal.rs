@@ -1,0 +1,513 @@
+//! The canonical sum-of-products form of a matrix expression.
+//!
+//! A node is read as a sum of terms; each term is a coefficient, a sorted
+//! list of scalar factors and a chain of matrix factors multiplied in order.
+//! Transposes are pushed into chains (`(A*B)' = B'*A'`), negations and
+//! numbers go into coefficients, equal terms are collected, and a product of
+//! sums is expanded only while the result stays small. Rebuilding picks, per
+//! term, the writing with fewer transposes and factors out a common left or
+//! right factor of several terms (`dL*X + dL'*X = (dL + dL')*X`).
+
+use std::collections::HashMap;
+
+use crate::index::{is_scalar, Graph, GraphError, Id, Node};
+use crate::syntax::BinOp;
+
+/// Most terms an expanded product may have before it is kept as one factor.
+const MAX_EXPANDED_TERMS: usize = 8;
+
+/// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
+#[derive(Clone, Debug, PartialEq)]
+struct Term {
+    coeff: f64,
+    scalars: Vec<Id>,
+    chain: Vec<Id>,
+}
+
+type Poly = Vec<Term>;
+
+/// A structural sort key: tree size, then structure hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key(u32, u64);
+
+/// The FNV-1a hash, fixed so that orders are the same on every run.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Puts nodes into canonical form, memoising per node.
+pub struct Normalizer<'g> {
+    graph: &'g mut Graph,
+    memo: HashMap<Id, Id>,
+    keys: HashMap<Id, Key>,
+}
+
+impl<'g> Normalizer<'g> {
+    /// A normaliser over `graph`.
+    pub fn new(graph: &'g mut Graph) -> Normalizer<'g> {
+        Normalizer {
+            graph,
+            memo: HashMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+
+    /// The canonical form of `id`.
+    ///
+    /// Terminates: it recurses only into children (a DAG), and each rebuild
+    /// makes a bounded number of nodes.
+    pub fn normalize(&mut self, id: Id) -> Result<Id, GraphError> {
+        if let Some(&done) = self.memo.get(&id) {
+            return Ok(done);
+        }
+        let poly = self.poly(id)?;
+        let out = self.rebuild(poly, id)?;
+        self.memo.insert(id, out);
+        Ok(out)
+    }
+
+    /// A structural sort key that does not depend on construction order:
+    /// the tree size, then a hash of the structure (FNV-1a).
+    fn key(&mut self, id: Id) -> Key {
+        if let Some(&k) = self.keys.get(&id) {
+            return k;
+        }
+        let node = self.graph.node(id).clone();
+        let kids: Vec<Key> = node.children().into_iter().map(|c| self.key(c)).collect();
+        let head = match &node {
+            Node::Num(n) => format!("{}", n.get()),
+            Node::Var(v) => format!("v{v}"),
+            Node::Tangent(v) => format!("d{v}"),
+            Node::Fill(_, v) => format!("fill{}", v.get()),
+            Node::Const(k) => k.name().to_string(),
+            Node::Neg(_) => "neg".into(),
+            Node::Binary(op, ..) => op.symbol().into(),
+            Node::T(_) => "T".into(),
+            Node::Call(f, _) => f.name().into(),
+            Node::Apply(n, _) => format!("a{n}"),
+            Node::Grad(n, _) => format!("g{n}"),
+        };
+        let dims = self.graph.dims(id);
+        let mut hash = Fnv::default();
+        hash.write(head.as_bytes());
+        hash.write(format!("{}x{}", dims[0], dims[1]).as_bytes());
+        let mut size: u32 = 1;
+        for k in &kids {
+            hash.write(&k.1.to_le_bytes());
+            size = size.saturating_add(k.0);
+        }
+        let k = Key(size, hash.0);
+        self.keys.insert(id, k);
+        k
+    }
+
+    fn atom(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let rebuilt = self.rebuild_children(id)?;
+        if let Some(v) = self.graph.num_value(rebuilt) {
+            return Ok(vec![Term {
+                coeff: v,
+                scalars: Vec::new(),
+                chain: Vec::new(),
+            }]);
+        }
+        let scalar = is_scalar(self.graph.dims(rebuilt));
+        Ok(vec![Term {
+            coeff: 1.0,
+            scalars: if scalar { vec![rebuilt] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![rebuilt] },
+        }])
+    }
+
+    /// The node with each child normalised (the node's own kind kept).
+    fn rebuild_children(&mut self, id: Id) -> Result<Id, GraphError> {
+        let node = self.graph.node(id).clone();
+        Ok(match node {
+            Node::Neg(a) => {
+                let a = self.normalize(a)?;
+                self.graph.neg(a)
+            }
+            Node::T(a) => {
+                let a = self.normalize(a)?;
+                self.graph.transpose(a)
+            }
+            Node::Binary(op, a, b) => {
+                let (mut a, mut b) = (self.normalize(a)?, self.normalize(b)?);
+                if op == BinOp::HadMul && self.key(b) < self.key(a) {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                self.graph.binary(op, a, b)?
+            }
+            Node::Call(f, a) => {
+                let a = self.normalize(a)?;
+                self.graph.call(f, a)?
+            }
+            Node::Apply(name, a) => {
+                let a = self.normalize(a)?;
+                self.graph.apply(&name, a)
+            }
+            Node::Grad(name, a) => {
+                let a = self.normalize(a)?;
+                self.graph.grad(&name, a)
+            }
+            _ => id,
+        })
+    }
+
+    fn poly(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let node = self.graph.node(id).clone();
+        let dims = self.graph.dims(id).clone();
+        match node {
+            Node::Num(n) => Ok(vec![Term {
+                coeff: n.get(),
+                scalars: Vec::new(),
+                chain: Vec::new(),
+            }]),
+            Node::Neg(a) => Ok(scale(self.poly(a)?, -1.0)),
+            Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
+                if self.graph.dims(a) == &dims && self.graph.dims(b) == &dims =>
+            {
+                let mut p = self.poly(a)?;
+                let q = self.poly(b)?;
+                p.extend(if op == BinOp::Sub { scale(q, -1.0) } else { q });
+                Ok(p)
+            }
+            Node::Binary(BinOp::Mul, a, b) => {
+                let (p, q) = (self.poly(a)?, self.poly(b)?);
+                if p.len() * q.len() > MAX_EXPANDED_TERMS && p.len() > 1 && q.len() > 1 {
+                    return self.atom(id);
+                }
+                let (p, q) = (self.seal(p)?, self.seal(q)?);
+                Ok(multiply(&p, &q))
+            }
+            Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
+            Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
+                Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
+                _ => self.atom(id),
+            },
+            Node::T(a) => {
+                let p = self.poly(a)?;
+                let mut out = Vec::new();
+                for mut term in p {
+                    term.chain.reverse();
+                    for f in &mut term.chain {
+                        *f = self.graph.transpose(*f);
+                    }
+                    out.push(term);
+                }
+                Ok(out)
+            }
+            _ => self.atom(id),
+        }
+    }
+
+    /// Reads a Hadamard product/quotient of same-shaped operands as a
+    /// monomial `c · Π atomᵉ`, cancels equal atoms (`(y./s).*s = y`) and
+    /// rebuilds it as `c * (numerator ./ denominator)`.
+    fn hadamard(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let dims = self.graph.dims(id).clone();
+        let mut coeff = 1.0;
+        let mut powers: Vec<(Id, f64)> = Vec::new();
+        let mut stack = vec![(id, 1.0)];
+        while let Some((x, e)) = stack.pop() {
+            let node = self.graph.node(x).clone();
+            let same = |g: &Graph, c: Id| g.dims(c) == &dims;
+            match node {
+                Node::Binary(BinOp::HadMul, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b) if same(self.graph, a) && same(self.graph, b) => {
+                    stack.push((a, e));
+                    stack.push((b, -e));
+                }
+                Node::Binary(BinOp::HadDiv, a, b)
+                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
+                {
+                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
+                    stack.push((b, -e));
+                }
+                Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
+                    coeff *= (-1.0f64).powf(e);
+                    stack.push((a, e));
+                }
+                _ => {
+                    let atom = self.normalize(x)?;
+                    match powers.iter_mut().find(|(a, _)| *a == atom) {
+                        Some(slot) => slot.1 += e,
+                        None => powers.push((atom, e)),
+                    }
+                }
+            }
+        }
+        powers.retain(|(_, e)| *e != 0.0);
+        let mut keyed: Vec<(Key, Id, f64)> =
+            powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
+        keyed.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut numerator: Option<Id> = None;
+        let mut denominator: Option<Id> = None;
+        for (_, atom, e) in keyed {
+            let side = if e > 0.0 { &mut numerator } else { &mut denominator };
+            let magnitude = e.abs();
+            let factor = if magnitude == 1.0 {
+                atom
+            } else {
+                let p = self.graph.num(magnitude);
+                self.graph.binary(BinOp::HadPow, atom, p)?
+            };
+            *side = Some(match *side {
+                None => factor,
+                Some(prev) => self.graph.binary(BinOp::HadMul, prev, factor)?,
+            });
+        }
+        let monomial = match (numerator, denominator) {
+            (None, None) => return Ok(vec![Term { coeff, scalars: Vec::new(), chain: Vec::new() }]),
+            (Some(n), None) => n,
+            (n, Some(d)) => {
+                let n = match n {
+                    Some(n) => n,
+                    None => self.graph.num(1.0),
+                };
+                self.graph.binary(BinOp::HadDiv, n, d)?
+            }
+        };
+        if self.graph.dims(monomial) != &dims {
+            return self.atom(id);
+        }
+        let scalar = is_scalar(&dims);
+        Ok(vec![Term {
+            coeff,
+            scalars: if scalar { vec![monomial] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![monomial] },
+        }])
+    }
+
+    /// Turns chains whose product is 1×1 (such as `x'*y`) into scalar
+    /// factors, so that concatenating chains stays well-shaped.
+    fn seal(&mut self, poly: Poly) -> Result<Poly, GraphError> {
+        let mut out = Vec::with_capacity(poly.len());
+        for mut term in poly {
+            if let (Some(&first), Some(&last)) = (term.chain.first(), term.chain.last()) {
+                let rows = &self.graph.dims(first)[0];
+                let cols = &self.graph.dims(last)[1];
+                if crate::index::is_one(rows) && crate::index::is_one(cols) {
+                    let product = self.chain_product(&term.chain)?;
+                    term.chain.clear();
+                    term.scalars.push(product);
+                }
+            }
+            out.push(term);
+        }
+        Ok(out)
+    }
+
+    fn collect(&mut self, poly: Poly) -> Poly {
+        let mut out: Vec<Term> = Vec::new();
+        for mut term in poly {
+            let mut keyed: Vec<(Key, Id)> =
+                term.scalars.iter().map(|&s| (self.key(s), s)).collect();
+            keyed.sort();
+            term.scalars = keyed.into_iter().map(|(_, s)| s).collect();
+            match out
+                .iter_mut()
+                .find(|t| t.scalars == term.scalars && t.chain == term.chain)
+            {
+                Some(existing) => existing.coeff += term.coeff,
+                None => out.push(term),
+            }
+        }
+        out.retain(|t| t.coeff != 0.0);
+        out
+    }
+
+    fn rebuild(&mut self, poly: Poly, original: Id) -> Result<Id, GraphError> {
+        let dims = self.graph.dims(original).clone();
+        let mut poly = self.collect(poly);
+        // Deterministic order: by structure, positive terms first.
+        let mut keyed = Vec::new();
+        for term in poly.drain(..) {
+            let k: Vec<Key> = term
+                .chain
+                .iter()
+                .chain(&term.scalars)
+                .map(|&f| self.key(f))
+                .collect();
+            keyed.push((term.coeff < 0.0, k, term));
+        }
+        keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let terms: Vec<Term> = keyed.into_iter().map(|(_, _, t)| t).collect();
+        if terms.is_empty() {
+            return Ok(self.graph.zero(dims));
+        }
+        let built = self.build_sum(terms)?;
+        if self.graph.dims(built) != &dims {
+            // A sum of terms that lost their broadcast shape: keep the node.
+            return self.rebuild_children(original);
+        }
+        Ok(built)
+    }
+
+    /// Builds a sum, factoring a chain factor shared on the right (or left)
+    /// by at least two terms.
+    fn build_sum(&mut self, terms: Vec<Term>) -> Result<Id, GraphError> {
+        if let Some(built) = self.factor_common(&terms)? {
+            return Ok(built);
+        }
+        let mut acc: Option<Id> = None;
+        for term in terms {
+            let negative = term.coeff < 0.0;
+            let magnitude = Term {
+                coeff: term.coeff.abs(),
+                ..term
+            };
+            let part = self.build_term(&magnitude)?;
+            acc = Some(match (acc, negative) {
+                (None, false) => part,
+                (None, true) => self.graph.neg(part),
+                (Some(prev), false) => self.graph.binary(BinOp::Add, prev, part)?,
+                (Some(prev), true) => self.graph.binary(BinOp::Sub, prev, part)?,
+            });
+        }
+        Ok(acc.expect("at least one term"))
+    }
+
+    fn factor_common(&mut self, terms: &[Term]) -> Result<Option<Id>, GraphError> {
+        if terms.len() < 2 {
+            return Ok(None);
+        }
+        for right in [true, false] {
+            let edge = |t: &Term| if right { t.chain.last().copied() } else { t.chain.first().copied() };
+            let Some(first) = edge(&terms[0]) else { continue };
+            if terms.iter().any(|t| edge(t) != Some(first) || t.chain.len() < 2) {
+                continue;
+            }
+            let rest: Vec<Term> = terms
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    if right {
+                        t.chain.pop();
+                    } else {
+                        t.chain.remove(0);
+                    }
+                    t
+                })
+                .collect();
+            let inner = self.build_sum(rest)?;
+            let id = if right {
+                self.graph.binary(BinOp::Mul, inner, first)?
+            } else {
+                self.graph.binary(BinOp::Mul, first, inner)?
+            };
+            return Ok(Some(id));
+        }
+        Ok(None)
+    }
+
+    /// One term, written with fewer transposes: `A'*B'` may become `(B*A)'`.
+    fn build_term(&mut self, term: &Term) -> Result<Id, GraphError> {
+        // c*(1 ./ X) is written c ./ X.
+        if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
+            if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
+                if self.graph.num_value(one) == Some(1.0) && term.coeff != 1.0 {
+                    let c = self.graph.num(term.coeff);
+                    return self.graph.binary(BinOp::HadDiv, c, d);
+                }
+            }
+        }
+        let transposed = term
+            .chain
+            .iter()
+            .filter(|&&f| matches!(self.graph.node(f), Node::T(_)))
+            .count();
+        let n = term.chain.len();
+        let chain = if n >= 2 && 1 + (n - transposed) < transposed {
+            let flipped: Vec<Id> = term
+                .chain
+                .iter()
+                .rev()
+                .map(|&f| self.graph.transpose(f))
+                .collect();
+            let product = self.chain_product(&flipped)?;
+            Some(self.graph.transpose(product))
+        } else if n > 0 {
+            Some(self.chain_product(&term.chain)?)
+        } else {
+            None
+        };
+        let mut scalar: Option<Id> = None;
+        let mut divisors = Vec::new();
+        for &s in &term.scalars {
+            if let Node::Binary(BinOp::Div, one, d) = *self.graph.node(s) {
+                if self.graph.num_value(one) == Some(1.0) {
+                    divisors.push(d);
+                    continue;
+                }
+            }
+            scalar = Some(match scalar {
+                None => s,
+                Some(prev) => self.graph.binary(BinOp::Mul, prev, s)?,
+            });
+        }
+        let coeff = (term.coeff != 1.0).then(|| self.graph.num(term.coeff));
+        let mut acc = match (coeff, scalar) {
+            (Some(c), Some(s)) => Some(self.graph.binary(BinOp::Mul, c, s)?),
+            (c, s) => c.or(s),
+        };
+        if let Some(m) = chain {
+            acc = Some(match acc {
+                None => m,
+                Some(s) => self.graph.binary(BinOp::Mul, s, m)?,
+            });
+        }
+        let mut acc = match acc {
+            Some(a) => a,
+            None => self.graph.num(1.0),
+        };
+        for d in divisors {
+            acc = self.graph.binary(BinOp::Div, acc, d)?;
+        }
+        Ok(acc)
+    }
+
+    fn chain_product(&mut self, chain: &[Id]) -> Result<Id, GraphError> {
+        let mut acc = chain[0];
+        for &f in &chain[1..] {
+            acc = self.graph.binary(BinOp::Mul, acc, f)?;
+        }
+        Ok(acc)
+    }
+}
+
+fn scale(mut p: Poly, by: f64) -> Poly {
+    for t in &mut p {
+        t.coeff *= by;
+    }
+    p
+}
+
+fn multiply(p: &Poly, q: &Poly) -> Poly {
+    let mut out = Vec::new();
+    for a in p {
+        for b in q {
+            out.push(Term {
+                coeff: a.coeff * b.coeff,
+                scalars: a.scalars.iter().chain(&b.scalars).copied().collect(),
+                chain: a.chain.iter().chain(&b.chain).copied().collect(),
+            });
+        }
+    }
+    out
+}
