@@ -57,5 +57,16 @@ fn full_corpus_checks(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, directional_affine, full_corpus_checks);
+fn whole_corpus(c: &mut Criterion) {
+    c.bench_function("check_cases, whole corpus (75 cases)", |b| {
+        b.iter(|| assert!(matcalc::numeric::check_cases(CORPUS).iter().all(|v| v.ok)))
+    });
+}
+
+criterion_group!(
+    benches,
+    directional_affine,
+    full_corpus_checks,
+    whole_corpus
+);
 criterion_main!(benches);

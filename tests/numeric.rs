@@ -428,7 +428,9 @@ fn directional_checks_accept_right_and_reject_wrong_claims() {
     let right = "J[i,k,l] = (delta(i,k)*softmax(W*x)[i] - softmax(W*x)[i]*softmax(W*x)[k])*x[l]";
     let term_dropped = "J[i,k,l] = delta(i,k)*softmax(W*x)[i]*x[l]";
     assert!(check(&jacobian, &claim(right), &config).unwrap().ok());
-    assert!(!check(&jacobian, &claim(term_dropped), &config).unwrap().ok());
+    assert!(!check(&jacobian, &claim(term_dropped), &config)
+        .unwrap()
+        .ok());
     // A variable declared as a one-column matrix keeps its two axes.
     let column = problem("sum(A*c)", &[("A", &[3, 4]), ("c", &[4, 1])], &["c"], "");
     for method in [Method::Full, Method::Directional { directions: 2 }] {
@@ -466,4 +468,39 @@ fn a_row_where_a_column_is_expected_is_wrong_and_says_so() {
             ..
         }
     ));
+}
+
+#[test]
+fn check_cases_reports_each_line() {
+    let good = r#"{"id": "a", "expr": "a'*x", "vars": {"a": [4], "x": [4]}, "wrt": "x", "order": 1, "expected": "a", "expected_index": "g[i] = a[i]", "domain": {}}"#;
+    let wrong_index = good
+        .replace(r#""id": "a""#, r#""id": "b""#)
+        .replace("g[i] = a[i]", "g[i] = 2*a[i]");
+    let bad_claim = good
+        .replace(r#""id": "a""#, r#""id": "c""#)
+        .replace(r#""expected": "a""#, r#""expected": "a +""#);
+    let text = format!("{good}\n\n{wrong_index}\nnot json\n{bad_claim}\n");
+    let verdicts = matcalc::numeric::check_cases(&text);
+    let json: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|v| serde_json::to_value(v).unwrap())
+        .collect();
+    assert_eq!(json.len(), 4);
+    assert_eq!(json[0]["id"], "a");
+    assert_eq!(json[0]["ok"], true);
+    assert!(json[0]["max_rel_err"].as_f64().unwrap() < 1e-9);
+    assert!(json[0].get("error").is_none() && json[0].get("note").is_none());
+    assert_eq!(
+        (json[1]["id"].as_str(), json[1]["ok"].as_bool()),
+        (Some("b"), Some(false))
+    );
+    assert!(json[1]["note"].as_str().unwrap().contains("relative error"));
+    assert_eq!(json[2]["id"], "line 4");
+    assert_eq!(json[2]["ok"], false);
+    assert!(json[2]["error"].as_str().unwrap().starts_with("not a case"));
+    assert_eq!(
+        (json[3]["id"].as_str(), json[3]["ok"].as_bool()),
+        (Some("c"), Some(false))
+    );
+    assert!(json[3].get("error").is_some() && json[3].get("max_rel_err").is_none());
 }
