@@ -139,8 +139,7 @@ impl CheckReport {
     pub fn note(&self) -> Option<String> {
         match &self.verdict {
             Verdict::Agrees => None,
-            Verdict::Disagrees => self.failed.map(|i| {
-                let s = &self.samples[i];
+            Verdict::Disagrees => self.failed.and_then(|i| self.samples.get(i)).map(|s| {
                 let loss = s
                     .loss
                     .map_or(String::new(), |l| format!(" with {}", l.name()));
