@@ -101,7 +101,9 @@ impl<'g> Differentiator<'g> {
         let one = self.graph.num(1.0);
         adjoint.insert(root, one);
         for &node in order.iter().rev() {
-            let Some(&g) = adjoint.get(&node) else { continue };
+            let Some(&g) = adjoint.get(&node) else {
+                continue;
+            };
             let mut children = self.graph.node(node).children();
             children.sort();
             children.dedup();
@@ -118,7 +120,10 @@ impl<'g> Differentiator<'g> {
                 }
                 if let Some(contribution) = self.raise_step("reverse", node, child, tensor, &at)? {
                     let total = match adjoint.get(&child) {
-                        Some(&prev) => self.graph.binary(crate::syntax::BinOp::Add, prev, contribution)?,
+                        Some(&prev) => {
+                            self.graph
+                                .binary(crate::syntax::BinOp::Add, prev, contribution)?
+                        }
                         None => contribution,
                     };
                     adjoint.insert(child, total);
@@ -158,7 +163,9 @@ impl<'g> Differentiator<'g> {
             children.dedup();
             let mut parts = Vec::new();
             for child in children {
-                let Some(&dc) = tangents.get(&child) else { continue };
+                let Some(&dc) = tangents.get(&child) else {
+                    continue;
+                };
                 let out = self.space.fresh_for(&self.graph.dims(node).clone());
                 let at = self.space.fresh_for(&self.graph.dims(child).clone());
                 let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;

@@ -44,7 +44,11 @@ fn contract_term(mut term: Term, space: &IndexSpace) -> Option<Term> {
             }
             continue;
         }
-        let (gone, kept) = if term.sums.contains(&b) { (b, a) } else { (a, b) };
+        let (gone, kept) = if term.sums.contains(&b) {
+            (b, a)
+        } else {
+            (a, b)
+        };
         term.sums.retain(|&s| s != gone);
         term.rename(gone, kept);
     }

@@ -46,7 +46,11 @@ pub struct Num(u64);
 impl Num {
     /// Wraps a finite value.
     pub fn new(v: f64) -> Num {
-        Num(if v == 0.0 { 0.0f64.to_bits() } else { v.to_bits() })
+        Num(if v == 0.0 {
+            0.0f64.to_bits()
+        } else {
+            v.to_bits()
+        })
     }
     /// The value.
     pub fn get(self) -> f64 {
@@ -265,7 +269,12 @@ impl Graph {
     pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
         let d = self.dims(a).clone();
         let dims = match func {
-            Func::Tr | Func::Det | Func::Logdet | Func::Sum | Func::Norm1 | Func::Norm2
+            Func::Tr
+            | Func::Det
+            | Func::Logdet
+            | Func::Sum
+            | Func::Norm1
+            | Func::Norm2
             | Func::Logsumexp => scalar_dims(),
             Func::Inv => d,
             Func::Diag => {
@@ -314,7 +323,11 @@ impl Graph {
                 if is_scalar(da) {
                     Ok(db.clone())
                 } else if is_scalar(db) || da[1] == db[0] {
-                    Ok(if is_scalar(db) { da.clone() } else { [da[0].clone(), db[1].clone()] })
+                    Ok(if is_scalar(db) {
+                        da.clone()
+                    } else {
+                        [da[0].clone(), db[1].clone()]
+                    })
                 } else {
                     Err(mismatch())
                 }
@@ -390,10 +403,17 @@ impl Graph {
                     let prod = self.binary(op, a, inner)?;
                     return Ok(self.neg(prod));
                 }
-                if op == BinOp::Mul && matches!(self.node(a), Node::Const(ConstKind::Eye)) {
+                // I*B = B and A*I = A, but s*I is not s.
+                if op == BinOp::Mul
+                    && matches!(self.node(a), Node::Const(ConstKind::Eye))
+                    && same_dims(self, b)
+                {
                     return Ok(b);
                 }
-                if op == BinOp::Mul && matches!(self.node(b), Node::Const(ConstKind::Eye)) {
+                if op == BinOp::Mul
+                    && matches!(self.node(b), Node::Const(ConstKind::Eye))
+                    && same_dims(self, a)
+                {
                     return Ok(a);
                 }
             }

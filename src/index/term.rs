@@ -157,7 +157,13 @@ pub fn debug_string(graph: &Graph, tensor: &Tensor) -> String {
             match f {
                 Factor::Entry(id, ixs) => {
                     let ixs: Vec<String> = ixs.iter().map(|i| i.0.to_string()).collect();
-                    let _ = write!(out, " #{}{:?}[{}]", id.index(), graph.dims(*id), ixs.join(","));
+                    let _ = write!(
+                        out,
+                        " #{}{:?}[{}]",
+                        id.index(),
+                        graph.dims(*id),
+                        ixs.join(",")
+                    );
                 }
                 Factor::Delta(a, b) => {
                     let _ = write!(out, " δ[{},{}]", a.0, b.0);

@@ -13,8 +13,6 @@ use std::collections::HashMap;
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
 use crate::syntax::BinOp;
 
-/// Most terms an expanded product may have before it is kept as one factor.
-const MAX_EXPANDED_TERMS: usize = 8;
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,10 +156,9 @@ impl<'g> Normalizer<'g> {
                 let a = self.normalize(a)?;
                 self.graph.apply(&name, a)
             }
-            Node::Grad(name, a) => {
-                let a = self.normalize(a)?;
-                self.graph.grad(&name, a)
-            }
+            // The point where a gradient is taken is kept as written, so
+            // that it is recognised as the argument of its `L(…)`.
+            Node::Grad(..) => id,
             _ => id,
         })
     }
@@ -185,10 +182,11 @@ impl<'g> Normalizer<'g> {
                 Ok(p)
             }
             Node::Binary(BinOp::Mul, a, b) => {
-                let (p, q) = (self.poly(a)?, self.poly(b)?);
-                if p.len() * q.len() > MAX_EXPANDED_TERMS && p.len() > 1 && q.len() > 1 {
-                    return self.atom(id);
-                }
+                // A sum stays one factor of a product (distributing a matrix
+                // factor over it only makes the result larger); numbers are
+                // distributed.
+                let p = self.as_factor(a)?;
+                let q = self.as_factor(b)?;
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
                 Ok(multiply(&p, &q))
             }
@@ -220,6 +218,8 @@ impl<'g> Normalizer<'g> {
         let dims = self.graph.dims(id).clone();
         let mut coeff = 1.0;
         let mut powers: Vec<(Id, f64)> = Vec::new();
+        // u*vector(1)' (a column repeated across columns) as a row scaling.
+        let mut row_scales: Vec<(Id, f64)> = Vec::new();
         let mut stack = vec![(id, 1.0)];
         while let Some((x, e)) = stack.pop() {
             let node = self.graph.node(x).clone();
@@ -239,10 +239,30 @@ impl<'g> Normalizer<'g> {
                     coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
                     stack.push((b, -e));
                 }
+                Node::Fill(_, v) => coeff *= v.get().powf(e),
+                Node::Binary(BinOp::Mul, a, b)
+                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
+                {
+                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
+                    stack.push((b, e));
+                }
+                Node::Binary(BinOp::Div, a, b)
+                    if self.graph.num_value(b).is_some_and(|v| v != 0.0) && same(self.graph, a) =>
+                {
+                    coeff /= self.graph.num_value(b).unwrap_or(1.0).powf(e);
+                    stack.push((a, e));
+                }
                 Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
                     coeff *= (-1.0f64).powf(e);
                     stack.push((a, e));
                 }
+                Node::Binary(BinOp::Mul, u, ones)
+                    if x != id && e.fract() == 0.0 && self.is_ones_row(ones) && same(self.graph, x) =>
+                {
+                    let u = self.normalize(u)?;
+                    row_scales.push((u, e));
+                }
+                _ if x == id => return self.atom(id),
                 _ => {
                     let atom = self.normalize(x)?;
                     match powers.iter_mut().find(|(a, _)| *a == atom) {
@@ -253,13 +273,19 @@ impl<'g> Normalizer<'g> {
             }
         }
         powers.retain(|(_, e)| *e != 0.0);
-        let mut keyed: Vec<(Key, Id, f64)> =
-            powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
+        let mut keyed: Vec<(Key, Id, f64)> = powers
+            .into_iter()
+            .map(|(a, e)| (self.key(a), a, e))
+            .collect();
         keyed.sort_by(|x, y| x.0.cmp(&y.0));
         let mut numerator: Option<Id> = None;
         let mut denominator: Option<Id> = None;
         for (_, atom, e) in keyed {
-            let side = if e > 0.0 { &mut numerator } else { &mut denominator };
+            let side = if e > 0.0 {
+                &mut numerator
+            } else {
+                &mut denominator
+            };
             let magnitude = e.abs();
             let factor = if magnitude == 1.0 {
                 atom
@@ -273,7 +299,13 @@ impl<'g> Normalizer<'g> {
             });
         }
         let monomial = match (numerator, denominator) {
-            (None, None) => return Ok(vec![Term { coeff, scalars: Vec::new(), chain: Vec::new() }]),
+            (None, None) => {
+                return Ok(vec![Term {
+                    coeff,
+                    scalars: Vec::new(),
+                    chain: Vec::new(),
+                }])
+            }
             (Some(n), None) => n,
             (n, Some(d)) => {
                 let n = match n {
@@ -283,6 +315,7 @@ impl<'g> Normalizer<'g> {
                 self.graph.binary(BinOp::HadDiv, n, d)?
             }
         };
+        let monomial = self.scale_rows(monomial, &row_scales)?;
         if self.graph.dims(monomial) != &dims {
             return self.atom(id);
         }
@@ -291,6 +324,46 @@ impl<'g> Normalizer<'g> {
             coeff,
             scalars: if scalar { vec![monomial] } else { Vec::new() },
             chain: if scalar { Vec::new() } else { vec![monomial] },
+        }])
+    }
+
+    /// True for `vector(1)'`.
+    fn is_ones_row(&self, id: Id) -> bool {
+        matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.get() == 1.0))
+    }
+
+    /// `diag(Π uᵉ)*m`: the row scalings read off outer products with ones.
+    fn scale_rows(&mut self, m: Id, scales: &[(Id, f64)]) -> Result<Id, GraphError> {
+        let mut acc = m;
+        for &(u, e) in scales {
+            let one = self.graph.num(1.0);
+            let factor = match e {
+                e if e == 1.0 => u,
+                e if e == -1.0 => self.graph.binary(BinOp::HadDiv, one, u)?,
+                e => {
+                    let p = self.graph.num(e);
+                    self.graph.binary(BinOp::HadPow, u, p)?
+                }
+            };
+            let d = self.graph.call(crate::syntax::Func::Diag, factor)?;
+            acc = self.graph.binary(BinOp::Mul, d, acc)?;
+        }
+        Ok(acc)
+    }
+
+    /// The poly of a product's operand: a sum becomes a single factor unless
+    /// it is a number.
+    fn as_factor(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let p = self.poly(id)?;
+        if p.len() <= 1 {
+            return Ok(p);
+        }
+        let sum = self.rebuild(p, id)?;
+        let scalar = is_scalar(self.graph.dims(sum));
+        Ok(vec![Term {
+            coeff: 1.0,
+            scalars: if scalar { vec![sum] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![sum] },
         }])
     }
 
@@ -388,9 +461,20 @@ impl<'g> Normalizer<'g> {
             return Ok(None);
         }
         for right in [true, false] {
-            let edge = |t: &Term| if right { t.chain.last().copied() } else { t.chain.first().copied() };
-            let Some(first) = edge(&terms[0]) else { continue };
-            if terms.iter().any(|t| edge(t) != Some(first) || t.chain.len() < 2) {
+            let edge = |t: &Term| {
+                if right {
+                    t.chain.last().copied()
+                } else {
+                    t.chain.first().copied()
+                }
+            };
+            let Some(first) = edge(&terms[0]) else {
+                continue;
+            };
+            if terms
+                .iter()
+                .any(|t| edge(t) != Some(first) || t.chain.len() < 2)
+            {
                 continue;
             }
             let rest: Vec<Term> = terms
@@ -482,9 +566,29 @@ impl<'g> Normalizer<'g> {
         Ok(acc)
     }
 
+    /// The product of a chain, left to right, except that a vector of ones
+    /// is first multiplied with the neighbour that gives it its size
+    /// (`M*vector(1)`, `vector(1)'*M`), so the printed result stays
+    /// inferable.
     fn chain_product(&mut self, chain: &[Id]) -> Result<Id, GraphError> {
-        let mut acc = chain[0];
-        for &f in &chain[1..] {
+        let mut items: Vec<Id> = chain.to_vec();
+        let mut k = 0;
+        while k < items.len() {
+            let is_fill = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(..));
+            let is_row_fill = |g: &Graph, id: Id| matches!(g.node(id), Node::T(f) if is_fill(g, *f));
+            if is_fill(self.graph, items[k]) && k > 0 && !is_row_fill(self.graph, items[k - 1]) {
+                let merged = self.graph.binary(BinOp::Mul, items[k - 1], items[k])?;
+                items.splice(k - 1..=k, [merged]);
+                k -= 1;
+            } else if is_row_fill(self.graph, items[k]) && k + 1 < items.len() && !is_fill(self.graph, items[k + 1]) {
+                let merged = self.graph.binary(BinOp::Mul, items[k], items[k + 1])?;
+                items.splice(k..=k + 1, [merged]);
+            } else {
+                k += 1;
+            }
+        }
+        let mut acc = items[0];
+        for &f in &items[1..] {
             acc = self.graph.binary(BinOp::Mul, acc, f)?;
         }
         Ok(acc)
