@@ -126,6 +126,70 @@ fn shape_oracle_rejects_ill_shaped_expressions() {
     }
 }
 
+/// Every construct the generator promises shows up in a few thousand
+/// draws (a deterministic runner, so this cannot flake).
+#[test]
+fn generator_covers_the_whole_syntax() {
+    use proptest::strategy::ValueTree;
+    use std::collections::BTreeSet;
+
+    fn kinds(e: &Expr, seen: &mut BTreeSet<String>) {
+        let kind = match &e.kind {
+            ExprKind::Call(f, _) => f.name().to_string(),
+            ExprKind::Binary(op, _, _) => op.symbol().to_string(),
+            ExprKind::Fill { kind, .. } => format!("{kind:?}"),
+            ExprKind::Const(kind, _) => kind.name().to_string(),
+            other => format!("{other:?}")
+                .split(['(', ' '])
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        };
+        seen.insert(kind);
+        for child in e.children() {
+            kinds(child, seen);
+        }
+    }
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut seen = BTreeSet::new();
+    for _ in 0..3000 {
+        let tree = gen::generated(5).new_tree(&mut runner).expect("a draw");
+        kinds(&tree.current().expr, &mut seen);
+    }
+    for _ in 0..300 {
+        let tree = gen::index_formula().new_tree(&mut runner).expect("a draw");
+        kinds(&tree.current().formula.body, &mut seen);
+    }
+    let functions = matcalc::syntax::Func::ALL.map(|f| f.name().to_string());
+    let others = [
+        "+",
+        "-",
+        "*",
+        "/",
+        ".*",
+        "./",
+        "^",
+        ".^",
+        "Num",
+        "Var",
+        "Neg",
+        "Transpose",
+        "Vector",
+        "Matrix",
+        "eye",
+        "ones",
+        "zeros",
+        "Apply",
+        "Grad",
+        "Index",
+        "Delta",
+        "IndexSum",
+    ];
+    for kind in functions.iter().map(String::as_str).chain(others) {
+        assert!(seen.contains(kind), "the generator never produced {kind}");
+    }
+}
+
 /// (input, minimal printed text): precedence, associativity and the
 /// shapes of the syntax that need care.
 const CASES: &[(&str, &str)] = &[

@@ -15,7 +15,8 @@
 //!   corpus table, `'`, `.^` with constant exponents, scalars, `L(E)`,
 //!   `dL(E)`, `vector(1)` where its size is inferable (`M*vector(1)`,
 //!   `vector(1)'*M`, element-wise beside a sized operand), `matrix(c)`,
-//!   `eye(n)`, `ones`, `zeros`.
+//!   `eye(n)`, `ones`, `zeros`. Bare `dL` is not generated: its meaning
+//!   depends on the single `L(…)` of the differentiated expression.
 //! - [`generated(depth)`](generated) / [`generated_of`]: the expression
 //!   together with its shape and the variables it uses, as a [`Generated`];
 //!   [`Generated::decls`] gives the `--let` string (`A: 2x2, a: 2, s: scalar`),
