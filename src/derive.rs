@@ -161,7 +161,13 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     let mut derivatives = Vec::new();
     for (pair, result) in wrt.iter().zip(raw) {
         derivatives.push(finish(
-            &mut graph, body, &typed.vars, &root_dims, pair, result, &var_dims,
+            &mut graph,
+            body,
+            &typed.vars,
+            &root_dims,
+            pair,
+            result,
+            &var_dims,
         )?);
     }
     Ok(Derivation {

@@ -12,22 +12,6 @@ use crate::syntax::{
     expr_to_string, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula,
 };
 
-/// The output formats shared by every command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Format {
-    /// Unicode for people (the default).
-    #[default]
-    Text,
-    /// The input syntax; round-trips through the parser.
-    Expr,
-    /// LaTeX.
-    Latex,
-    /// Markdown.
-    Markdown,
-    /// JSON (see the README for the schema).
-    Json,
-}
-
 /// Smallest subexpression (in nodes) worth a `where` name.
 const MIN_SHARED_NODES: usize = 4;
 
@@ -243,68 +227,80 @@ impl DerivativeJson {
     }
 }
 
-/// The whole derivation in `format`.
-pub fn derivation(d: &Derivation, format: Format) -> String {
+/// The derivatives in the input syntax, one per line.
+pub fn derivation_expr(d: &Derivation) -> String {
+    d.derivatives
+        .iter()
+        .map(|x| to_expr_string(&x.formula))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The derivation for people: each derivative with its `where` bindings and
+/// layout, then the assumed shapes.
+pub fn derivation_text(d: &Derivation) -> String {
     let expr = &d.typed.formula.body;
     let vars: Vec<String> = d.typed.vars.keys().cloned().collect();
-    let assumptions = d.typed.assumptions();
-    match format {
-        Format::Expr => d
-            .derivatives
-            .iter()
-            .map(|x| to_expr_string(&x.formula))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Format::Text => {
-            let mut out = String::new();
-            for x in &d.derivatives {
-                out.push_str(&derivative_text(expr, x, &vars));
-                out.push('\n');
-                out.push_str(&format!("  layout: {}\n", x.layout));
-            }
-            if !assumptions.is_empty() {
-                out.push_str(&format!("  {assumptions}\n"));
-            }
-            out.trim_end().to_string()
-        }
-        Format::Latex => d
-            .derivatives
-            .iter()
-            .map(|x| {
-                let shown = display(expr, x, &vars);
-                format!("{} = {}", latex_label(&shown.label), to_latex(&x.formula))
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Format::Markdown => {
-            let mut out = String::new();
-            for x in &d.derivatives {
-                let shown = display(expr, x, &vars);
-                out.push_str(&format!(
-                    "**{}** = `{}`\n\n$$ {} = {} $$\n\n*Layout:* {}\n\n",
-                    shown.label,
-                    to_expr_string(&x.formula),
-                    latex_label(&shown.label),
-                    to_latex(&x.formula),
-                    x.layout
-                ));
-            }
-            if !assumptions.is_empty() {
-                out.push_str(&format!("*{assumptions}*\n"));
-            }
-            out.trim_end().to_string()
-        }
-        Format::Json => {
-            let records: Vec<DerivativeJson> =
-                d.derivatives.iter().map(DerivativeJson::new).collect();
-            serde_json::json!({
-                "expr": to_expr_string(&d.typed.formula),
-                "assumed": assumptions,
-                "derivatives": records,
-            })
-            .to_string()
-        }
+    let mut out = String::new();
+    for x in &d.derivatives {
+        out.push_str(&derivative_text(expr, x, &vars));
+        out.push('\n');
+        out.push_str(&format!("  layout: {}\n", x.layout));
     }
+    let assumptions = d.typed.assumptions();
+    if !assumptions.is_empty() {
+        out.push_str(&format!("  {assumptions}\n"));
+    }
+    out.trim_end().to_string()
+}
+
+/// The derivatives as LaTeX equations, one per line.
+pub fn derivation_latex(d: &Derivation) -> String {
+    let expr = &d.typed.formula.body;
+    d.derivatives
+        .iter()
+        .map(|x| {
+            format!(
+                "{} = {}",
+                latex_label(&label(expr, &x.wrt)),
+                to_latex(&x.formula)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The derivation as Markdown: the result in code, as display math, and the
+/// layout.
+pub fn derivation_markdown(d: &Derivation) -> String {
+    let expr = &d.typed.formula.body;
+    let mut out = String::new();
+    for x in &d.derivatives {
+        let name = label(expr, &x.wrt);
+        out.push_str(&format!(
+            "**{name}** = `{}`\n\n$$ {} = {} $$\n\n*Layout:* {}\n\n",
+            to_expr_string(&x.formula),
+            latex_label(&name),
+            to_latex(&x.formula),
+            x.layout
+        ));
+    }
+    let assumptions = d.typed.assumptions();
+    if !assumptions.is_empty() {
+        out.push_str(&format!("*{assumptions}*\n"));
+    }
+    out.trim_end().to_string()
+}
+
+/// The derivation as JSON: `{"expr", "assumed", "derivatives": [{"wrt",
+/// "result", "form", "unicode", "latex", "layout"}]}`.
+pub fn derivation_json(d: &Derivation) -> serde_json::Value {
+    let records: Vec<DerivativeJson> = d.derivatives.iter().map(DerivativeJson::new).collect();
+    serde_json::json!({
+        "expr": to_expr_string(&d.typed.formula),
+        "assumed": d.typed.assumptions(),
+        "derivatives": records,
+    })
 }
 
 /// `∂L/∂X` as LaTeX.

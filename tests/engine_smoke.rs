@@ -2,7 +2,9 @@ use matcalc::diff::Differentiator;
 use matcalc::index::Graph;
 use matcalc::syntax::{BinOp, DimSpec};
 
-fn d(n: usize) -> DimSpec { DimSpec::Fixed(n) }
+fn d(n: usize) -> DimSpec {
+    DimSpec::Fixed(n)
+}
 
 #[test]
 fn affine() {

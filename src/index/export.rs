@@ -24,7 +24,11 @@ impl Graph {
             Node::Num(n) => return Expr::num(n.get()),
             Node::Fill(_, v) if explicit && v.get() == 1.0 => {
                 let [r, c] = self.dims(id).clone();
-                let dims = if c == crate::syntax::DimSpec::Fixed(1) { vec![r] } else { vec![r, c] };
+                let dims = if c == crate::syntax::DimSpec::Fixed(1) {
+                    vec![r]
+                } else {
+                    vec![r, c]
+                };
                 ExprKind::Const(crate::syntax::ConstKind::Ones, dims)
             }
             Node::Var(name) => ExprKind::Var(name.clone()),

@@ -192,7 +192,7 @@ pub fn collect(tensor: Tensor) -> Tensor {
         .into_iter()
         .filter_map(|key| {
             let coeff = groups[&key];
-            (coeff != 0.0).then(|| Term {
+            (coeff != 0.0).then_some(Term {
                 coeff,
                 factors: key.0,
                 sums: key.1,

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
 use crate::syntax::BinOp;
 
-
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
 struct Term {
@@ -185,6 +184,12 @@ impl<'g> Normalizer<'g> {
                 // A sum stays one factor of a product (distributing a matrix
                 // factor over it only makes the result larger); numbers are
                 // distributed.
+                if let Some(c) = self.number(a) {
+                    return Ok(scale(self.poly(b)?, c));
+                }
+                if let Some(c) = self.number(b) {
+                    return Ok(scale(self.poly(a)?, c));
+                }
                 let p = self.as_factor(a)?;
                 let q = self.as_factor(b)?;
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
@@ -257,7 +262,10 @@ impl<'g> Normalizer<'g> {
                     stack.push((a, e));
                 }
                 Node::Binary(BinOp::Mul, u, ones)
-                    if x != id && e.fract() == 0.0 && self.is_ones_row(ones) && same(self.graph, x) =>
+                    if x != id
+                        && e.fract() == 0.0
+                        && self.is_ones_row(ones)
+                        && same(self.graph, x) =>
                 {
                     let u = self.normalize(u)?;
                     row_scales.push((u, e));
@@ -277,7 +285,7 @@ impl<'g> Normalizer<'g> {
             .into_iter()
             .map(|(a, e)| (self.key(a), a, e))
             .collect();
-        keyed.sort_by(|x, y| x.0.cmp(&y.0));
+        keyed.sort_by_key(|x| x.0);
         let mut numerator: Option<Id> = None;
         let mut denominator: Option<Id> = None;
         for (_, atom, e) in keyed {
@@ -338,8 +346,8 @@ impl<'g> Normalizer<'g> {
         for &(u, e) in scales {
             let one = self.graph.num(1.0);
             let factor = match e {
-                e if e == 1.0 => u,
-                e if e == -1.0 => self.graph.binary(BinOp::HadDiv, one, u)?,
+                1.0 => u,
+                -1.0 => self.graph.binary(BinOp::HadDiv, one, u)?,
                 e => {
                     let p = self.graph.num(e);
                     self.graph.binary(BinOp::HadPow, u, p)?
@@ -349,6 +357,34 @@ impl<'g> Normalizer<'g> {
             acc = self.graph.binary(BinOp::Mul, d, acc)?;
         }
         Ok(acc)
+    }
+
+    fn number(&self, id: Id) -> Option<f64> {
+        self.graph.num_value(id)
+    }
+
+    /// A 1×1 chain equals its transpose: of the two writings, the one with
+    /// the smaller keys, so that `x'*y` and `y'*x` are one term.
+    fn oriented(&mut self, chain: Vec<Id>) -> Vec<Id> {
+        let (Some(&first), Some(&last)) = (chain.first(), chain.last()) else {
+            return chain;
+        };
+        let one_by_one = crate::index::is_one(&self.graph.dims(first)[0])
+            && crate::index::is_one(&self.graph.dims(last)[1]);
+        if !one_by_one || chain.len() < 2 {
+            return chain;
+        }
+        let flipped: Vec<Id> = chain
+            .iter()
+            .rev()
+            .map(|&f| self.graph.transpose(f))
+            .collect();
+        let keys = |me: &mut Self, c: &[Id]| c.iter().map(|&f| me.key(f)).collect::<Vec<_>>();
+        if keys(self, &flipped) < keys(self, &chain) {
+            flipped
+        } else {
+            chain
+        }
     }
 
     /// The poly of a product's operand: a sum becomes a single factor unless
@@ -376,7 +412,8 @@ impl<'g> Normalizer<'g> {
                 let rows = &self.graph.dims(first)[0];
                 let cols = &self.graph.dims(last)[1];
                 if crate::index::is_one(rows) && crate::index::is_one(cols) {
-                    let product = self.chain_product(&term.chain)?;
+                    let chain = self.oriented(std::mem::take(&mut term.chain));
+                    let product = self.chain_product(None, &chain)?;
                     term.chain.clear();
                     term.scalars.push(product);
                 }
@@ -389,6 +426,7 @@ impl<'g> Normalizer<'g> {
     fn collect(&mut self, poly: Poly) -> Poly {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
+            term.chain = self.oriented(std::mem::take(&mut term.chain));
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
@@ -511,26 +549,6 @@ impl<'g> Normalizer<'g> {
                 }
             }
         }
-        let transposed = term
-            .chain
-            .iter()
-            .filter(|&&f| matches!(self.graph.node(f), Node::T(_)))
-            .count();
-        let n = term.chain.len();
-        let chain = if n >= 2 && 1 + (n - transposed) < transposed {
-            let flipped: Vec<Id> = term
-                .chain
-                .iter()
-                .rev()
-                .map(|&f| self.graph.transpose(f))
-                .collect();
-            let product = self.chain_product(&flipped)?;
-            Some(self.graph.transpose(product))
-        } else if n > 0 {
-            Some(self.chain_product(&term.chain)?)
-        } else {
-            None
-        };
         let mut scalar: Option<Id> = None;
         let mut divisors = Vec::new();
         for &s in &term.scalars {
@@ -546,19 +564,38 @@ impl<'g> Normalizer<'g> {
             });
         }
         let coeff = (term.coeff != 1.0).then(|| self.graph.num(term.coeff));
-        let mut acc = match (coeff, scalar) {
+        let prefix = match (coeff, scalar) {
             (Some(c), Some(s)) => Some(self.graph.binary(BinOp::Mul, c, s)?),
             (c, s) => c.or(s),
         };
-        if let Some(m) = chain {
-            acc = Some(match acc {
-                None => m,
-                Some(s) => self.graph.binary(BinOp::Mul, s, m)?,
-            });
-        }
-        let mut acc = match acc {
-            Some(a) => a,
-            None => self.graph.num(1.0),
+        let transposed = term
+            .chain
+            .iter()
+            .filter(|&&f| matches!(self.graph.node(f), Node::T(_)))
+            .count();
+        let n = term.chain.len();
+        // Writing the chain as one transposed product pays when it saves at
+        // least two transposes.
+        let mut acc = if n >= 2 && 2 + (n - transposed) < transposed {
+            let flipped: Vec<Id> = term
+                .chain
+                .iter()
+                .rev()
+                .map(|&f| self.graph.transpose(f))
+                .collect();
+            let product = self.chain_product(None, &flipped)?;
+            let t = self.graph.transpose(product);
+            match prefix {
+                Some(p) => self.graph.binary(BinOp::Mul, p, t)?,
+                None => t,
+            }
+        } else if n > 0 {
+            self.chain_product(prefix, &term.chain)?
+        } else {
+            match prefix {
+                Some(p) => p,
+                None => self.graph.num(1.0),
+            }
         };
         for d in divisors {
             acc = self.graph.binary(BinOp::Div, acc, d)?;
@@ -570,17 +607,21 @@ impl<'g> Normalizer<'g> {
     /// is first multiplied with the neighbour that gives it its size
     /// (`M*vector(1)`, `vector(1)'*M`), so the printed result stays
     /// inferable.
-    fn chain_product(&mut self, chain: &[Id]) -> Result<Id, GraphError> {
-        let mut items: Vec<Id> = chain.to_vec();
+    fn chain_product(&mut self, prefix: Option<Id>, chain: &[Id]) -> Result<Id, GraphError> {
+        let mut items: Vec<Id> = prefix.into_iter().chain(chain.iter().copied()).collect();
         let mut k = 0;
         while k < items.len() {
             let is_fill = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(..));
-            let is_row_fill = |g: &Graph, id: Id| matches!(g.node(id), Node::T(f) if is_fill(g, *f));
+            let is_row_fill =
+                |g: &Graph, id: Id| matches!(g.node(id), Node::T(f) if is_fill(g, *f));
             if is_fill(self.graph, items[k]) && k > 0 && !is_row_fill(self.graph, items[k - 1]) {
                 let merged = self.graph.binary(BinOp::Mul, items[k - 1], items[k])?;
                 items.splice(k - 1..=k, [merged]);
                 k -= 1;
-            } else if is_row_fill(self.graph, items[k]) && k + 1 < items.len() && !is_fill(self.graph, items[k + 1]) {
+            } else if is_row_fill(self.graph, items[k])
+                && k + 1 < items.len()
+                && !is_fill(self.graph, items[k + 1])
+            {
                 let merged = self.graph.binary(BinOp::Mul, items[k], items[k + 1])?;
                 items.splice(k..=k + 1, [merged]);
             } else {
