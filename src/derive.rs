@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
-    collect, is_scalar, raise, Dims, Factor, Graph, GraphError, Id, IndexSpace, Ix, Tensor,
+    collect, is_scalar, raise, single_call_arguments, Dims, ExportOptions, Factor, Graph,
+    GraphError, Id, IndexSpace, Ix, Tensor,
 };
 use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
 use crate::simplify::Normalizer;
@@ -158,11 +159,15 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     }
     let steps = std::mem::take(&mut diff.steps);
     let space = std::mem::take(&mut diff.space);
+    let options = ExportOptions {
+        bare_gradients: single_call_arguments(&graph, root),
+        ..Default::default()
+    };
     let mut derivatives = Vec::new();
     for (pair, result) in wrt.iter().zip(raw) {
         derivatives.push(finish(
             &mut graph,
-            body,
+            &options,
             &typed.vars,
             &root_dims,
             pair,
@@ -329,7 +334,7 @@ fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Di
 
 fn finish(
     graph: &mut Graph,
-    body: &Expr,
+    options: &ExportOptions,
     vars: &BTreeMap<String, Shape>,
     body_dims: &Dims,
     wrt: &[String],
@@ -337,16 +342,19 @@ fn finish(
     var_dims: &dyn Fn(&str) -> Option<Dims>,
 ) -> Result<Derivative, DeriveError> {
     let layout = layout(body_dims, wrt, var_dims);
-    let bare = |e: Expr| bare_gradients(e, body);
     let (formula, form) = match raw {
         Raw::Matrix(id) => {
             let id = Normalizer::new(graph).normalize(id)?;
             let mut formula = Formula {
                 lhs: None,
-                body: bare(graph.to_expr(id)),
+                body: graph.export(id, options),
             };
             if !fills_inferable(&formula, vars) {
-                formula.body = bare(graph.to_expr_explicit(id));
+                let explicit = ExportOptions {
+                    explicit_fills: true,
+                    ..options.clone()
+                };
+                formula.body = graph.export(id, &explicit);
             }
             (formula, Form::Matrix)
         }
@@ -363,12 +371,8 @@ fn finish(
             }
             let normalized = collect(normalized);
             let name = if wrt.len() == 2 { "H" } else { "J" };
-            let formula = index_formula(graph, &normalized, &free, name);
             (
-                Formula {
-                    lhs: formula.lhs,
-                    body: bare(formula.body),
-                },
+                index_formula(graph, options, &normalized, &free, name),
                 Form::Index,
             )
         }
@@ -412,43 +416,18 @@ fn fills_inferable(formula: &Formula, vars: &BTreeMap<String, Shape>) -> bool {
     shape::check(&reparsed, &ctx).is_ok()
 }
 
-/// Writes `dL(E)` as bare `dL` when `E` is the argument of the only `L(…)`
-/// call of the differentiated expression.
-fn bare_gradients(expr: Expr, body: &Expr) -> Expr {
-    let Expr { kind, span } = expr;
-    let kind = match kind {
-        ExprKind::Grad(name, args) => {
-            let only = loss_argument(body, &name);
-            if args.len() == 1 && only.as_ref() == Some(&args[0]) {
-                ExprKind::Grad(name, Vec::new())
-            } else {
-                ExprKind::Grad(
-                    name,
-                    args.into_iter().map(|a| bare_gradients(a, body)).collect(),
-                )
-            }
-        }
-        ExprKind::Neg(a) => ExprKind::Neg(Box::new(bare_gradients(*a, body))),
-        ExprKind::Transpose(a) => ExprKind::Transpose(Box::new(bare_gradients(*a, body))),
-        ExprKind::Call(f, a) => ExprKind::Call(f, Box::new(bare_gradients(*a, body))),
-        ExprKind::Binary(op, a, b) => ExprKind::Binary(
-            op,
-            Box::new(bare_gradients(*a, body)),
-            Box::new(bare_gradients(*b, body)),
-        ),
-        ExprKind::Index(a, ixs) => ExprKind::Index(Box::new(bare_gradients(*a, body)), ixs),
-        ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, Box::new(bare_gradients(*a, body))),
-        other => other,
-    };
-    Expr { kind, span }
-}
-
 const FREE_NAMES: [&str; 6] = ["i", "j", "k", "l", "m", "n"];
 const DUMMY_NAMES: [&str; 8] = ["p", "q", "r", "s", "t", "u", "v", "w"];
 
 /// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
 /// summation where a dummy occurs exactly twice and explicit `sum[…]` else.
-fn index_formula(graph: &Graph, tensor: &Tensor, free: &[Ix], name: &str) -> Formula {
+fn index_formula(
+    graph: &Graph,
+    options: &ExportOptions,
+    tensor: &Tensor,
+    free: &[Ix],
+    name: &str,
+) -> Formula {
     let mut names: BTreeMap<Ix, String> = BTreeMap::new();
     for (k, ix) in free.iter().enumerate() {
         names.insert(
@@ -471,9 +450,9 @@ fn index_formula(graph: &Graph, tensor: &Tensor, free: &[Ix], name: &str) -> For
         let mut product: Option<Expr> = None;
         for f in &term.factors {
             let e = match f {
-                Factor::Entry(id, ixs) if ixs.is_empty() => graph.to_expr(*id),
+                Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
                 Factor::Entry(id, ixs) => Expr::new(ExprKind::Index(
-                    Box::new(graph.to_expr(*id)),
+                    Box::new(graph.export(*id, options)),
                     ixs.iter().map(name_of).collect(),
                 )),
                 Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
@@ -555,7 +534,13 @@ pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveErr
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
     let result = Formula {
         lhs: None,
-        body: bare_gradients(graph.to_expr(simplified), body),
+        body: graph.export(
+            simplified,
+            &ExportOptions {
+                bare_gradients: single_call_arguments(&graph, root),
+                ..Default::default()
+            },
+        ),
     };
     Ok((typed, result))
 }

@@ -142,8 +142,14 @@ fn map_children(expr: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
 }
 
 fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
+    let bare =
+        |e: &Expr| matches!(&e.kind, ExprKind::Grad(n, args) if n == name && args.is_empty());
     match &expr.kind {
-        ExprKind::Grad(n, args) if n == name && args.is_empty() => Expr::var(shown),
+        // A transposed ∂L/∂Y keeps its parentheses: (∂L/∂Y)ᵀ.
+        ExprKind::Transpose(inner) if bare(inner) => Expr::new(ExprKind::Transpose(Box::new(
+            Expr::var(&format!("({shown})")),
+        ))),
+        _ if bare(&expr) => Expr::var(shown),
         _ => map_children(expr, &mut |e| replace_bare_gradient(e, name, shown)),
     }
 }
@@ -162,7 +168,7 @@ fn largest_repeated(expr: &Expr) -> Option<Expr> {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         let size = e.node_count();
-        if size >= MIN_SHARED_NODES {
+        if size >= MIN_SHARED_NODES && !has_index_notation(e) {
             let key = expr_to_string(e);
             let slot = counts.entry(key).or_insert((0, size, e.clone()));
             slot.0 += 1;
@@ -174,6 +180,13 @@ fn largest_repeated(expr: &Expr) -> Option<Expr> {
         .filter(|(n, _, _)| *n >= 2)
         .max_by_key(|(_, size, _)| *size)
         .map(|(_, _, e)| e)
+}
+
+fn has_index_notation(e: &Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..)
+    ) || e.children().into_iter().any(has_index_notation)
 }
 
 /// One derivative as text for people: `∂L/∂X = ∂L/∂Y · Wᵀ   where Y = X·W + B`.

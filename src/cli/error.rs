@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use matcalc::derive::DeriveError;
+use matcalc::numeric::EvalError;
 use matcalc::syntax::{DeclError, Diagnostic, ParseError};
 
 use super::exit::Exit;
@@ -22,6 +24,12 @@ pub enum ErrorKind {
     UnknownName,
     /// Brackets or the syntax tree go deeper than matcalc's limits.
     Limit,
+    /// Operand shapes do not fit.
+    Shape,
+    /// The derivation needs something matcalc does not support.
+    Unsupported,
+    /// A value could not be evaluated (a singular matrix, a bad literal).
+    Evaluation,
     /// A `--let` declaration is malformed.
     Declaration,
     /// Standard input could not be read, is not UTF-8 or is too large.
@@ -78,6 +86,25 @@ impl CliError {
             _ => ErrorKind::Syntax,
         };
         CliError::new(kind, err.diagnostic(), source)
+    }
+
+    /// A failed derivation of `source`.
+    pub fn derive(err: &DeriveError, source: &str) -> CliError {
+        match err {
+            DeriveError::Parse(e) => CliError::parse(e, source),
+            DeriveError::Shape(e) => CliError::new(ErrorKind::Shape, e.diagnostic(), source),
+            DeriveError::Request { .. } => {
+                CliError::new(ErrorKind::Usage, err.diagnostic(), source)
+            }
+            DeriveError::Unsupported(_) => {
+                CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
+            }
+        }
+    }
+
+    /// A failed evaluation; `source` is the text its spans point into.
+    pub fn eval(err: &EvalError, source: &str) -> CliError {
+        CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
     }
 
     /// A malformed `--let` declaration.

@@ -6,11 +6,15 @@
 //! that implements [`Run`] and one variant of [`Command`]; the options every
 //! command shares (`--format`, `--let`) live on [`Cli`].
 
+mod check;
+mod derive;
 mod error;
+mod eval;
 mod exit;
 mod input;
 mod output;
 mod parse;
+mod simplify;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -65,8 +69,16 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Differentiate: gradients, Jacobians, Hessians (the main job).
+    Derive(derive::DeriveArgs),
+    /// Simplify any matrix expression to its canonical form.
+    Simplify(simplify::SimplifyArgs),
     /// Parse an expression and show the shape of every subexpression.
     Parse(parse::ParseArgs),
+    /// Evaluate an expression on given or random values.
+    Eval(eval::EvalArgs),
+    /// Check a claimed derivative against finite differences (exit 3 if refuted).
+    Check(check::CheckArgs),
 }
 
 /// A subcommand: runs on the parsed declarations and returns its report.
@@ -78,7 +90,11 @@ trait Run {
 impl Command {
     fn runner(&self) -> &dyn Run {
         match self {
+            Command::Derive(args) => args,
+            Command::Simplify(args) => args,
             Command::Parse(args) => args,
+            Command::Eval(args) => args,
+            Command::Check(args) => args,
         }
     }
 }

@@ -208,6 +208,7 @@ pub fn elementwise_derivative(
     let two = graph.num(2.0);
     let derivative = match func {
         Func::Exp => node,
+        Func::Log if graph.is_scalar(a) => graph.binary(BinOp::Div, one, a)?,
         Func::Log => graph.binary(BinOp::HadDiv, one, a)?,
         Func::Sin => graph.call(Func::Cos, a)?,
         Func::Cos => {

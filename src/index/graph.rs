@@ -291,6 +291,12 @@ impl Graph {
         if func == Func::Tr && is_scalar(self.dims(a)) {
             return Ok(a);
         }
+        // Linear functions commute with negation: sum(-A) = -sum(A).
+        if let (Func::Tr | Func::Sum | Func::Diag, Node::Neg(inner)) = (func, self.node(a).clone())
+        {
+            let inner = self.call(func, inner)?;
+            return Ok(self.neg(inner));
+        }
         Ok(self.intern(Node::Call(func, a), dims))
     }
 

@@ -15,6 +15,7 @@ mod raise;
 mod term;
 
 pub use contract::contract;
+pub use export::{single_call_arguments, ExportOptions};
 pub use graph::{
     broadcast_dims, is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num,
 };

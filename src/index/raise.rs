@@ -354,6 +354,20 @@ impl Raiser<'_> {
                 .expect("an index that occurs is held by an item");
             let item = self.items.remove(k);
             self.sums.retain(|&x| x != s);
+            let other = if item.row == Some(s) {
+                item.col
+            } else {
+                item.row
+            };
+            let whole = other.is_some_and(|o| self.is_summed(o) && self.occurrences(o) == 0);
+            if whole {
+                // Σ_ij M[i,j] = sum(M)
+                let o = other.expect("checked");
+                self.sums.retain(|&x| x != o);
+                let total = self.graph.call(Func::Sum, item.id)?;
+                self.scalars.push(total);
+                return Ok(true);
+            }
             if item.slot_count() == 1 {
                 let total = self.graph.call(Func::Sum, item.id)?;
                 self.scalars.push(total);

@@ -423,10 +423,35 @@ impl<'g> Normalizer<'g> {
         Ok(out)
     }
 
+    /// Cancels a scalar factor against its reciprocal:
+    /// `det(X) * (1/det(X)) = 1`.
+    fn cancel_scalars(&mut self, scalars: Vec<Id>) -> Vec<Id> {
+        let reciprocal_of = |g: &Graph, s: Id| match *g.node(s) {
+            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d) if g.num_value(one) == Some(1.0) => {
+                Some(d)
+            }
+            _ => None,
+        };
+        let mut kept: Vec<Id> = Vec::new();
+        for s in scalars {
+            let partner = kept.iter().position(|&k| {
+                reciprocal_of(self.graph, s) == Some(k) || reciprocal_of(self.graph, k) == Some(s)
+            });
+            match partner {
+                Some(at) => {
+                    kept.remove(at);
+                }
+                None => kept.push(s),
+            }
+        }
+        kept
+    }
+
     fn collect(&mut self, poly: Poly) -> Poly {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
             term.chain = self.oriented(std::mem::take(&mut term.chain));
+            term.scalars = self.cancel_scalars(std::mem::take(&mut term.scalars));
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
