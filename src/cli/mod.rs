@@ -37,10 +37,14 @@ const ABOUT: &str =
 
 const EXAMPLES: &str = "\
 Examples:
-  matcalc parse 'L(X*W + B)'
-  matcalc parse \"-inv(X)'\" --let 'X: n x n'
-  matcalc parse \"x'*A*x\" --format json
-  echo 'tr(A*X)' | matcalc parse -";
+  matcalc derive 'L(X*W + B)' --wrt X          ∂L/∂X = ∂L/∂Y·Wᵀ
+  matcalc derive \"x'*A*x\" --wrt x --order 2    the Hessian
+  matcalc derive 'log(det(X))' --wrt X --check
+  matcalc simplify \"(A*B)' + B'*A'\"
+  matcalc check 'tr(A*X)' --wrt X --claim \"A'\"
+  matcalc eval 'tr(A*B)' --at 'A=[[1,2],[3,4]]; B=[[0,1],[1,0]]'
+  matcalc parse 'L(X*W + B)' --format json
+  echo 'tr(A*X)' | matcalc derive - --wrt X";
 
 /// `matcalc`: symbolic matrix calculus.
 #[derive(Debug, Parser)]
