@@ -344,12 +344,18 @@ fn finish(
     let layout = layout(body_dims, wrt, var_dims);
     let (formula, form) = match raw {
         Raw::Matrix(id) => {
-            let id = Normalizer::new(graph).normalize(id)?;
+            // Canonical forms flatten products, which un-shares subterms; a
+            // large result keeps the shared DAG of the reverse pass instead.
+            let id = if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
+                Normalizer::new(graph).normalize(id)?
+            } else {
+                id
+            };
             let mut formula = Formula {
                 lhs: None,
                 body: graph.export(id, options),
             };
-            if !fills_inferable(&formula, vars) {
+            if has_fill(graph, id) && !fills_inferable(&formula, vars) {
                 let explicit = ExportOptions {
                     explicit_fills: true,
                     ..options.clone()
@@ -383,6 +389,17 @@ fn finish(
         form,
         layout,
     })
+}
+
+/// Results with more distinct nodes than this are not put in canonical form
+/// (which would multiply them out); they keep the sharing of the DAG.
+const MAX_NORMALIZED_NODES: usize = 400;
+
+fn has_fill(graph: &Graph, id: Id) -> bool {
+    graph
+        .topological(&[id])
+        .iter()
+        .any(|&n| matches!(graph.node(n), crate::index::Node::Fill(..)))
 }
 
 /// True when every `vector(c)` of the printed result can be sized from its
