@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use matcalc::shape::ShapeError;
 use matcalc::syntax::{DeclError, Diagnostic, ParseError};
 
 use super::exit::Exit;
@@ -20,6 +21,8 @@ pub enum ErrorKind {
     Syntax,
     /// A call of a name that is neither built in nor declared.
     UnknownName,
+    /// Operand shapes that do not fit.
+    Shape,
     /// Brackets or the syntax tree go deeper than matcalc's limits.
     Limit,
     /// A `--let` declaration is malformed.
@@ -78,6 +81,11 @@ impl CliError {
             _ => ErrorKind::Syntax,
         };
         CliError::new(kind, err.diagnostic(), source)
+    }
+
+    /// A shape error in the expression `source`.
+    pub fn shape(err: &ShapeError, source: &str) -> CliError {
+        CliError::new(ErrorKind::Shape, err.diagnostic(), source)
     }
 
     /// A malformed `--let` declaration.
