@@ -331,3 +331,36 @@ fn shape_error_names_both_operands() {
     assert_eq!(error["kind"], "shape");
     assert_eq!(error["labels"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn readme_starts_with_the_two_commands_and_documents_every_exit_code() {
+    let readme = include_str!("../README.md");
+    let first_block = readme
+        .split("```")
+        .nth(1)
+        .expect("the README has a code block");
+    let commands: Vec<&str> = first_block
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- parse 'L(X*W + B)'", "cargo test"]
+    );
+    let help = matcalc(&["--help"]).stdout;
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("help lists exit codes");
+    let mut count = 0;
+    for line in codes.lines().filter(|l| !l.trim().is_empty()) {
+        let code = line.split_whitespace().next().unwrap();
+        assert!(
+            readme.contains(&format!("\n| {code} | ")),
+            "exit code {code}"
+        );
+        count += 1;
+    }
+    assert_eq!(count, 5);
+}
