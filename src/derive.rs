@@ -109,6 +109,9 @@ impl DeriveError {
         match self {
             DeriveError::Parse(e) => e.diagnostic(),
             DeriveError::Shape(e) => e.diagnostic(),
+            DeriveError::Request { message, span } if *span == Span::NONE => {
+                Diagnostic::new(message.clone())
+            }
             DeriveError::Request { message, span } => {
                 Diagnostic::new(message.clone()).with_label(*span, "")
             }

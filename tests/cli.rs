@@ -168,6 +168,14 @@ fn a_one_megabyte_expression_within_the_limits_parses() {
     let run = matcalc_with_stdin(&["parse", "-", "--format", "expr"], text.as_bytes());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.len() > 1_000_000);
+    let run = matcalc_with_stdin(&["parse", "-"], text.as_bytes());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listed = run.stdout.lines().filter(|l| l.contains(" : ")).count();
+    assert!(listed <= 500, "{listed} rows");
+    assert!(run
+        .stdout
+        .contains("more subexpressions, up to the whole expression (n-vector)"));
+    assert!(run.stdout.ends_with("assuming x: n-vector\n"));
 }
 
 #[test]
@@ -223,4 +231,136 @@ fn usage_errors_exit_with_2() {
     let error = &json(&run.stdout)["error"];
     assert_eq!(error["kind"], "usage");
     assert!(error["message"].as_str().unwrap().contains("<EXPR>"));
+}
+
+#[test]
+fn parse_shows_every_subexpression_with_its_shape_in_each_format() {
+    let affine = "L(X*W + B)";
+    for format in ["text", "expr", "latex", "markdown", "json"] {
+        let run = matcalc(&["parse", affine, "--format", format]);
+        assert_eq!(run.code, 0, "{format}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{format}: {}", run.stderr);
+        snapshot(&format!("parse_affine_{format}"), &run.stdout);
+    }
+    let text = matcalc(&["parse", affine]).stdout;
+    assert!(text.contains("X·W + B"), "{text}");
+    assert!(text.contains("assuming X: n×k, W: k×m, B: n×m"), "{text}");
+}
+
+#[test]
+fn parse_json_follows_the_documented_schema() {
+    let source = "x'*A*x + tr(B)";
+    let run = matcalc(&["parse", source, "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = json(&run.stdout);
+    assert_eq!(doc["expr"], "x'*A*x + tr(B)");
+    assert_eq!(doc["shape"], "scalar");
+    assert_eq!(doc["dims"], serde_json::json!([1, 1]));
+    assert_eq!(doc["assumed"]["x"], "n-vector");
+    assert_eq!(doc["omitted"], 0);
+    assert!(doc["latex"].as_str().unwrap().contains(r"\top"));
+    let subexpressions = doc["subexpressions"].as_array().unwrap();
+    assert_eq!(subexpressions.len(), 9, "every node, repeats included");
+    for sub in subexpressions {
+        let (start, end) = (sub["start"].as_u64().unwrap(), sub["end"].as_u64().unwrap());
+        let slice = &source[start as usize..end as usize];
+        let reparsed = matcalc(&["parse", slice, "--format", "expr"]);
+        assert_eq!(reparsed.stdout.trim(), sub["expr"], "span {start}..{end}");
+        assert!(sub["shape"].is_string() && sub["dims"].is_array());
+    }
+    assert_eq!(subexpressions.last().unwrap()["expr"], doc["expr"]);
+}
+
+#[test]
+fn expr_format_round_trips() {
+    for source in [
+        "-inv(X)'",
+        "XW + B",
+        "((a*b))*x'",
+        "G[i,j] = dL[i,k]*W[j,k]",
+    ] {
+        let once = matcalc(&["parse", source, "--format", "expr"]);
+        assert_eq!(once.code, 0, "{source}: {}", once.stderr);
+        let twice = matcalc(&["parse", once.stdout.trim(), "--format", "expr"]);
+        assert_eq!(once.stdout, twice.stdout, "{source}");
+    }
+}
+
+#[test]
+fn parse_lists_repeated_subexpressions_once_for_people() {
+    let text = matcalc(&["parse", "x'*A*x"]).stdout;
+    let x_rows = text.lines().filter(|l| l.starts_with("x ")).count();
+    assert_eq!(x_rows, 1, "{text}");
+    assert!(text.contains("xᵀ·A·x : scalar"), "{text}");
+}
+
+#[test]
+fn declarations_replace_assumptions() {
+    let run = matcalc(&["parse", "X*W", "--let", "X: 4x3", "--let", "W: 3 x m"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("X·W : 4×m"), "{}", run.stdout);
+    assert!(!run.stdout.contains("assuming"), "{}", run.stdout);
+}
+
+#[test]
+fn index_forms_show_the_result_shape() {
+    let run = matcalc(&["parse", "G[i,j] = dL[i,k]*W[j,k]"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let last_row = run.stdout.lines().rfind(|l| l.contains(" : ")).unwrap();
+    assert!(last_row.starts_with("G "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Σₖ"),
+        "the implicit sum is made explicit"
+    );
+}
+
+#[test]
+fn shape_error_names_both_operands() {
+    let run = matcalc(&["parse", "X*W + b", "--let", "b: 3"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.starts_with("error: cannot add"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("^^^"), "{}", run.stderr);
+    let run = matcalc(&["parse", "X*W + b", "--let", "b: 3", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let error = &json(&run.stdout)["error"];
+    assert_eq!(error["kind"], "shape");
+    assert_eq!(error["labels"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn readme_starts_with_the_two_commands_and_documents_every_exit_code() {
+    let readme = include_str!("../README.md");
+    let first_block = readme
+        .split("```")
+        .nth(1)
+        .expect("the README has a code block");
+    let commands: Vec<&str> = first_block
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        commands,
+        ["cargo run --release -- parse 'L(X*W + B)'", "cargo test"]
+    );
+    let help = matcalc(&["--help"]).stdout;
+    let codes = help
+        .split("Exit codes:")
+        .nth(1)
+        .expect("help lists exit codes");
+    let mut count = 0;
+    for line in codes.lines().filter(|l| !l.trim().is_empty()) {
+        let code = line.split_whitespace().next().unwrap();
+        assert!(
+            readme.contains(&format!("\n| {code} | ")),
+            "exit code {code}"
+        );
+        count += 1;
+    }
+    assert_eq!(count, 5);
 }

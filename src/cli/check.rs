@@ -14,7 +14,7 @@ use super::derive::{domains, JsonLines};
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
 use super::input;
-use super::output::Report;
+use super::output::{json_text, Report};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -88,8 +88,7 @@ impl Run for CheckArgs {
             gradient_shapes: BTreeMap::new(),
             expected: None,
         };
-        let typed = shape::check(&formula, &ctx)
-            .map_err(|e| CliError::new(ErrorKind::Shape, e.diagnostic(), source.as_str()))?;
+        let typed = shape::check(&formula, &ctx).map_err(|e| CliError::shape(&e, &source))?;
         let claim_text = self.claim.clone().unwrap_or_default();
         let claim =
             parse_formula(&claim_text, decls).map_err(|e| CliError::parse(&e, &claim_text))?;
@@ -150,14 +149,21 @@ impl Report for Checked {
     fn markdown(&self) -> String {
         self.text()
     }
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({"claim": self.claim, "ok": self.report.ok(), "report": self.report})
+    fn json(&self) -> String {
+        json_text(&self.json_value())
     }
+
     fn exit(&self) -> Exit {
         if self.report.ok() {
             Exit::Ok
         } else {
             Exit::Refuted
         }
+    }
+}
+
+impl Checked {
+    fn json_value(&self) -> serde_json::Value {
+        serde_json::json!({"claim": self.claim, "ok": self.report.ok(), "report": self.report})
     }
 }

@@ -15,7 +15,7 @@ use matcalc::syntax::{Decls, Diagnostic};
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
 use super::input;
-use super::output::Report;
+use super::output::{json_text, Report};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -132,13 +132,8 @@ impl Report for JsonLines {
     fn markdown(&self) -> String {
         self.text()
     }
-    fn json(&self) -> serde_json::Value {
-        serde_json::Value::Array(
-            self.0
-                .iter()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect(),
-        )
+    fn json(&self) -> String {
+        json_text(&self.json_value())
     }
 }
 
@@ -187,17 +182,35 @@ impl Report for Derived {
     fn markdown(&self) -> String {
         render::derivation_markdown(&self.derivation) + &self.verdicts()
     }
-    fn json(&self) -> serde_json::Value {
-        let mut doc = render::derivation_json(&self.derivation);
-        if let Some(reports) = &self.checks {
-            doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
-        }
-        doc
+    fn json(&self) -> String {
+        json_text(&self.json_value())
     }
+
     fn exit(&self) -> Exit {
         match &self.checks {
             Some(reports) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
             _ => Exit::Ok,
         }
+    }
+}
+
+impl JsonLines {
+    fn json_value(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.0
+                .iter()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect(),
+        )
+    }
+}
+
+impl Derived {
+    fn json_value(&self) -> serde_json::Value {
+        let mut doc = render::derivation_json(&self.derivation);
+        if let Some(reports) = &self.checks {
+            doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+        doc
     }
 }

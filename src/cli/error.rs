@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use matcalc::derive::DeriveError;
 use matcalc::numeric::EvalError;
+use matcalc::shape::ShapeError;
 use matcalc::syntax::{DeclError, Diagnostic, ParseError};
 
 use super::exit::Exit;
@@ -22,10 +23,10 @@ pub enum ErrorKind {
     Syntax,
     /// A call of a name that is neither built in nor declared.
     UnknownName,
+    /// Operand shapes that do not fit.
+    Shape,
     /// Brackets or the syntax tree go deeper than matcalc's limits.
     Limit,
-    /// Operand shapes do not fit.
-    Shape,
     /// The derivation needs something matcalc does not support.
     Unsupported,
     /// A value could not be evaluated (a singular matrix, a bad literal).
@@ -92,7 +93,7 @@ impl CliError {
     pub fn derive(err: &DeriveError, source: &str) -> CliError {
         match err {
             DeriveError::Parse(e) => CliError::parse(e, source),
-            DeriveError::Shape(e) => CliError::new(ErrorKind::Shape, e.diagnostic(), source),
+            DeriveError::Shape(e) => CliError::shape(e, source),
             DeriveError::Request { .. } => {
                 CliError::new(ErrorKind::Usage, err.diagnostic(), source)
             }
@@ -105,6 +106,11 @@ impl CliError {
     /// A failed evaluation; `source` is the text its spans point into.
     pub fn eval(err: &EvalError, source: &str) -> CliError {
         CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
+    }
+
+    /// A shape error in the expression `source`.
+    pub fn shape(err: &ShapeError, source: &str) -> CliError {
+        CliError::new(ErrorKind::Shape, err.diagnostic(), source)
     }
 
     /// A malformed `--let` declaration.

@@ -11,7 +11,7 @@ use matcalc::syntax::{parse_formula, Decls, Diagnostic};
 use super::derive::domains;
 use super::error::{CliError, ErrorKind};
 use super::input;
-use super::output::Report;
+use super::output::{json_text, Report};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -63,8 +63,7 @@ impl Run for EvalArgs {
             gradient_shapes: BTreeMap::new(),
             expected: None,
         };
-        let typed = shape::check(&formula, &ctx)
-            .map_err(|e| CliError::new(ErrorKind::Shape, e.diagnostic(), source.as_str()))?;
+        let typed = shape::check(&formula, &ctx).map_err(|e| CliError::shape(&e, &source))?;
         let given = match &self.at {
             Some(text) => parse_values(text).map_err(|e| CliError::eval(&e, text))?,
             None => BTreeMap::new(),
@@ -157,7 +156,13 @@ impl Report for Evaluated {
     fn markdown(&self) -> String {
         format!("```\n{}\n```", self.text())
     }
-    fn json(&self) -> serde_json::Value {
+    fn json(&self) -> String {
+        json_text(&self.json_value())
+    }
+}
+
+impl Evaluated {
+    fn json_value(&self) -> serde_json::Value {
         match &self.0 {
             Value::Matrix(m) if m.len() == 1 => serde_json::json!(m[[0, 0]]),
             Value::Matrix(_) => serde_json::json!(self.rows()),

@@ -37,8 +37,8 @@ pub trait Report {
     fn latex(&self) -> String;
     /// Markdown.
     fn markdown(&self) -> String;
-    /// A JSON document.
-    fn json(&self) -> serde_json::Value;
+    /// A JSON document, made with [`json_text`].
+    fn json(&self) -> String;
     /// The exit code of a run that produced this report.
     fn exit(&self) -> Exit {
         Exit::Ok
@@ -63,7 +63,7 @@ pub fn report(report: &dyn Report, format: Format) -> Rendered {
         Format::Expr => report.expr(),
         Format::Latex => report.latex(),
         Format::Markdown => report.markdown(),
-        Format::Json => json_text(&report.json()),
+        Format::Json => report.json(),
     };
     Rendered {
         stdout: with_newline(body),
@@ -157,9 +157,10 @@ struct LabelBody<'a> {
     message: &'a str,
 }
 
-/// Pretty JSON. Serializing these plain structs cannot fail; if it ever did,
-/// the output is still a JSON error document rather than a panic.
-fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
+/// Pretty JSON, fields in declaration order. Serializing plain structs
+/// cannot fail; if it ever did, the output is still a JSON error document
+/// rather than a panic.
+pub fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|err| {
         serde_json::json!({"error": {"kind": "internal", "message": err.to_string()}}).to_string()
     })

@@ -5,7 +5,7 @@ use matcalc::syntax::{to_expr_string, to_latex, to_unicode, Decls, Formula};
 
 use super::error::CliError;
 use super::input;
-use super::output::Report;
+use super::output::{json_text, Report};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -61,7 +61,13 @@ impl Report for Simplified {
             to_latex(&self.result)
         )
     }
-    fn json(&self) -> serde_json::Value {
+    fn json(&self) -> String {
+        json_text(&self.json_value())
+    }
+}
+
+impl Simplified {
+    fn json_value(&self) -> serde_json::Value {
         serde_json::json!({
             "result": to_expr_string(&self.result),
             "unicode": to_unicode(&self.result),

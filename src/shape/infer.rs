@@ -412,9 +412,11 @@ impl<'a> Inference<'a> {
                 }
                 self.unify(sa.cols, sb.rows, |me| {
                     let (da, db) = (me.describe(sa), me.describe(sb));
+                    let show = |d: Option<DimSpec>| d.map_or("?".to_string(), |d| d.to_string());
+                    let (ka, kb) = (show(me.dims.binding(sa.cols)), show(me.dims.binding(sb.rows)));
                     ShapeError::new(
                         format!(
-                            "cannot multiply {} ({da}) by {} ({db}): inner dimensions differ",
+                            "cannot multiply {} ({da}) by {} ({db}): inner dimensions {ka} and {kb} differ",
                             me.text(a),
                             me.text(b)
                         ),
