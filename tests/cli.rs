@@ -346,7 +346,10 @@ fn readme_starts_with_the_two_commands_and_documents_every_exit_code() {
         .collect();
     assert_eq!(
         commands,
-        ["cargo run --release -- derive 'L(X*W + B)' --wrt X", "cargo test"]
+        [
+            "cargo run --release -- derive 'L(X*W + B)' --wrt X",
+            "cargo test"
+        ]
     );
     let help = matcalc(&["--help"]).stdout;
     let codes = help
