@@ -471,10 +471,16 @@ fn index_formula(
         for f in &term.factors {
             let e = match f {
                 Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
-                Factor::Entry(id, ixs) => Expr::new(ExprKind::Index(
-                    Box::new(graph.export(*id, options)),
-                    ixs.iter().map(name_of).collect(),
-                )),
+                Factor::Entry(id, ixs) => {
+                    let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
+                        (crate::index::Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
+                        _ => (*id, ixs.clone()),
+                    };
+                    Expr::new(ExprKind::Index(
+                        Box::new(graph.export(base, options)),
+                        ixs.iter().map(name_of).collect(),
+                    ))
+                }
                 Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
             };
             product = Some(match product {

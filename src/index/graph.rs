@@ -256,6 +256,14 @@ impl Graph {
                 self.neg(t)
             }
             Node::Const(ConstKind::Zeros) => self.zero([dims[1].clone(), dims[0].clone()]),
+            // (A' ± B')' = A ± B
+            Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
+                if matches!(self.node(x), Node::T(_)) && matches!(self.node(y), Node::T(_)) =>
+            {
+                let (tx, ty) = (self.transpose(x), self.transpose(y));
+                self.binary(op, tx, ty)
+                    .unwrap_or_else(|_| self.intern(Node::T(a), [dims[1].clone(), dims[0].clone()]))
+            }
             _ => self.intern(Node::T(a), [dims[1].clone(), dims[0].clone()]),
         }
     }
@@ -290,6 +298,9 @@ impl Graph {
         };
         if func == Func::Tr && is_scalar(self.dims(a)) {
             return Ok(a);
+        }
+        if let (Func::Inv, Node::Call(Func::Inv, inner)) = (func, self.node(a).clone()) {
+            return Ok(inner);
         }
         // Linear functions commute with negation: sum(-A) = -sum(A).
         if let (Func::Tr | Func::Sum | Func::Diag, Node::Neg(inner)) = (func, self.node(a).clone())
@@ -381,6 +392,10 @@ impl Graph {
                 if let Node::Neg(inner) = *self.node(b) {
                     return self.binary(BinOp::Add, a, inner);
                 }
+            }
+            BinOp::HadMul if self.is_scalar(a) || self.is_scalar(b) => {
+                // A Hadamard product with a scalar is a scaling.
+                return self.binary(BinOp::Mul, a, b);
             }
             BinOp::Mul | BinOp::HadMul => {
                 let scalar_unit = |v: Option<f64>, g: &Graph, id: Id| {

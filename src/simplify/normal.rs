@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
-use crate::syntax::BinOp;
+use crate::syntax::{BinOp, Func};
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,7 +198,21 @@ impl<'g> Normalizer<'g> {
             Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
             Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
                 Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
-                _ => self.atom(id),
+                Some(_) => self.atom(id),
+                None => {
+                    // A/s is A times the scalar factor 1/s.
+                    let divisor = self.normalize(b)?;
+                    let one = self.graph.num(1.0);
+                    let reciprocal = self.graph.binary(BinOp::Div, one, divisor)?;
+                    let p = self.as_factor(a)?;
+                    let p = self.seal(p)?;
+                    let r = vec![Term {
+                        coeff: 1.0,
+                        scalars: vec![reciprocal],
+                        chain: Vec::new(),
+                    }];
+                    Ok(multiply(&p, &r))
+                }
             },
             Node::T(a) => {
                 let p = self.poly(a)?;
@@ -245,6 +259,11 @@ impl<'g> Normalizer<'g> {
                     stack.push((b, -e));
                 }
                 Node::Fill(_, v) => coeff *= v.get().powf(e),
+                Node::Binary(BinOp::HadPow, a, p)
+                    if same(self.graph, a) && self.graph.num_value(p).is_some() =>
+                {
+                    stack.push((a, e * self.graph.num_value(p).unwrap_or(1.0)));
+                }
                 Node::Binary(BinOp::Mul, a, b)
                     if self.graph.num_value(a).is_some() && same(self.graph, b) =>
                 {
@@ -423,35 +442,94 @@ impl<'g> Normalizer<'g> {
         Ok(out)
     }
 
-    /// Cancels a scalar factor against its reciprocal:
-    /// `det(X) * (1/det(X)) = 1`.
-    fn cancel_scalars(&mut self, scalars: Vec<Id>) -> Vec<Id> {
-        let reciprocal_of = |g: &Graph, s: Id| match *g.node(s) {
-            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d) if g.num_value(one) == Some(1.0) => {
-                Some(d)
+    /// A scalar factor as `(base, exponent)`: `1/d` is `(d, -1)`, `b^k` is
+    /// `(b, k)`.
+    fn scalar_power(&self, s: Id) -> (Id, f64) {
+        match *self.graph.node(s) {
+            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d)
+                if self.graph.num_value(one) == Some(1.0) =>
+            {
+                let (b, k) = self.scalar_power(d);
+                (b, -k)
             }
-            _ => None,
-        };
-        let mut kept: Vec<Id> = Vec::new();
-        for s in scalars {
-            let partner = kept.iter().position(|&k| {
-                reciprocal_of(self.graph, s) == Some(k) || reciprocal_of(self.graph, k) == Some(s)
-            });
-            match partner {
-                Some(at) => {
-                    kept.remove(at);
-                }
-                None => kept.push(s),
-            }
+            Node::Binary(BinOp::Pow | BinOp::HadPow, b, p) => match self.graph.num_value(p) {
+                Some(k) => (b, k),
+                None => (s, 1.0),
+            },
+            _ => (s, 1.0),
         }
-        kept
     }
 
-    fn collect(&mut self, poly: Poly) -> Poly {
+    /// Merges powers of equal scalar factors: `det(X) * (1/det(X)) = 1`,
+    /// `(1/n) * (1/n^2) = 1/n^3`.
+    fn cancel_scalars(&mut self, scalars: Vec<Id>) -> Result<Vec<Id>, GraphError> {
+        let mut powers: Vec<(Id, f64)> = Vec::new();
+        for s in scalars {
+            let (b, k) = self.scalar_power(s);
+            match powers.iter_mut().find(|(x, _)| *x == b) {
+                Some(slot) => slot.1 += k,
+                None => powers.push((b, k)),
+            }
+        }
+        let mut out = Vec::new();
+        for (b, k) in powers {
+            if k == 0.0 {
+                continue;
+            }
+            let magnitude = if k.abs() == 1.0 {
+                b
+            } else {
+                let p = self.graph.num(k.abs());
+                self.graph.binary(BinOp::Pow, b, p)?
+            };
+            out.push(if k > 0.0 {
+                magnitude
+            } else {
+                let one = self.graph.num(1.0);
+                self.graph.binary(BinOp::Div, one, magnitude)?
+            });
+        }
+        Ok(out)
+    }
+
+    /// True when `x*y` is an identity: `inv(A)*A`, `A*inv(A)`, and their
+    /// transposes.
+    fn inverse_pair(&self, x: Id, y: Id) -> bool {
+        let inv_of = |a: Id, b: Id| matches!(*self.graph.node(a), Node::Call(Func::Inv, inner) if inner == b);
+        if inv_of(x, y) || inv_of(y, x) {
+            return true;
+        }
+        match (self.graph.node(x), self.graph.node(y)) {
+            (Node::T(p), Node::T(q)) => inv_of(*p, *q) || inv_of(*q, *p),
+            _ => false,
+        }
+    }
+
+    /// Removes adjacent inverse pairs from a chain (`B*inv(A)*A*C = B*C`).
+    fn cancel_inverses(&mut self, chain: Vec<Id>) -> Vec<Id> {
+        let mut out: Vec<Id> = Vec::with_capacity(chain.len());
+        let mut identity = None;
+        for f in chain {
+            match out.last() {
+                Some(&prev) if self.inverse_pair(prev, f) => {
+                    identity = Some(self.graph.dims(prev)[0].clone());
+                    out.pop();
+                }
+                _ => out.push(f),
+            }
+        }
+        match (out.is_empty(), identity) {
+            (true, Some(n)) => vec![self.graph.eye(n)],
+            _ => out,
+        }
+    }
+
+    fn collect(&mut self, poly: Poly) -> Result<Poly, GraphError> {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
-            term.chain = self.oriented(std::mem::take(&mut term.chain));
-            term.scalars = self.cancel_scalars(std::mem::take(&mut term.scalars));
+            let chain = self.cancel_inverses(std::mem::take(&mut term.chain));
+            term.chain = self.oriented(chain);
+            term.scalars = self.cancel_scalars(std::mem::take(&mut term.scalars))?;
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
@@ -465,12 +543,45 @@ impl<'g> Normalizer<'g> {
             }
         }
         out.retain(|t| t.coeff != 0.0);
-        out
+        Ok(out)
     }
 
     fn rebuild(&mut self, poly: Poly, original: Id) -> Result<Id, GraphError> {
         let dims = self.graph.dims(original).clone();
-        let mut poly = self.collect(poly);
+        let poly = self.collect(poly)?;
+        // x' - m' is written (x - m)': a sum whose terms need fewer
+        // transposes the other way round is built transposed.
+        let count = |me: &Self, p: &Poly| -> usize {
+            p.iter()
+                .flat_map(|t| &t.chain)
+                .filter(|&&f| matches!(me.graph.node(f), Node::T(_)))
+                .count()
+        };
+        let all_chains = poly.len() > 1 && poly.iter().all(|t| !t.chain.is_empty());
+        if all_chains && !is_scalar(&dims) {
+            let mut flipped = poly.clone();
+            for t in &mut flipped {
+                t.chain.reverse();
+                for f in &mut t.chain {
+                    *f = self.graph.transpose(*f);
+                }
+            }
+            if count(self, &flipped) + 1 < count(self, &poly) {
+                let inner = self.build_sorted(flipped, [dims[1].clone(), dims[0].clone()])?;
+                return Ok(self.graph.transpose(inner));
+            }
+        }
+        let built = self.build_sorted(poly, dims.clone())?;
+        if self.graph.dims(built) != &dims {
+            // A sum of terms that lost their broadcast shape: keep the node.
+            return self.rebuild_children(original);
+        }
+        Ok(built)
+    }
+
+    /// Builds a collected sum in a deterministic order: by structure,
+    /// positive terms first.
+    fn build_sorted(&mut self, mut poly: Poly, dims: crate::index::Dims) -> Result<Id, GraphError> {
         // Deterministic order: by structure, positive terms first.
         let mut keyed = Vec::new();
         for term in poly.drain(..) {
@@ -487,12 +598,7 @@ impl<'g> Normalizer<'g> {
         if terms.is_empty() {
             return Ok(self.graph.zero(dims));
         }
-        let built = self.build_sum(terms)?;
-        if self.graph.dims(built) != &dims {
-            // A sum of terms that lost their broadcast shape: keep the node.
-            return self.rebuild_children(original);
-        }
-        Ok(built)
+        self.build_sum(terms)
     }
 
     /// Builds a sum, factoring a chain factor shared on the right (or left)
