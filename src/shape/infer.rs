@@ -63,6 +63,8 @@ pub struct Inference<'a> {
     pub gradients: BTreeMap<String, VarShape>,
     /// Dimension of each index of an index form.
     pub indices: BTreeMap<String, DimVar>,
+    /// Provisional names of unknown sizes in error messages.
+    message_names: Option<Namer>,
 }
 
 impl<'a> Inference<'a> {
@@ -82,6 +84,7 @@ impl<'a> Inference<'a> {
             calls: BTreeMap::new(),
             gradients: BTreeMap::new(),
             indices: BTreeMap::new(),
+            message_names: None,
         }
     }
 
@@ -134,10 +137,21 @@ impl<'a> Inference<'a> {
         }
     }
 
+    /// A dimension for messages: its size, its symbol, or a provisional
+    /// name for a size not yet known.
+    fn show_dim(&mut self, v: DimVar) -> Option<DimSpec> {
+        let taken: Vec<String> = self.symbols.keys().cloned().collect();
+        let namer = self.message_names.get_or_insert_with(|| Namer::new(taken));
+        Some(match self.dims.binding(v) {
+            Some(d) => d,
+            None => namer.name(self.dims.representative(v)),
+        })
+    }
+
     /// "4×3", "n-vector", "scalar" for messages.
     pub fn describe(&mut self, s: VarShape) -> String {
-        let r = self.dims.binding(s.rows);
-        let c = self.dims.binding(s.cols);
+        let r = self.show_dim(s.rows);
+        let c = self.show_dim(s.cols);
         let show = |d: Option<DimSpec>| d.map_or("?".to_string(), |d| d.to_string());
         match (&r, &c) {
             (Some(DimSpec::Fixed(1)), Some(DimSpec::Fixed(1))) => "scalar".to_string(),
@@ -179,11 +193,11 @@ impl<'a> Inference<'a> {
                 match name.chars().next() {
                     Some('a'..='g') => self.scalar(),
                     Some(c) if c.is_ascii_uppercase() => VarShape {
-                        rows: self.dims.fresh(true),
-                        cols: self.dims.fresh(true),
+                        rows: self.dims.fresh_size(),
+                        cols: self.dims.fresh_size(),
                     },
                     _ => VarShape {
-                        rows: self.dims.fresh(true),
+                        rows: self.dims.fresh_size(),
                         cols: self.one,
                     },
                 }
@@ -413,7 +427,7 @@ impl<'a> Inference<'a> {
                 self.unify(sa.cols, sb.rows, |me| {
                     let (da, db) = (me.describe(sa), me.describe(sb));
                     let show = |d: Option<DimSpec>| d.map_or("?".to_string(), |d| d.to_string());
-                    let (ka, kb) = (show(me.dims.binding(sa.cols)), show(me.dims.binding(sb.rows)));
+                    let (ka, kb) = (show(me.show_dim(sa.cols)), show(me.show_dim(sb.rows)));
                     ShapeError::new(
                         format!(
                             "cannot multiply {} ({da}) by {} ({db}): inner dimensions {ka} and {kb} differ",
@@ -651,7 +665,8 @@ impl Namer {
         }
     }
 
-    fn name(&mut self, class: u32) -> DimSpec {
+    /// The name of an unbound dimension class.
+    pub fn name(&mut self, class: u32) -> DimSpec {
         if let Some(n) = self.names.get(&class) {
             return DimSpec::Named(n.clone());
         }

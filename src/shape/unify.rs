@@ -17,6 +17,7 @@ struct Class {
     parent: u32,
     binding: Option<DimSpec>,
     tied: bool,
+    at_least_two: bool,
 }
 
 /// The dimension variables of one inference.
@@ -42,8 +43,17 @@ impl Dims {
             parent: id,
             binding: None,
             tied,
+            at_least_two: false,
         });
         DimVar(id)
+    }
+
+    /// A fresh variable for a size that a default shape leaves open: it is at
+    /// least 2 (a default vector is never 1×1), so it never unifies with 1.
+    pub fn fresh_size(&mut self) -> DimVar {
+        let v = self.fresh(true);
+        self.classes[v.0 as usize].at_least_two = true;
+        v
     }
 
     /// A variable bound to `spec`.
@@ -104,10 +114,19 @@ impl Dims {
             (Some(x), Some(y)) if x != y => return Err(Clash { left: x, right: y }),
             (x, y) => x.or(y),
         };
+        let at_least_two =
+            self.classes[ra as usize].at_least_two || self.classes[rb as usize].at_least_two;
+        if at_least_two && binding == Some(DimSpec::Fixed(1)) {
+            return Err(Clash {
+                left: DimSpec::Fixed(1),
+                right: DimSpec::Named("a size of at least 2".into()),
+            });
+        }
         let tied = self.classes[ra as usize].tied || self.classes[rb as usize].tied;
         self.classes[rb as usize].parent = ra;
         self.classes[ra as usize].binding = binding;
         self.classes[ra as usize].tied = tied;
+        self.classes[ra as usize].at_least_two = at_least_two;
         Ok(())
     }
 }
