@@ -21,4 +21,4 @@ pub use graph::{
 };
 pub use lower::{entry, lower, product};
 pub use raise::{raise, raise_term};
-pub use term::{collect, compact, debug_string, slots, Factor, IndexSpace, Ix, Tensor, Term};
+pub use term::{collect, compact, slots, Factor, IndexSpace, Ix, Tensor, Term};
