@@ -129,31 +129,9 @@ impl DeriveError {
 /// assert_eq!(matcalc::syntax::to_expr_string(&d.derivatives[0].formula), "dL*W'");
 /// ```
 pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveError> {
-    let formula = parse_formula(text, &config.decls)?;
-    if let Some(lhs) = &formula.lhs {
-        return Err(DeriveError::Request {
-            message: "an index-notation result cannot be differentiated; give a matrix expression"
-                .into(),
-            span: lhs.span,
-        });
-    }
-    let ctx = ShapeContext {
-        decls: &config.decls,
-        source: text,
-        gradient_shapes: BTreeMap::new(),
-        expected: None,
-    };
-    let typed = shape::check(&formula, &ctx)?;
+    let (typed, mut graph, root) = prepare(text, &config.decls, "differentiated")?;
     let wrt = requested_pairs(config, &typed)?;
-    let mut graph = Graph::new();
-    let var_dims = |name: &str| {
-        typed
-            .vars
-            .get(name)
-            .map(|s| [s.rows.clone(), s.cols.clone()])
-    };
-    let body = &typed.formula.body;
-    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let var_dims = |name: &str| typed.var_dims(name);
     let root_dims = graph.dims(root).clone();
     let mut diff = Differentiator::new(&mut graph);
     let mut raw = Vec::new();
@@ -185,6 +163,36 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
         graph,
         space,
     })
+}
+
+/// Parses and shape-checks a formula (a matrix expression or an index form).
+pub fn typecheck(text: &str, decls: &Decls) -> Result<Typed, DeriveError> {
+    let formula = parse_formula(text, decls)?;
+    let ctx = ShapeContext {
+        decls,
+        source: text,
+        gradient_shapes: BTreeMap::new(),
+        expected: None,
+    };
+    Ok(shape::check(&formula, &ctx)?)
+}
+
+/// Parses and shape-checks a matrix expression and imports it into a new
+/// graph; `what` says what was to be done with it, for the error about index
+/// forms.
+fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), DeriveError> {
+    let typed = typecheck(text, decls)?;
+    if let Some(lhs) = &typed.formula.lhs {
+        return Err(DeriveError::Request {
+            message: format!("an index-notation result cannot be {what}; give a matrix expression"),
+            span: lhs.span,
+        });
+    }
+    let mut graph = Graph::new();
+    let var_dims = |name: &str| typed.var_dims(name);
+    let body = &typed.formula.body;
+    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    Ok((typed, graph, root))
 }
 
 /// The argument of the only call of abstract function `name` in `expr`, if
@@ -534,29 +542,7 @@ fn index_formula(
 /// assert_eq!(matcalc::syntax::to_expr_string(&f.1), "2*B'*A'");
 /// ```
 pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
-    let formula = parse_formula(text, decls)?;
-    if let Some(lhs) = &formula.lhs {
-        return Err(DeriveError::Request {
-            message: "index-notation results are not simplified; give a matrix expression".into(),
-            span: lhs.span,
-        });
-    }
-    let ctx = ShapeContext {
-        decls,
-        source: text,
-        gradient_shapes: BTreeMap::new(),
-        expected: None,
-    };
-    let typed = shape::check(&formula, &ctx)?;
-    let mut graph = Graph::new();
-    let var_dims = |name: &str| {
-        typed
-            .vars
-            .get(name)
-            .map(|s| [s.rows.clone(), s.cols.clone()])
-    };
-    let body = &typed.formula.body;
-    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
     let result = Formula {
         lhs: None,

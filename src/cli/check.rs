@@ -2,12 +2,11 @@
 //! Exit 0 when finite differences confirm it, 3 when they refute it.
 //! `--cases FILE.jsonl` checks the `expected` answers of a corpus file.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use matcalc::confirm::problem;
+use matcalc::derive::typecheck;
 use matcalc::numeric::{check, check_cases, CheckConfig, CheckReport};
-use matcalc::shape::{self, ShapeContext};
 use matcalc::syntax::{parse_formula, Decls, Diagnostic};
 
 use super::derive::{domains, JsonLines};
@@ -81,14 +80,7 @@ impl Run for CheckArgs {
             return Ok(Box::new(JsonLines(lines)));
         }
         let source = input::expression(self.expr.as_deref().unwrap_or(input::STDIN))?;
-        let formula = parse_formula(&source, decls).map_err(|e| CliError::parse(&e, &source))?;
-        let ctx = ShapeContext {
-            decls,
-            source: &source,
-            gradient_shapes: BTreeMap::new(),
-            expected: None,
-        };
-        let typed = shape::check(&formula, &ctx).map_err(|e| CliError::shape(&e, &source))?;
+        let typed = typecheck(&source, decls).map_err(|e| CliError::derive(&e, &source))?;
         let claim_text = self.claim.clone().unwrap_or_default();
         let claim =
             parse_formula(&claim_text, decls).map_err(|e| CliError::parse(&e, &claim_text))?;

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use matcalc::confirm::{concrete_sizes, problem};
+use matcalc::derive::typecheck;
 use matcalc::numeric::{draw_sample, evaluate, parse_values, Bindings, Loss, Value};
-use matcalc::shape::{self, ShapeContext};
-use matcalc::syntax::{parse_formula, Decls, Diagnostic};
+use matcalc::syntax::{Decls, Diagnostic};
 
 use super::derive::domains;
 use super::error::{CliError, ErrorKind};
@@ -56,14 +56,7 @@ pub struct EvalArgs {
 impl Run for EvalArgs {
     fn run(&self, decls: &Decls) -> Result<Box<dyn Report>, CliError> {
         let source = input::expression(&self.expr)?;
-        let formula = parse_formula(&source, decls).map_err(|e| CliError::parse(&e, &source))?;
-        let ctx = ShapeContext {
-            decls,
-            source: &source,
-            gradient_shapes: BTreeMap::new(),
-            expected: None,
-        };
-        let typed = shape::check(&formula, &ctx).map_err(|e| CliError::shape(&e, &source))?;
+        let typed = typecheck(&source, decls).map_err(|e| CliError::derive(&e, &source))?;
         let given = match &self.at {
             Some(text) => parse_values(text).map_err(|e| CliError::eval(&e, text))?,
             None => BTreeMap::new(),

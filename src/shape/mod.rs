@@ -107,6 +107,13 @@ pub struct Typed {
 }
 
 impl Typed {
+    /// Rows and columns of a variable.
+    pub fn var_dims(&self, name: &str) -> Option<[Dim; 2]> {
+        self.vars
+            .get(name)
+            .map(|s| [s.rows.clone(), s.cols.clone()])
+    }
+
     /// "assuming a: scalar, x: n-vector, X: n×k" for the names whose shape
     /// was assumed (empty when none).
     pub fn assumptions(&self) -> String {
