@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use crate::shape::{binary_shape, call_shape, Shape};
 use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func};
 
 /// A node handle in a [`Graph`].
@@ -275,27 +276,8 @@ impl Graph {
 
     /// A built-in function of one argument.
     pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
-        let d = self.dims(a).clone();
-        let dims = match func {
-            Func::Tr
-            | Func::Det
-            | Func::Logdet
-            | Func::Sum
-            | Func::Norm1
-            | Func::Norm2
-            | Func::Logsumexp => scalar_dims(),
-            Func::Inv => d,
-            Func::Diag => {
-                if is_one(&d[1]) {
-                    [d[0].clone(), d[0].clone()]
-                } else if is_one(&d[0]) {
-                    [d[1].clone(), d[1].clone()]
-                } else {
-                    [d[0].clone(), DimSpec::Fixed(1)]
-                }
-            }
-            _ => d,
-        };
+        let s = call_shape(func, &shape(self.dims(a)));
+        let dims = [s.rows, s.cols];
         if func == Func::Tr && is_scalar(self.dims(a)) {
             return Ok(a);
         }
@@ -325,38 +307,16 @@ impl Graph {
     /// The dims of `a op b`, or an error naming both.
     pub fn binary_dims(&self, op: BinOp, a: Id, b: Id) -> Result<Dims, GraphError> {
         let (da, db) = (self.dims(a), self.dims(b));
-        let mismatch = || {
-            GraphError::Shape(format!(
+        match binary_shape(op, &shape(da), &shape(db)) {
+            Some(s) => Ok([s.rows, s.cols]),
+            None => Err(GraphError::Shape(format!(
                 "{} between {}×{} and {}×{}",
                 op.symbol(),
                 da[0],
                 da[1],
                 db[0],
                 db[1]
-            ))
-        };
-        match op {
-            BinOp::Mul => {
-                if is_scalar(da) {
-                    Ok(db.clone())
-                } else if is_scalar(db) || da[1] == db[0] {
-                    Ok(if is_scalar(db) {
-                        da.clone()
-                    } else {
-                        [da[0].clone(), db[1].clone()]
-                    })
-                } else {
-                    Err(mismatch())
-                }
-            }
-            BinOp::Div | BinOp::Pow => {
-                if is_scalar(db) && (op == BinOp::Div || is_scalar(da)) {
-                    Ok(da.clone())
-                } else {
-                    Err(mismatch())
-                }
-            }
-            _ => broadcast_dims(da, db).ok_or_else(mismatch),
+            ))),
         }
     }
 
@@ -599,22 +559,8 @@ impl Graph {
     }
 }
 
-/// Dims of an element-wise operation under the corpus's broadcasting rules.
-pub fn broadcast_dims(a: &Dims, b: &Dims) -> Option<Dims> {
-    if is_scalar(a) {
-        return Some(b.clone());
-    }
-    if is_scalar(b) || a == b {
-        return Some(a.clone());
-    }
-    // A 1×m row against an n×m matrix, either side.
-    if is_one(&a[0]) && a[1] == b[1] && !is_one(&b[0]) {
-        return Some(b.clone());
-    }
-    if is_one(&b[0]) && a[1] == b[1] && !is_one(&a[0]) {
-        return Some(a.clone());
-    }
-    None
+fn shape(d: &Dims) -> Shape {
+    Shape::matrix(d[0].clone(), d[1].clone())
 }
 
 fn fold(op: BinOp, x: f64, y: f64) -> Option<f64> {

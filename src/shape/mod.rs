@@ -11,15 +11,17 @@
 mod einstein;
 mod error;
 mod infer;
+mod rules;
 mod unify;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::syntax::DimSpec as Dim;
-use crate::syntax::{BinOp, ConstKind, Decls, Expr, ExprKind, Formula, Func};
+use crate::syntax::{ConstKind, Decls, Expr, ExprKind, Formula};
 pub use error::ShapeError;
 use infer::{Inference, Namer, VarShape};
+pub use rules::{binary_shape, call_shape};
 
 /// Rows × columns of a matrix-valued expression. A scalar is 1×1, an
 /// n-vector n×1, a row 1×n.
@@ -167,38 +169,10 @@ impl Typed {
                     .cloned()
                     .ok_or_else(|| fail("unknown gradient"))?,
             },
-            ExprKind::Call(func, a) => {
-                let s = self.shape_of(a)?;
-                match func {
-                    Func::Tr
-                    | Func::Det
-                    | Func::Logdet
-                    | Func::Sum
-                    | Func::Norm1
-                    | Func::Norm2
-                    | Func::Logsumexp => Shape::scalar(),
-                    Func::Diag if s.cols == one && s.rows != one => {
-                        Shape::matrix(s.rows.clone(), s.rows)
-                    }
-                    Func::Diag if s.rows == one && s.cols != one => {
-                        Shape::matrix(s.cols.clone(), s.cols)
-                    }
-                    Func::Diag => Shape::column(s.rows),
-                    _ => s,
-                }
-            }
+            ExprKind::Call(func, a) => call_shape(*func, &self.shape_of(a)?),
             ExprKind::Binary(op, a, b) => {
                 let (sa, sb) = (self.shape_of(a)?, self.shape_of(b)?);
-                match op {
-                    BinOp::Mul if sa.is_scalar() => sb,
-                    BinOp::Mul if sb.is_scalar() => sa,
-                    BinOp::Mul => Shape::matrix(sa.rows, sb.cols),
-                    BinOp::Div | BinOp::Pow => sa,
-                    _ if sa.is_scalar() => sb,
-                    _ if sb.is_scalar() => sa,
-                    _ if sa.rows == one && sb.rows != one => sb,
-                    _ => sa,
-                }
+                binary_shape(*op, &sa, &sb).ok_or_else(|| fail("the operand shapes do not fit"))?
             }
         })
     }
