@@ -1,8 +1,9 @@
 //! matcalc: symbolic matrix calculus.
 #![warn(missing_docs)]
 
-pub mod numeric;
-pub mod syntax;
-pub mod index;
 pub mod diff;
+pub mod exact;
+pub mod index;
+pub mod numeric;
 pub mod simplify;
+pub mod syntax;
