@@ -146,7 +146,7 @@ impl Context {
             ),
             AtomKind::Exp { arg } => {
                 let (support, free, continuous) = inner(&[arg]);
-                let plain = arg.denominator().is_empty()
+                let plain = arg.factors().is_empty()
                     && arg.numerator().terms().iter().all(|(m, _)| {
                         m.factors().iter().all(|(a, e)| {
                             matches!(a.kind(), AtomKind::Entry { .. }) && e.is_integer()

@@ -23,34 +23,26 @@ use super::scalar::Scalar;
 use crate::syntax::Func;
 
 impl Context {
-    /// `∂s/∂z` for an entry atom `z`.
+    /// `∂s/∂z` for an entry atom `z`: for `s = p · Π fᵉ`,
+    /// `p′ · Π fᵉ + s · Σ e·f′/f`.
     pub fn derivative(&self, s: &Scalar, z: &AtomRef) -> Result<Scalar, ExactError> {
-        let mut result = self.poly_derivative(s.numerator(), z)?;
-        if !s.denominator().is_empty() {
-            result = self.div_by_factors(&result, s)?;
-        }
-        for (f, e) in s.denominator() {
+        let dp = self.poly_derivative(s.numerator(), z)?;
+        let rest = Scalar {
+            num: Poly::constant(BigRational::one()),
+            factors: s.factors().to_vec(),
+        };
+        let mut result = self.mul(&dp, &rest)?;
+        for (f, e) in s.factors() {
             let df = self.poly_derivative(f, z)?;
             if df.is_zero() {
                 continue;
             }
-            // −e · s · f′ / f
             let term = self.mul(s, &df)?;
-            let term = self.scale(&term, &-BigRational::from_integer(BigInt::from(*e)));
-            let factor = Scalar::from_poly((**f).clone());
-            let term = self.div(&term, &factor)?;
+            let term = self.scale(&term, &BigRational::from_integer(BigInt::from(*e)));
+            let term = self.div(&term, &Scalar::from_poly((**f).clone()))?;
             result = self.add(&result, &term)?;
         }
         Ok(result)
-    }
-
-    /// `a` divided by the denominator of `s`.
-    fn div_by_factors(&self, a: &Scalar, s: &Scalar) -> Result<Scalar, ExactError> {
-        let den = Scalar {
-            num: Poly::constant(BigRational::one()),
-            den: s.denominator().to_vec(),
-        };
-        self.mul(a, &den)
     }
 
     /// `∂p/∂z` of a polynomial: entry factors directly, other atoms through

@@ -44,6 +44,8 @@ pub(super) struct Reduction<'c> {
     substitutions: HashMap<u32, Scalar>,
     discrete: HashMap<u32, Discrete>,
     memo: RefCell<HashMap<u32, Scalar>>,
+    powers: RefCell<HashMap<(u32, Exponent), Scalar>>,
+    affected: RefCell<HashMap<u32, bool>>,
 }
 
 /// The layout indices of a variable's rows: each row of a matrix, or the
@@ -133,31 +135,47 @@ impl<'c> Reduction<'c> {
             substitutions,
             discrete,
             memo: RefCell::new(HashMap::new()),
+            powers: RefCell::new(HashMap::new()),
+            affected: RefCell::new(HashMap::new()),
         })
     }
 
+    /// True when reduction may change the atom (cached per atom).
     fn affects(&self, atom: &AtomRef) -> bool {
-        atom.0
+        if let Some(known) = self.affected.borrow().get(&atom.id()) {
+            return *known;
+        }
+        let touched = atom
+            .0
             .support
             .iter()
-            .any(|id| self.substitutions.contains_key(id) || self.discrete.contains_key(id))
+            .any(|id| self.substitutions.contains_key(id) || self.discrete.contains_key(id));
+        self.affected.borrow_mut().insert(atom.id(), touched);
+        touched
     }
 
-    /// The scalar reduced on the domain.
+    /// The scalar reduced on the domain, with its positive factors
+    /// multiplied out so that the discrete rules see whole monomials.
     pub(super) fn reduce(&self, s: &Scalar) -> Result<Scalar, ExactError> {
         if self.substitutions.is_empty() && self.discrete.is_empty() {
             return Ok(s.clone());
         }
         let mut result = self.reduce_poly(s.numerator())?;
-        for (f, e) in s.denominator() {
+        for (f, e) in s.factors() {
             let factor = self.reduce_poly(f)?;
             let power = self.cx.powi(&factor, i64::from(*e))?;
-            result = self.cx.div(&result, &power)?;
+            result = self.cx.mul(&result, &power)?;
         }
-        let top = self.discrete_poly(result.numerator())?;
+        self.discrete_scalar(&result)
+    }
+
+    /// The scalar with positive factors multiplied out and the discrete
+    /// rules applied to its expanded part.
+    fn discrete_scalar(&self, s: &Scalar) -> Result<Scalar, ExactError> {
+        let s = self.cx.canonical(s)?;
         Ok(Scalar {
-            num: top,
-            den: result.den,
+            num: self.discrete_poly(&s.num)?,
+            factors: s.factors,
         })
     }
 
@@ -166,6 +184,10 @@ impl<'c> Reduction<'c> {
         let mut plain = Vec::new();
         let mut rest = Scalar::zero();
         for (m, c) in p.terms() {
+            if !m.factors().iter().any(|(a, _)| self.affects(a)) {
+                plain.push((m.clone(), c.clone()));
+                continue;
+            }
             let mut term = Scalar::constant(c.clone());
             let mut kept = Monomial::one();
             for (a, e) in m.factors() {
@@ -175,7 +197,7 @@ impl<'c> Reduction<'c> {
                 }
             }
             let term = cx.mul(&term, &cx.monomial(kept, BigRational::one())?)?;
-            if term.denominator().is_empty() {
+            if term.factors().is_empty() {
                 plain.extend(term.numerator().terms().iter().cloned());
             } else {
                 rest = cx.add(&rest, &term)?;
@@ -183,40 +205,37 @@ impl<'c> Reduction<'c> {
         }
         let plain = Scalar::from_poly(Poly::from_terms(plain, &cx.meter)?);
         let sum = cx.add(&plain, &rest)?;
-        Ok(Scalar {
-            num: self.discrete_poly(sum.numerator())?,
-            den: sum.den,
-        })
+        self.discrete_scalar(&sum)
     }
 
-    /// `atom^e` reduced, or `None` when the atom is unaffected.
+    /// `atom^e` reduced, or `None` when the atom is unaffected (cached).
     fn reduce_power(&self, atom: &AtomRef, e: Exponent) -> Result<Option<Scalar>, ExactError> {
         if !self.affects(atom) {
             return Ok(None);
         }
-        let cx = self.cx;
-        let power = BigRational::new((*e.numer()).into(), (*e.denom()).into());
-        match atom.kind() {
-            AtomKind::Entry { .. } => match self.substitutions.get(&atom.id()) {
-                Some(value) if e.is_integer() => cx.powi(value, *e.numer()).map(Some),
-                _ => Ok(None),
-            },
-            AtomKind::Exp { arg } => {
-                let t = self.reduce(arg)?;
-                cx.exp(&cx.scale(&t, &power)).map(Some)
-            }
-            AtomKind::Root { base } => {
-                let u = self.reduce(base)?;
-                cx.pow(&u, &Scalar::constant(power)).map(Some)
-            }
-            _ => {
-                let base = self.reduce_atom(atom)?;
-                cx.pow(&base, &Scalar::constant(power)).map(Some)
+        if let AtomKind::Entry { .. } = atom.kind() {
+            if !e.is_integer() || !self.substitutions.contains_key(&atom.id()) {
+                return Ok(None);
             }
         }
+        if let Some(s) = self.powers.borrow().get(&(atom.id(), e)) {
+            return Ok(Some(s.clone()));
+        }
+        let cx = self.cx;
+        let power = BigRational::new((*e.numer()).into(), (*e.denom()).into());
+        let base = self.reduce_atom(atom)?;
+        let value = match atom.kind() {
+            AtomKind::Exp { .. } => cx.exp(&cx.scale(&base, &power))?,
+            _ => cx.pow(&base, &Scalar::constant(power))?,
+        };
+        self.powers
+            .borrow_mut()
+            .insert((atom.id(), e), value.clone());
+        Ok(Some(value))
     }
 
-    /// An applied function, loss or gradient atom with reduced arguments.
+    /// The reduced value of an atom, except that for `exp(t)` it is the
+    /// reduced exponent `t` and for a root base the reduced base (cached).
     fn reduce_atom(&self, atom: &AtomRef) -> Result<Scalar, ExactError> {
         if let Some(s) = self.memo.borrow().get(&atom.id()) {
             return Ok(s.clone());
@@ -245,7 +264,13 @@ impl<'c> Reduction<'c> {
                     .unwrap_or_else(|| loss.clone());
                 Scalar::atom(cx.grad_atom(&loss, *row, *col))
             }
-            _ => Scalar::atom(atom.clone()),
+            AtomKind::Exp { arg } => self.reduce(arg)?,
+            AtomKind::Root { base } => self.reduce(base)?,
+            AtomKind::Entry { .. } => self
+                .substitutions
+                .get(&atom.id())
+                .cloned()
+                .unwrap_or_else(|| Scalar::atom(atom.clone())),
         };
         self.memo.borrow_mut().insert(atom.id(), value.clone());
         Ok(value)
@@ -253,7 +278,12 @@ impl<'c> Reduction<'c> {
 
     /// The discrete rules applied to every monomial.
     fn discrete_poly(&self, p: &Poly) -> Result<Poly, ExactError> {
-        if self.discrete.is_empty() {
+        let touched = |m: &Monomial| {
+            m.factors()
+                .iter()
+                .any(|(a, _)| self.discrete.contains_key(&a.id()))
+        };
+        if !p.terms().iter().any(|(m, _)| touched(m)) {
             return Ok(p.clone());
         }
         let terms = p
@@ -286,11 +316,7 @@ impl<'c> Reduction<'c> {
                 factors.push((a.clone(), reduced));
             }
         }
-        factors
-            .into_iter()
-            .try_fold(Monomial::one(), |acc, (a, e)| {
-                acc.mul(&Monomial::atom(a, e)).ok()
-            })
+        Some(Monomial::from_sorted(factors))
     }
 }
 

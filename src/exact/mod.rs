@@ -31,11 +31,12 @@ mod scalar;
 mod sizes;
 mod tensor;
 mod verify;
+mod witness;
 
 pub use atom::{AtomKind, AtomRef};
 pub use context::Context;
 pub use error::ExactError;
-pub use poly::{Budget, Exponent, Meter, Monomial, Poly};
+pub use poly::{Budget, Exponent, Monomial, Poly};
 pub use scalar::Scalar;
 pub use sizes::{concrete_vars, shrink_sizes, smallest_sizes};
 pub use tensor::Tensor;

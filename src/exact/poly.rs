@@ -14,6 +14,7 @@ use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use num_rational::{BigRational, Ratio};
 use num_traits::{CheckedAdd, CheckedMul, One, Zero};
@@ -46,14 +47,14 @@ impl Default for Budget {
 
 /// Counts the work done against a [`Budget`].
 #[derive(Debug)]
-pub struct Meter {
+pub(super) struct Meter {
     budget: Budget,
     work: Cell<u64>,
 }
 
 impl Meter {
     /// A meter with nothing spent.
-    pub fn new(budget: Budget) -> Meter {
+    pub(super) fn new(budget: Budget) -> Meter {
         Meter {
             budget,
             work: Cell::new(0),
@@ -61,7 +62,7 @@ impl Meter {
     }
 
     /// Spends `amount` term operations.
-    pub fn charge(&self, amount: u64) -> Result<(), ExactError> {
+    pub(super) fn charge(&self, amount: u64) -> Result<(), ExactError> {
         let spent = self.work.get().saturating_add(amount);
         self.work.set(spent);
         if spent > self.budget.max_work {
@@ -74,7 +75,7 @@ impl Meter {
     }
 
     /// Fails when a polynomial of `terms` terms is over budget.
-    pub fn check_terms(&self, terms: usize) -> Result<(), ExactError> {
+    pub(super) fn check_terms(&self, terms: usize) -> Result<(), ExactError> {
         if terms > self.budget.max_terms {
             Err(ExactError::TermBudget {
                 limit: self.budget.max_terms,
@@ -85,32 +86,97 @@ impl Meter {
     }
 
     /// The term operations spent so far.
-    pub fn spent(&self) -> u64 {
+    pub(super) fn spent(&self) -> u64 {
         self.work.get()
     }
 }
+
+/// A fast multiplicative hasher for monomial keys (not for untrusted
+/// input: the keys are atom ids and small exponents).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct WordHasher {
+    hash: u64,
+}
+
+impl WordHasher {
+    fn mix(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(0x51_7C_C1_B7_27_22_0A_95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.mix(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.mix(n as u64);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A hash map keyed by monomials.
+type MonomialMap<V> = HashMap<Monomial, V, BuildHasherDefault<WordHasher>>;
 
 fn add_exponents(a: &Exponent, b: &Exponent) -> Result<Exponent, ExactError> {
     a.checked_add(b).ok_or(ExactError::ExponentTooLarge)
 }
 
 /// A product of atoms raised to nonzero exponents, sorted by atom.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Monomial(Vec<(AtomRef, Exponent)>);
+
+impl Hash for Monomial {
+    /// Exponents are kept in lowest terms, so hashing their numerator and
+    /// denominator is consistent with equality.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.0.len());
+        for (a, e) in &self.0 {
+            state.write_u32(a.id());
+            state.write_i64(*e.numer());
+            state.write_i64(*e.denom());
+        }
+    }
+}
 
 impl Monomial {
     /// The empty product.
-    pub fn one() -> Monomial {
+    pub(super) fn one() -> Monomial {
         Monomial(Vec::new())
     }
 
     /// `atom^exponent` (the empty product when the exponent is 0).
-    pub fn atom(atom: AtomRef, exponent: Exponent) -> Monomial {
+    pub(super) fn atom(atom: AtomRef, exponent: Exponent) -> Monomial {
         if exponent.is_zero() {
             Monomial::one()
         } else {
             Monomial(vec![(atom, exponent)])
         }
+    }
+
+    /// A monomial from factors already sorted by atom, with nonzero
+    /// exponents and no atom twice.
+    pub(super) fn from_sorted(factors: Vec<(AtomRef, Exponent)>) -> Monomial {
+        Monomial(factors)
     }
 
     /// True for the empty product.
@@ -131,7 +197,7 @@ impl Monomial {
     }
 
     /// The product of two monomials.
-    pub fn mul(&self, other: &Monomial) -> Result<Monomial, ExactError> {
+    pub(super) fn mul(&self, other: &Monomial) -> Result<Monomial, ExactError> {
         let (a, b) = (&self.0, &other.0);
         let mut out = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
@@ -161,7 +227,7 @@ impl Monomial {
     }
 
     /// The monomial raised to `k`.
-    pub fn pow(&self, k: Exponent) -> Result<Monomial, ExactError> {
+    pub(super) fn pow(&self, k: Exponent) -> Result<Monomial, ExactError> {
         if k.is_zero() {
             return Ok(Monomial::one());
         }
@@ -178,12 +244,12 @@ impl Monomial {
     }
 
     /// The reciprocal monomial.
-    pub fn inverse(&self) -> Result<Monomial, ExactError> {
+    pub(super) fn inverse(&self) -> Result<Monomial, ExactError> {
         self.pow(-Exponent::one())
     }
 
     /// The monomial with `atom`'s exponent replaced by `exponent`.
-    pub fn with_exponent(&self, atom: &AtomRef, exponent: Exponent) -> Monomial {
+    pub(super) fn with_exponent(&self, atom: &AtomRef, exponent: Exponent) -> Monomial {
         let mut factors: Vec<_> = self.0.iter().filter(|(a, _)| a != atom).cloned().collect();
         if !exponent.is_zero() {
             let at = factors.partition_point(|(a, _)| a < atom);
@@ -239,17 +305,17 @@ pub struct Poly(Vec<(Monomial, BigRational)>);
 
 impl Poly {
     /// The zero polynomial.
-    pub fn zero() -> Poly {
+    pub(super) fn zero() -> Poly {
         Poly(Vec::new())
     }
 
     /// A constant.
-    pub fn constant(c: BigRational) -> Poly {
+    pub(super) fn constant(c: BigRational) -> Poly {
         Poly::term(Monomial::one(), c)
     }
 
     /// One term `c·m`.
-    pub fn term(m: Monomial, c: BigRational) -> Poly {
+    pub(super) fn term(m: Monomial, c: BigRational) -> Poly {
         if c.is_zero() {
             Poly::zero()
         } else {
@@ -258,11 +324,11 @@ impl Poly {
     }
 
     /// The sum of arbitrary terms (like terms combined, zeros dropped).
-    pub fn from_terms(
+    pub(super) fn from_terms(
         terms: impl IntoIterator<Item = (Monomial, BigRational)>,
         meter: &Meter,
     ) -> Result<Poly, ExactError> {
-        let mut acc: HashMap<Monomial, BigRational> = HashMap::new();
+        let mut acc: MonomialMap<BigRational> = MonomialMap::default();
         for (m, c) in terms {
             match acc.entry(m) {
                 Entry::Occupied(mut e) => *e.get_mut() += c,
@@ -275,7 +341,7 @@ impl Poly {
         Poly::from_map(acc, meter)
     }
 
-    fn from_map(acc: HashMap<Monomial, BigRational>, meter: &Meter) -> Result<Poly, ExactError> {
+    fn from_map(acc: MonomialMap<BigRational>, meter: &Meter) -> Result<Poly, ExactError> {
         let mut terms: Vec<_> = acc.into_iter().filter(|(_, c)| !c.is_zero()).collect();
         meter.check_terms(terms.len())?;
         terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -288,7 +354,7 @@ impl Poly {
     }
 
     /// Number of terms.
-    pub fn len(&self) -> usize {
+    pub fn term_count(&self) -> usize {
         self.0.len()
     }
 
@@ -320,8 +386,8 @@ impl Poly {
     }
 
     /// The sum of two polynomials.
-    pub fn add(&self, other: &Poly, meter: &Meter) -> Result<Poly, ExactError> {
-        meter.charge((self.len() + other.len()) as u64)?;
+    pub(super) fn add(&self, other: &Poly, meter: &Meter) -> Result<Poly, ExactError> {
+        meter.charge((self.term_count() + other.term_count()) as u64)?;
         let (a, b) = (&self.0, &other.0);
         let mut out = Vec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
@@ -352,7 +418,7 @@ impl Poly {
     }
 
     /// Every coefficient multiplied by `c`.
-    pub fn scale(&self, c: &BigRational) -> Poly {
+    pub(super) fn scale(&self, c: &BigRational) -> Poly {
         if c.is_zero() {
             return Poly::zero();
         }
@@ -360,13 +426,13 @@ impl Poly {
     }
 
     /// The negated polynomial.
-    pub fn neg(&self) -> Poly {
+    pub(super) fn neg(&self) -> Poly {
         Poly(self.0.iter().map(|(m, c)| (m.clone(), -c)).collect())
     }
 
     /// Every term multiplied by `c·m` (order is kept: multiplying by one
     /// monomial is injective, but may change the sort order, so it sorts).
-    pub fn mul_term(&self, m: &Monomial, c: &BigRational) -> Result<Poly, ExactError> {
+    pub(super) fn mul_term(&self, m: &Monomial, c: &BigRational) -> Result<Poly, ExactError> {
         if c.is_zero() {
             return Ok(Poly::zero());
         }
@@ -380,7 +446,7 @@ impl Poly {
     }
 
     /// The product of two polynomials.
-    pub fn mul(&self, other: &Poly, meter: &Meter) -> Result<Poly, ExactError> {
+    pub(super) fn mul(&self, other: &Poly, meter: &Meter) -> Result<Poly, ExactError> {
         if self.is_zero() || other.is_zero() {
             return Ok(Poly::zero());
         }
@@ -390,9 +456,11 @@ impl Poly {
         if let Some((m, c)) = self.single_term() {
             return other.mul_term(m, c);
         }
-        meter.charge((self.len() as u64).saturating_mul(other.len() as u64))?;
-        let mut acc: HashMap<Monomial, BigRational> =
-            HashMap::with_capacity(self.len().max(other.len()));
+        meter.charge((self.term_count() as u64).saturating_mul(other.term_count() as u64))?;
+        let mut acc: MonomialMap<BigRational> = MonomialMap::with_capacity_and_hasher(
+            self.term_count().max(other.term_count()),
+            Default::default(),
+        );
         for (m1, c1) in &self.0 {
             for (m2, c2) in &other.0 {
                 let c = c1 * c2;

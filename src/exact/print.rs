@@ -91,7 +91,11 @@ fn power_text(atom: &AtomRef, e: &Exponent) -> String {
 fn monomial_text(m: &Monomial) -> String {
     let mut parts = Vec::new();
     let mut exponent_terms = Vec::new();
-    for (atom, e) in m.factors() {
+    // Gradient entries of an abstract loss lead, as in `dL*W'`.
+    let mut factors: Vec<&(AtomRef, Exponent)> = m.factors().iter().collect();
+    factors
+        .sort_by_key(|(a, _)| !matches!(a.kind(), AtomKind::Grad { .. } | AtomKind::Loss { .. }));
+    for (atom, e) in factors {
         if let AtomKind::Exp { arg } = atom.kind() {
             let r = BigRational::new((*e.numer()).into(), (*e.denom()).into());
             exponent_terms.push(scaled_text(&r, &arg.to_string()));
@@ -139,8 +143,9 @@ fn poly_text(p: &Poly) -> String {
     if p.is_zero() {
         return "0".to_string();
     }
+    // Largest first in the lexicographic order: x² + 2·x + 1.
     let mut terms: Vec<&(Monomial, BigRational)> = p.terms().iter().collect();
-    terms.sort_by_key(|(m, _)| m.is_one());
+    terms.sort_by(|a, b| b.0.lex_cmp(&a.0));
     let mut out = String::new();
     for (k, (m, c)) in terms.into_iter().enumerate() {
         let magnitude = c.abs();
@@ -176,26 +181,45 @@ fn grouped(text: String, several: bool) -> String {
 }
 
 impl fmt::Display for Scalar {
+    /// The expanded part times the positive factors, over the negative
+    /// ones: `(x₁ + x₂)²·y/(exp(x₁) + exp(x₂))`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let num = poly_text(self.numerator());
-        if self.denominator().is_empty() {
+        let power = |p: &Poly, e: i32| {
+            let base = format!("({})", poly_text(p));
+            if e == 1 {
+                base
+            } else {
+                format!("{base}{}", superscript(i64::from(e)))
+            }
+        };
+        let top: Vec<String> = self
+            .factors()
+            .iter()
+            .filter(|(_, e)| *e > 0)
+            .map(|(p, e)| power(p, *e))
+            .collect();
+        let bottom: Vec<String> = self
+            .factors()
+            .iter()
+            .filter(|(_, e)| *e < 0)
+            .map(|(p, e)| power(p, -e))
+            .collect();
+        let mut num = poly_text(self.numerator());
+        if !top.is_empty() {
+            let lead = grouped(num, self.numerator().term_count() > 1);
+            num = match lead.as_str() {
+                "1" => top.join("·"),
+                "−1" => format!("−{}", top.join("·")),
+                _ => format!("{lead}·{}", top.join("·")),
+            };
+        } else if !bottom.is_empty() {
+            num = grouped(num, self.numerator().term_count() > 1);
+        }
+        if bottom.is_empty() {
             return f.write_str(&num);
         }
-        let num = grouped(num, self.numerator().len() > 1);
-        let factors: Vec<String> = self
-            .denominator()
-            .iter()
-            .map(|(p, e)| {
-                let base = format!("({})", poly_text(p));
-                if *e == 1 {
-                    base
-                } else {
-                    format!("{base}{}", superscript(i64::from(*e)))
-                }
-            })
-            .collect();
-        let den = factors.join("·");
-        if factors.len() > 1 {
+        let den = bottom.join("·");
+        if bottom.len() > 1 {
             write!(f, "{num}/({den})")
         } else {
             write!(f, "{num}/{den}")

@@ -1,14 +1,17 @@
 //! [`Scalar`]: an exact scalar expression, a Laurent polynomial over atoms
-//! divided by a product of powers of polynomial factors, and its
+//! times a product of integer powers of polynomial factors, and its
 //! arithmetic in a [`Context`].
 //!
-//! Normal form: the numerator is a canonical [`Poly`]; each denominator
-//! factor has at least two terms, no monomial content and leading
-//! coefficient 1 (in the lexicographic order), and factors are sorted and
-//! distinct. Root atoms carry exponents in `[0, 1)`: `u^(k+f)` is kept as
-//! `u^k · root(u)^f`. Two scalars are equal as rational functions in the
-//! atoms exactly when the numerator of their difference is the zero
-//! polynomial, which is what [`Context::equal`] decides.
+//! Normal form: the expanded part is a canonical [`Poly`]; each factor has
+//! at least two terms, no monomial content and leading coefficient 1 (in
+//! the lexicographic order), and factors are sorted and distinct with
+//! nonzero exponents (negative in a denominator). Keeping factors apart
+//! makes `S·x/S²` cancel to `x/S` and lets sums over different
+//! denominators share what they have in common. Root atoms carry
+//! exponents in `[0, 1)`: `u^(k+f)` is kept as `u^k · root(u)^f`. Two
+//! scalars are equal as functions of independent atoms exactly when the
+//! expanded part of their difference is the zero polynomial, which is what
+//! [`Context::equal`] decides.
 //!
 //! Invariant: arithmetic never panics; every polynomial product is charged
 //! to the context's meter.
@@ -24,17 +27,17 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use super::atom::{AtomKind, AtomRef};
 use super::context::Context;
 use super::error::ExactError;
-use super::poly::{Exponent, Monomial, Poly};
-use crate::syntax::Func;
+use super::poly::{Exponent, Meter, Monomial, Poly};
+use crate::syntax::{Func, Span};
 
-/// Denominator factors with their multiplicities, sorted by factor.
-pub type Factors = Vec<(Rc<Poly>, u32)>;
+/// Polynomial factors with their (nonzero) exponents, sorted by factor.
+pub type Factors = Vec<(Rc<Poly>, i32)>;
 
-/// An exact scalar expression: `numerator / Π factorᵉ`.
+/// An exact scalar expression: `expanded · Π factorᵉ`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Scalar {
     pub(super) num: Poly,
-    pub(super) den: Factors,
+    pub(super) factors: Factors,
 }
 
 impl Scalar {
@@ -58,11 +61,11 @@ impl Scalar {
         Scalar::constant(BigRational::from_integer(BigInt::from(n)))
     }
 
-    /// A polynomial with no denominator.
+    /// A polynomial with no factors.
     pub(super) fn from_poly(num: Poly) -> Scalar {
         Scalar {
             num,
-            den: Vec::new(),
+            factors: Vec::new(),
         }
     }
 
@@ -81,35 +84,41 @@ impl Scalar {
 
     /// The value of a constant scalar.
     pub fn as_constant(&self) -> Option<BigRational> {
-        if self.den.is_empty() {
+        if self.factors.is_empty() {
             self.num.as_constant()
         } else {
             None
         }
     }
 
-    /// The numerator polynomial.
+    /// The expanded polynomial part.
     pub fn numerator(&self) -> &Poly {
         &self.num
     }
 
-    /// The denominator factors with their multiplicities.
-    pub fn denominator(&self) -> &[(Rc<Poly>, u32)] {
-        &self.den
+    /// The polynomial factors with their exponents (negative ones form the
+    /// denominator).
+    pub fn factors(&self) -> &[(Rc<Poly>, i32)] {
+        &self.factors
     }
 
-    /// Number of terms in the numerator and the denominator factors.
+    /// Number of terms in the expanded part and the factors.
     pub fn term_count(&self) -> usize {
-        self.num.len() + self.den.iter().map(|(f, _)| f.len()).sum::<usize>()
+        self.num.term_count()
+            + self
+                .factors
+                .iter()
+                .map(|(f, _)| f.term_count())
+                .sum::<usize>()
     }
 
-    /// Every atom occurring in the numerator or a denominator factor
-    /// (repetitions possible).
+    /// Every atom occurring in the expanded part or a factor (repetitions
+    /// possible).
     pub fn atoms(&self) -> impl Iterator<Item = &AtomRef> {
         self.num
             .terms()
             .iter()
-            .chain(self.den.iter().flat_map(|(f, _)| f.terms().iter()))
+            .chain(self.factors.iter().flat_map(|(f, _)| f.terms().iter()))
             .flat_map(|(m, _)| m.factors().iter().map(|(a, _)| a))
     }
 
@@ -117,48 +126,42 @@ impl Scalar {
     pub fn neg(&self) -> Scalar {
         Scalar {
             num: self.num.neg(),
-            den: self.den.clone(),
+            factors: self.factors.clone(),
         }
     }
 }
 
-/// Merges two factor lists, combining the multiplicities of a shared
-/// factor with `combine`.
-fn merge(a: &Factors, b: &Factors, combine: fn(u32, u32) -> u32) -> Factors {
+/// Merges two factor lists, combining the exponents of a shared factor
+/// with `combine` and dropping zero exponents.
+fn merge(a: &Factors, b: &Factors, combine: fn(i32, i32) -> i32) -> Factors {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
+    while i < a.len() || j < b.len() {
+        let order = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.0.cmp(&y.0),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        let (factor, e) = match order {
             Ordering::Less => {
-                out.push(a[i].clone());
                 i += 1;
+                (a[i - 1].0.clone(), combine(a[i - 1].1, 0))
             }
             Ordering::Greater => {
-                out.push(b[j].clone());
                 j += 1;
+                (b[j - 1].0.clone(), combine(0, b[j - 1].1))
             }
             Ordering::Equal => {
-                out.push((a[i].0.clone(), combine(a[i].1, b[j].1)));
                 i += 1;
                 j += 1;
+                (a[i - 1].0.clone(), combine(a[i - 1].1, b[j - 1].1))
             }
+        };
+        if e != 0 {
+            out.push((factor, e));
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
     out
-}
-
-/// The multiplicities by which `lcm` exceeds `part`.
-fn quotient(lcm: &Factors, part: &Factors) -> Factors {
-    lcm.iter()
-        .filter_map(|(f, e)| {
-            let have = part
-                .binary_search_by(|(g, _)| g.cmp(f))
-                .map_or(0, |k| part[k].1);
-            (*e > have).then(|| (f.clone(), e - have))
-        })
-        .collect()
 }
 
 /// Converts a rational to an exponent, if it fits.
@@ -182,11 +185,15 @@ fn exact_root(x: &BigInt, n: u32) -> Option<BigInt> {
     (num_traits::pow(r.clone(), n as usize) == *x).then_some(r)
 }
 
+fn division_by_zero() -> ExactError {
+    ExactError::DivisionByZero { span: Span::NONE }
+}
+
 /// `p = c · content · normalized`, where `normalized` has no monomial
 /// content and leading coefficient 1. `p` has at least two terms.
 pub(super) fn split_factor(
     p: &Poly,
-    meter: &super::poly::Meter,
+    meter: &Meter,
 ) -> Result<(BigRational, Monomial, Poly), ExactError> {
     let terms = p.terms();
     let mut lowest: HashMap<AtomRef, (Exponent, usize)> = HashMap::new();
@@ -215,15 +222,12 @@ pub(super) fn split_factor(
         .try_fold(Monomial::one(), |acc, (a, e)| {
             acc.mul(&Monomial::atom(a, e))
         })?;
-    let lead =
-        p.leading()
-            .map(|(m, c)| (m.clone(), c.clone()))
-            .ok_or(ExactError::DivisionByZero {
-                span: crate::syntax::Span::NONE,
-            })?;
-    let lc = lead.1;
+    let lc = p
+        .leading()
+        .map(|(_, c)| c.clone())
+        .ok_or_else(division_by_zero)?;
     let normalized = p.mul_term(&content.inverse()?, &lc.recip())?;
-    meter.charge(p.len() as u64)?;
+    meter.charge(p.term_count() as u64)?;
     Ok((lc, content, normalized))
 }
 
@@ -267,8 +271,8 @@ impl Context {
         self.add(&Scalar::from_poly(plain), &result)
     }
 
-    /// `p · Π fᵉ`, expanded.
-    fn times_factors(&self, p: Poly, factors: &Factors) -> Result<Scalar, ExactError> {
+    /// `p · Π fᵉ` multiplied out, for nonnegative exponents.
+    fn multiply_out(&self, p: Poly, factors: &Factors) -> Result<Scalar, ExactError> {
         let mut out = Scalar::from_poly(p);
         for (f, e) in factors {
             for _ in 0..*e {
@@ -278,27 +282,41 @@ impl Context {
         Ok(out)
     }
 
-    /// `num / Π fᵉ`, cancelling the numerator against a factor when it is
-    /// that factor up to a constant and a monomial.
-    fn over(&self, num: Scalar, den: &Factors) -> Result<Scalar, ExactError> {
-        if num.is_zero() {
+    /// `s · Π fᵉ`; an expanded part that is one of the factors up to a
+    /// constant and a monomial is folded into that factor.
+    fn with_factors(&self, s: Scalar, extra: &Factors) -> Result<Scalar, ExactError> {
+        if s.is_zero() {
             return Ok(Scalar::zero());
         }
-        let mut den = merge(&num.den, den, |a, b| a + b);
-        let mut top = num.num;
-        if top.len() >= 2 {
-            if let Some(k) = den.iter().position(|(f, _)| f.len() == top.len()) {
-                let (c, content, normalized) = split_factor(&top, &self.meter)?;
-                if *den[k].0 == normalized {
-                    top = Poly::term(content, c);
-                    den[k].1 -= 1;
-                    if den[k].1 == 0 {
-                        den.remove(k);
-                    }
+        let mut factors = merge(&s.factors, extra, |a, b| a + b);
+        let mut num = s.num;
+        if num.term_count() >= 2
+            && factors
+                .iter()
+                .any(|(f, _)| f.term_count() == num.term_count())
+        {
+            let (c, content, normalized) = split_factor(&num, &self.meter)?;
+            if let Some(k) = factors.iter().position(|(f, _)| **f == normalized) {
+                num = Poly::term(content, c);
+                factors[k].1 += 1;
+                if factors[k].1 == 0 {
+                    factors.remove(k);
                 }
             }
         }
-        Ok(Scalar { num: top, den })
+        Ok(Scalar { num, factors })
+    }
+
+    /// The scalar with its positive factors multiplied out (denominator
+    /// factors kept): the canonical form of atom arguments.
+    pub fn canonical(&self, u: &Scalar) -> Result<Scalar, ExactError> {
+        if u.factors.iter().all(|(_, e)| *e < 0) {
+            return Ok(u.clone());
+        }
+        let (top, bottom): (Factors, Factors) =
+            u.factors.iter().cloned().partition(|(_, e)| *e > 0);
+        let expanded = self.multiply_out(u.num.clone(), &top)?;
+        self.with_factors(expanded, &bottom)
     }
 
     /// `a + b`.
@@ -309,19 +327,19 @@ impl Context {
         if b.is_zero() {
             return Ok(a.clone());
         }
-        if a.den == b.den {
+        if a.factors == b.factors {
             let num = a.num.add(&b.num, &self.meter)?;
-            return self.over(Scalar::from_poly(num), &a.den);
+            return self.with_factors(Scalar::from_poly(num), &a.factors);
         }
-        let lcm = merge(&a.den, &b.den, u32::max);
-        let left = self.times_factors(a.num.clone(), &quotient(&lcm, &a.den))?;
-        let right = self.times_factors(b.num.clone(), &quotient(&lcm, &b.den))?;
-        let sum = if left.den.is_empty() && right.den.is_empty() {
+        let common = merge(&a.factors, &b.factors, |x, y| x.min(y));
+        let left = self.multiply_out(a.num.clone(), &merge(&a.factors, &common, |x, g| x - g))?;
+        let right = self.multiply_out(b.num.clone(), &merge(&b.factors, &common, |x, g| x - g))?;
+        let sum = if left.factors.is_empty() && right.factors.is_empty() {
             Scalar::from_poly(left.num.add(&right.num, &self.meter)?)
         } else {
             self.add(&left, &right)?
         };
-        self.over(sum, &lcm)
+        self.with_factors(sum, &common)
     }
 
     /// `a − b`.
@@ -335,7 +353,7 @@ impl Context {
             return Ok(Scalar::zero());
         }
         let product = self.reduce_roots(a.num.mul(&b.num, &self.meter)?)?;
-        self.over(product, &merge(&a.den, &b.den, |x, y| x + y))
+        self.with_factors(product, &merge(&a.factors, &b.factors, |x, y| x + y))
     }
 
     /// `c · a` for a rational `c`.
@@ -345,34 +363,24 @@ impl Context {
         }
         Scalar {
             num: a.num.scale(c),
-            den: a.den.clone(),
+            factors: a.factors.clone(),
         }
     }
 
     /// `1 / a`.
     pub fn inv(&self, a: &Scalar) -> Result<Scalar, ExactError> {
-        let zero = || ExactError::DivisionByZero {
-            span: crate::syntax::Span::NONE,
-        };
         if a.is_zero() {
-            return Err(zero());
+            return Err(division_by_zero());
         }
+        let inverted: Factors = a.factors.iter().map(|(f, e)| (f.clone(), -e)).collect();
         if let Some((m, c)) = a.num.single_term() {
             let front = self.monomial(m.inverse()?, c.recip())?;
-            let rest = self.times_factors(Poly::constant(BigRational::one()), &a.den)?;
-            return self.mul(&front, &rest);
+            return self.with_factors(front, &inverted);
         }
         let (c, content, normalized) = split_factor(&a.num, &self.meter)?;
         let front = self.monomial(content.inverse()?, c.recip())?;
-        let mut den = a.den.clone();
-        if let Some(k) = den.iter().position(|(f, _)| **f == normalized) {
-            den[k].1 -= 1;
-            let rest = self.times_factors(Poly::constant(BigRational::one()), &den)?;
-            return self.mul(&front, &rest);
-        }
-        let rest = self.times_factors(Poly::constant(BigRational::one()), &den)?;
-        let top = self.mul(&front, &rest)?;
-        self.over(top, &vec![(Rc::new(normalized), 1)])
+        let own = vec![(Rc::new(normalized), -1)];
+        self.with_factors(front, &merge(&inverted, &own, |x, y| x + y))
     }
 
     /// `a / b`.
@@ -390,37 +398,37 @@ impl Context {
             let r = self.inv(a)?;
             return self.powi(&r, k.checked_neg().ok_or(ExactError::ExponentTooLarge)?);
         }
-        if a.den.is_empty() {
-            if let Some((m, c)) = a.num.single_term() {
-                let power = u32::try_from(k).map_err(|_| ExactError::ExponentTooLarge)?;
-                return self.monomial(
-                    m.pow(Exponent::from_integer(k))?,
-                    num_traits::pow(c.clone(), power as usize),
-                );
-            }
-        }
-        let mut result = Scalar::one();
-        let mut base = Scalar::from_poly(a.num.clone());
-        let mut e = k;
-        while e > 0 {
-            if e & 1 == 1 {
-                result = self.mul(&result, &base)?;
-            }
-            e >>= 1;
-            if e > 0 {
-                base = self.mul(&base, &base)?;
-            }
-        }
-        let den: Factors = a
-            .den
+        let exponent = i32::try_from(k).map_err(|_| ExactError::ExponentTooLarge)?;
+        let factors: Factors = a
+            .factors
             .iter()
-            .map(|(f, m)| {
-                u32::try_from(i64::from(*m) * k)
-                    .map(|m| (f.clone(), m))
-                    .map_err(|_| ExactError::ExponentTooLarge)
+            .map(|(f, e)| {
+                e.checked_mul(exponent)
+                    .map(|e| (f.clone(), e))
+                    .ok_or(ExactError::ExponentTooLarge)
             })
             .collect::<Result<_, _>>()?;
-        self.over(result, &den)
+        let power = if let Some((m, c)) = a.num.single_term() {
+            self.monomial(
+                m.pow(Exponent::from_integer(k))?,
+                num_traits::pow(c.clone(), exponent as usize),
+            )?
+        } else {
+            let mut result = Scalar::one();
+            let mut base = Scalar::from_poly(a.num.clone());
+            let mut e = k;
+            while e > 0 {
+                if e & 1 == 1 {
+                    result = self.mul(&result, &base)?;
+                }
+                e >>= 1;
+                if e > 0 {
+                    base = self.mul(&base, &base)?;
+                }
+            }
+            result
+        };
+        self.with_factors(power, &factors)
     }
 
     /// `a^b` for scalars: integer powers expand, fractional constant powers
@@ -452,22 +460,19 @@ impl Context {
         a: &Scalar,
         r: &BigRational,
     ) -> Result<Scalar, ExactError> {
-        let outside = ExactError::OutsideDomain {
-            func: "^",
-            span: crate::syntax::Span::NONE,
-        };
         if a.is_zero() {
             return if r.is_positive() {
                 Ok(Scalar::zero())
             } else {
-                Err(ExactError::DivisionByZero {
-                    span: crate::syntax::Span::NONE,
-                })
+                Err(division_by_zero())
             };
         }
         if let Some(c) = a.as_constant() {
             if c.is_negative() {
-                return Err(outside);
+                return Err(ExactError::OutsideDomain {
+                    func: "^",
+                    span: Span::NONE,
+                });
             }
             let n = r.denom().to_u32().ok_or(ExactError::ExponentTooLarge)?;
             if let (Some(p), Some(q)) = (exact_root(c.numer(), n), exact_root(c.denom(), n)) {
@@ -475,17 +480,18 @@ impl Context {
                 return self.powi(&Scalar::constant(BigRational::new(p, q)), k);
             }
         }
-        let base = self.root_atom(a);
+        let base = self.root_atom(&self.canonical(a)?);
         self.monomial(Monomial::atom(base, to_exponent(r)?), BigRational::one())
     }
 
     /// `exp(u)`, split over the terms of `u`: `exp(Σ cᵢ·tᵢ) = Π exp(tᵢ)^cᵢ`.
     pub fn exp(&self, u: &Scalar) -> Result<Scalar, ExactError> {
+        let u = self.canonical(u)?;
         let mut m = Monomial::one();
         for (term, c) in u.num.terms() {
             let t = Scalar {
                 num: Poly::term(term.clone(), BigRational::one()),
-                den: u.den.clone(),
+                factors: u.factors.clone(),
             };
             let atom = self.exp_atom(&t);
             m = m.mul(&Monomial::atom(atom, to_exponent(c)?))?;
@@ -509,21 +515,22 @@ impl Context {
                 return Ok(value);
             }
         }
+        let u = self.canonical(u)?;
         let negative = u.num.leading().is_some_and(|(_, c)| c.is_negative());
         if negative && func != Func::Log {
             let flipped = Scalar::atom(self.apply_atom(func, &u.neg()));
             return match func {
                 Func::Sin | Func::Tanh | Func::Sign => Ok(flipped.neg()),
                 Func::Sigmoid => self.sub(&Scalar::one(), &flipped),
-                Func::Relu => self.add(&flipped, u),
+                Func::Relu => self.add(&flipped, &u),
                 _ => Ok(flipped),
             };
         }
-        Ok(Scalar::atom(self.apply_atom(func, u)))
+        Ok(Scalar::atom(self.apply_atom(func, &u)))
     }
 
-    /// True when `a` and `b` are equal as rational functions of the atoms
-    /// (the numerator of `a − b` is the zero polynomial).
+    /// True when `a` and `b` are equal as functions of independent atoms
+    /// (the expanded part of `a − b` is the zero polynomial).
     pub fn equal(&self, a: &Scalar, b: &Scalar) -> Result<bool, ExactError> {
         Ok(self.sub(a, b)?.is_zero())
     }
@@ -536,7 +543,7 @@ fn fold(func: Func, c: &BigRational) -> Result<Option<Scalar>, ExactError> {
         Func::Log if !c.is_positive() => {
             return Err(ExactError::OutsideDomain {
                 func: "log",
-                span: crate::syntax::Span::NONE,
+                span: Span::NONE,
             })
         }
         Func::Log if c.is_one() => Some(Scalar::zero()),

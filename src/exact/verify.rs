@@ -4,10 +4,13 @@
 //! variable's dims), expand the claim entry-wise, reduce both by the
 //! sampling domains, and compare exactly.
 //!
-//! Honesty: a difference is reported only when it is nonzero as a function
-//! (every atom in it is free); otherwise the verdict is undecided with the
-//! reason, and running out of budget is undecided too, never a hang.
+//! Honesty: a difference is reported only when it is provably a nonzero
+//! function on the domain — a nonzero polynomial in free atoms, or a value
+//! whose certified interval at a point of the domain excludes zero;
+//! otherwise the verdict is undecided with the reason. Running out of
+//! budget is undecided too, never a hang.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::atom::{AtomKind, AtomRef};
@@ -20,6 +23,7 @@ use super::linalg::{size_of, Matrix};
 use super::poly::Budget;
 use super::scalar::Scalar;
 use super::tensor::Tensor;
+use super::witness::{domain_point, Evaluator};
 use crate::numeric::Problem;
 use crate::syntax::{Expr, ExprKind, Formula};
 
@@ -111,6 +115,19 @@ pub struct Session {
     entries: BTreeMap<String, Vec<AtomRef>>,
     values: BTreeMap<String, Matrix>,
     losses: BTreeMap<String, AtomRef>,
+    reference: OnceCell<Tensor<Scalar>>,
+}
+
+/// A budget error as an honest verdict; other errors stay errors.
+fn budget_as_verdict(
+    outcome: Result<ExactVerdict, ExactError>,
+) -> Result<ExactVerdict, ExactError> {
+    match outcome {
+        Err(err) if err.is_budget() => Ok(ExactVerdict::Undecided {
+            reason: err.to_string(),
+        }),
+        other => other,
+    }
 }
 
 impl Session {
@@ -160,6 +177,7 @@ impl Session {
             entries,
             values,
             losses: BTreeMap::new(),
+            reference: OnceCell::new(),
         };
         let mut calls = Vec::new();
         abstract_calls(&problem.expr, &mut calls);
@@ -213,8 +231,17 @@ impl Session {
     }
 
     /// The derivative of the problem's expression by its `wrt` variables,
-    /// entry by entry, in the corpus layout (f's dims, then each variable's).
-    pub fn reference(&self) -> Result<Tensor<Scalar>, ExactError> {
+    /// entry by entry, in the corpus layout (f's dims, then each
+    /// variable's); computed once per session.
+    pub fn reference(&self) -> Result<&Tensor<Scalar>, ExactError> {
+        if let Some(r) = self.reference.get() {
+            return Ok(r);
+        }
+        let r = self.differentiate()?;
+        Ok(self.reference.get_or_init(|| r))
+    }
+
+    fn differentiate(&self) -> Result<Tensor<Scalar>, ExactError> {
         if self.problem.wrt.is_empty() {
             return Err(ExactError::BadProblem {
                 message: "nothing to differentiate by".to_string(),
@@ -245,8 +272,21 @@ impl Session {
         })
     }
 
-    /// Compares a claimed derivative with the reference exactly.
+    /// True when two scalars of this session are equal on the problem's
+    /// sampling domain (after its exact reductions, such as symmetry).
+    pub fn equal_on_domain(&self, a: &Scalar, b: &Scalar) -> Result<bool, ExactError> {
+        let reduction = Reduction::new(&self.cx, &self.problem.vars, &self.problem.domains)?;
+        let difference = self.cx.sub(a, b)?;
+        Ok(reduction.reduce(&difference)?.is_zero())
+    }
+
+    /// Compares a claimed derivative with the reference exactly; running
+    /// out of budget gives [`ExactVerdict::Undecided`].
     pub fn verify(&self, claim: &Formula) -> Result<ExactVerdict, ExactError> {
+        budget_as_verdict(self.compare(claim))
+    }
+
+    fn compare(&self, claim: &Formula) -> Result<ExactVerdict, ExactError> {
         let reference = self.reference()?;
         let layout = reference.shape().to_vec();
         let value = self.expand_formula(claim, Some(&layout))?;
@@ -260,20 +300,31 @@ impl Session {
             }
         };
         let reduction = Reduction::new(&self.cx, &self.problem.vars, &self.problem.domains)?;
+        let points: Vec<_> = (1..=3)
+            .filter_map(|seed| domain_point(&self.problem.vars, &self.problem.domains, seed))
+            .collect();
+        let mut witnesses: Vec<Evaluator<'_>> = points.iter().map(Evaluator::new).collect();
         let mut undecided: Option<(Vec<usize>, BTreeSet<String>)> = None;
         for ((index, a), b) in claimed.entries().zip(reference.data()) {
-            let a = reduction.reduce(a)?;
-            let b = reduction.reduce(b)?;
-            let difference = self.cx.sub(&a, &b)?;
+            // Reduction is a ring homomorphism: reduce the difference once.
+            let raw = self.cx.sub(a, b)?;
+            if raw.is_zero() {
+                continue;
+            }
+            let difference = reduction.reduce(&raw)?;
             if difference.is_zero() {
                 continue;
             }
             let tied = tied_atoms(&difference);
-            if tied.is_empty() {
+            if tied.is_empty()
+                || witnesses
+                    .iter_mut()
+                    .any(|w| w.certainly_nonzero(&difference))
+            {
                 return Ok(ExactVerdict::Differs {
                     entry: index,
-                    claimed: a.to_string(),
-                    reference: b.to_string(),
+                    claimed: reduction.reduce(a)?.to_string(),
+                    reference: reduction.reduce(b)?.to_string(),
                 });
             }
             if undecided.is_none() {
@@ -330,12 +381,12 @@ fn tied_atoms(difference: &Scalar) -> BTreeSet<String> {
         .terms()
         .iter()
         .flat_map(|(m, _)| m.factors().iter().map(|(a, _)| (a, false)));
-    let denominator = difference
-        .denominator()
-        .iter()
-        .flat_map(|(f, _)| f.terms().iter())
-        .flat_map(|(m, _)| m.factors().iter().map(|(a, _)| (a, true)));
-    for (atom, in_denominator) in numerator.chain(denominator) {
+    let factors = difference.factors().iter().flat_map(|(f, e)| {
+        f.terms()
+            .iter()
+            .flat_map(move |(m, _)| m.factors().iter().map(move |(a, _)| (a, *e < 0)))
+    });
+    for (atom, in_denominator) in numerator.chain(factors) {
         if atom.0.free && (atom.0.continuous || !in_denominator) {
             continue;
         }
@@ -381,13 +432,7 @@ pub fn verify(
     claim: &Formula,
     budget: Budget,
 ) -> Result<ExactVerdict, ExactError> {
-    let outcome = Session::new(problem, budget).and_then(|session| session.verify(claim));
-    match outcome {
-        Err(err) if err.is_budget() => Ok(ExactVerdict::Undecided {
-            reason: err.to_string(),
-        }),
-        other => other,
-    }
+    budget_as_verdict(Session::new(problem, budget).and_then(|session| session.verify(claim)))
 }
 
 /// Every entry of `expr` for the given variable dims (`[]`, `[n]`,
