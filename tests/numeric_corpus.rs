@@ -4,7 +4,7 @@
 
 use matcalc::numeric::{
     check, check_cases, evaluate, evaluate_expr, layout_dims, Case, CheckConfig, CheckReport, Loss,
-    Problem, Value, Verdict,
+    Method, Problem, Value, Verdict,
 };
 use matcalc::syntax::{BinOp, Expr, ExprKind, Formula};
 
@@ -236,4 +236,25 @@ fn layout_of(report: &CheckReport, problem: &Problem, claim: &Formula) -> Vec<us
         assert_eq!(lhs.indices.len(), dims.len());
     }
     dims
+}
+
+#[test]
+fn directional_checks_agree_with_full_ones_on_the_corpus() {
+    let config = CheckConfig {
+        method: Method::Directional { directions: 3 },
+        ..CheckConfig::default()
+    };
+    for case in cases() {
+        let problem = case.problem().unwrap();
+        for claim in case.claims().unwrap() {
+            let report = check(&problem, &claim, &config).unwrap();
+            assert!(report.ok(), "{}: {:?}", case.id, report.note());
+            let scaled = variant(&claim, Wrong::Scaled).unwrap();
+            assert!(
+                !check(&problem, &scaled, &config).unwrap().ok(),
+                "{}",
+                case.id
+            );
+        }
+    }
 }

@@ -101,7 +101,9 @@ impl<'g> Differentiator<'g> {
         let one = self.graph.num(1.0);
         adjoint.insert(root, one);
         for &node in order.iter().rev() {
-            let Some(&g) = adjoint.get(&node) else { continue };
+            let Some(&g) = adjoint.get(&node) else {
+                continue;
+            };
             let mut children = self.graph.node(node).children();
             children.sort();
             children.dedup();
@@ -118,7 +120,10 @@ impl<'g> Differentiator<'g> {
                 }
                 if let Some(contribution) = self.raise_step("reverse", node, child, tensor, &at)? {
                     let total = match adjoint.get(&child) {
-                        Some(&prev) => self.graph.binary(crate::syntax::BinOp::Add, prev, contribution)?,
+                        Some(&prev) => {
+                            self.graph
+                                .binary(crate::syntax::BinOp::Add, prev, contribution)?
+                        }
                         None => contribution,
                     };
                     adjoint.insert(child, total);
@@ -158,7 +163,9 @@ impl<'g> Differentiator<'g> {
             children.dedup();
             let mut parts = Vec::new();
             for child in children {
-                let Some(&dc) = tangents.get(&child) else { continue };
+                let Some(&dc) = tangents.get(&child) else {
+                    continue;
+                };
                 let out = self.space.fresh_for(&self.graph.dims(node).clone());
                 let at = self.space.fresh_for(&self.graph.dims(child).clone());
                 let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
@@ -187,6 +194,7 @@ impl<'g> Differentiator<'g> {
         out: &[Ix],
         at: &[Ix],
     ) -> Result<Tensor, DiffError> {
+        let tangent = Regrouper::new(self.graph, tangent).run(tangent)?;
         let depends = self
             .graph
             .depends_on(&[tangent], &|n| matches!(n, Node::Tangent(_)));
@@ -215,6 +223,128 @@ impl<'g> Differentiator<'g> {
             tensor.push(term);
         }
         Ok(collect(contract(tensor, &self.space)))
+    }
+}
+
+/// Rewrites a differential so that every run of factors free of the tangent
+/// in a matrix product is one node: `((dX'*A1)*A2)*A3` becomes
+/// `dX'*(A1*A2*A3)`. Lowering then opens only the factors that hold the
+/// tangent, so a product of k matrices costs one entry, not k.
+struct Regrouper<'a> {
+    graph: &'a mut Graph,
+    depends: Vec<bool>,
+    memo: HashMap<Id, Id>,
+}
+
+impl<'a> Regrouper<'a> {
+    fn new(graph: &'a mut Graph, root: Id) -> Regrouper<'a> {
+        let depends = graph.depends_on(&[root], &|n| matches!(n, Node::Tangent(_)));
+        Regrouper {
+            graph,
+            depends,
+            memo: HashMap::new(),
+        }
+    }
+
+    fn holds_tangent(&self, id: Id) -> bool {
+        self.depends.get(id.index()).copied().unwrap_or(false)
+    }
+
+    fn is_product(&self, id: Id) -> bool {
+        matches!(self.graph.node(id), Node::Binary(crate::syntax::BinOp::Mul, a, b)
+            if !self.graph.is_scalar(*a) && !self.graph.is_scalar(*b))
+    }
+
+    /// The factors of a matrix product, looking through nested products and
+    /// transposes of products.
+    fn factors(&mut self, id: Id, out: &mut Vec<Id>) {
+        match *self.graph.node(id) {
+            Node::Binary(crate::syntax::BinOp::Mul, a, b) if self.is_product(id) => {
+                self.factors(a, out);
+                self.factors(b, out);
+            }
+            Node::T(inner) if self.is_product(inner) => {
+                let mut inside = Vec::new();
+                self.factors(inner, &mut inside);
+                for f in inside.into_iter().rev() {
+                    out.push(self.graph.transpose(f));
+                }
+            }
+            _ => out.push(id),
+        }
+    }
+
+    fn run(&mut self, id: Id) -> Result<Id, crate::index::GraphError> {
+        if !self.holds_tangent(id) {
+            return Ok(id);
+        }
+        if let Some(&done) = self.memo.get(&id) {
+            return Ok(done);
+        }
+        let node = self.graph.node(id).clone();
+        let out = if self.is_product(id) || matches!(node, Node::T(inner) if self.is_product(inner))
+        {
+            let mut flat = Vec::new();
+            self.factors(id, &mut flat);
+            let mut groups: Vec<Id> = Vec::new();
+            let mut run: Option<Id> = None;
+            for f in flat {
+                // Transposing a factor made a new node: look at what it holds.
+                let holds = self.holds_tangent(f)
+                    || matches!(*self.graph.node(f), Node::T(x) if self.holds_tangent(x));
+                if holds {
+                    if let Some(r) = run.take() {
+                        groups.push(r);
+                    }
+                    groups.push(self.run_any(f)?);
+                } else {
+                    run = Some(match run {
+                        None => f,
+                        Some(r) => self.graph.binary(crate::syntax::BinOp::Mul, r, f)?,
+                    });
+                }
+            }
+            groups.extend(run);
+            let mut acc = groups[0];
+            for &g in &groups[1..] {
+                acc = self.graph.binary(crate::syntax::BinOp::Mul, acc, g)?;
+            }
+            acc
+        } else {
+            match node {
+                Node::Neg(a) => {
+                    let a = self.run(a)?;
+                    self.graph.neg(a)
+                }
+                Node::T(a) => {
+                    let a = self.run(a)?;
+                    self.graph.transpose(a)
+                }
+                Node::Binary(op, a, b) => {
+                    let (a, b) = (self.run(a)?, self.run(b)?);
+                    self.graph.binary(op, a, b)?
+                }
+                Node::Call(f, a) => {
+                    let a = self.run(a)?;
+                    self.graph.call(f, a)?
+                }
+                _ => id,
+            }
+        };
+        self.memo.insert(id, out);
+        Ok(out)
+    }
+
+    /// Like [`Regrouper::run`], for nodes made during regrouping (whose
+    /// dependence on the tangent is read through a transpose).
+    fn run_any(&mut self, id: Id) -> Result<Id, crate::index::GraphError> {
+        match *self.graph.node(id) {
+            Node::T(x) if !self.holds_tangent(id) && self.holds_tangent(x) => {
+                let x = self.run(x)?;
+                Ok(self.graph.transpose(x))
+            }
+            _ => self.run(id),
+        }
     }
 }
 

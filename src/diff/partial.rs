@@ -129,7 +129,11 @@ pub fn partial(
             if b == child {
                 // ∂(a/b)/∂b = −a/b²
                 let two = graph.num(2.0);
-                let power = if op == BinOp::Div { BinOp::Pow } else { BinOp::HadPow };
+                let power = if op == BinOp::Div {
+                    BinOp::Pow
+                } else {
+                    BinOp::HadPow
+                };
                 let square = graph.binary(power, b, two)?;
                 let quotient = graph.binary(op, a, square)?;
                 let ib = aligned(graph, b);
@@ -140,7 +144,11 @@ pub fn partial(
             }
         }
         Node::Binary(op @ (BinOp::Pow | BinOp::HadPow), a, b) => {
-            let times = if op == BinOp::Pow { BinOp::Mul } else { BinOp::HadMul };
+            let times = if op == BinOp::Pow {
+                BinOp::Mul
+            } else {
+                BinOp::HadMul
+            };
             if a == child {
                 // ∂ a^b / ∂a = b a^(b−1)
                 let one = graph.num(1.0);
@@ -172,7 +180,9 @@ pub fn partial(
             let lowered = lower(graph, space, node, out, &|x| x == node)?;
             for term in &lowered {
                 for (k, factor) in term.factors.iter().enumerate() {
-                    let Factor::Entry(id, ixs) = factor else { continue };
+                    let Factor::Entry(id, ixs) = factor else {
+                        continue;
+                    };
                     if *id != child {
                         continue;
                     }
@@ -188,12 +198,17 @@ pub fn partial(
 
 /// The derivative of an element-wise function as a node of the same shape
 /// (`None` where it is zero: `sign`).
-pub fn elementwise_derivative(graph: &mut Graph, func: Func, a: Id) -> Result<Option<Id>, DiffError> {
+pub fn elementwise_derivative(
+    graph: &mut Graph,
+    func: Func,
+    a: Id,
+) -> Result<Option<Id>, DiffError> {
     let node = graph.call(func, a)?;
     let one = graph.num(1.0);
     let two = graph.num(2.0);
     let derivative = match func {
         Func::Exp => node,
+        Func::Log if graph.is_scalar(a) => graph.binary(BinOp::Div, one, a)?,
         Func::Log => graph.binary(BinOp::HadDiv, one, a)?,
         Func::Sin => graph.call(Func::Cos, a)?,
         Func::Cos => {

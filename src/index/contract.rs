@@ -15,14 +15,12 @@ pub fn contract(tensor: Tensor, space: &IndexSpace) -> Tensor {
 }
 
 fn contract_term(mut term: Term, space: &IndexSpace) -> Option<Term> {
-    loop {
-        let Some(pos) = term
-            .factors
-            .iter()
-            .position(|f| matches!(f, Factor::Delta(a, b) if a == b || term.sums.contains(a) || term.sums.contains(b)))
-        else {
-            break;
-        };
+    let contractible = |f: &Factor, sums: &[super::term::Ix]| matches!(f, Factor::Delta(a, b) if a == b || sums.contains(a) || sums.contains(b));
+    while let Some(pos) = term
+        .factors
+        .iter()
+        .position(|f| contractible(f, &term.sums))
+    {
         let Factor::Delta(a, b) = term.factors.remove(pos) else {
             unreachable!("position found a delta")
         };
@@ -44,7 +42,11 @@ fn contract_term(mut term: Term, space: &IndexSpace) -> Option<Term> {
             }
             continue;
         }
-        let (gone, kept) = if term.sums.contains(&b) { (b, a) } else { (a, b) };
+        let (gone, kept) = if term.sums.contains(&b) {
+            (b, a)
+        } else {
+            (a, b)
+        };
         term.sums.retain(|&s| s != gone);
         term.rename(gone, kept);
     }

@@ -1,15 +1,46 @@
 //! From the DAG back to a syntax tree (shared nodes are written out again
 //! wherever they occur; the `where` bindings of the text output name them).
 
+use std::collections::BTreeMap;
+
 use super::graph::{Graph, Id, Node};
 use crate::syntax::{Expr, ExprKind};
 
+/// How a node is written out.
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// Write vectors of ones with their explicit size (`ones(4)`) instead of
+    /// `vector(1)`.
+    pub explicit_fills: bool,
+    /// For each abstract function called at one argument only: that
+    /// argument, so that its gradient is written bare (`dL`).
+    pub bare_gradients: BTreeMap<String, Id>,
+}
+
 impl Graph {
-    /// The node as an expression tree in the input syntax.
+    /// The node as an expression tree in the input syntax, with constant
+    /// fills written `vector(c)` (size inferred from context).
     pub fn to_expr(&self, id: Id) -> Expr {
-        let boxed = |g: &Graph, c: Id| Box::new(g.to_expr(c));
+        self.export(id, &ExportOptions::default())
+    }
+
+    /// The node as an expression tree, written as `options` say.
+    pub fn export(&self, id: Id, options: &ExportOptions) -> Expr {
+        let boxed = |g: &Graph, c: Id| Box::new(g.export(c, options));
         Expr::new(match self.node(id) {
             Node::Num(n) => return Expr::num(n.get()),
+            Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
+                ExprKind::Grad(name.clone(), Vec::new())
+            }
+            Node::Fill(_, v) if options.explicit_fills && v.get() == 1.0 => {
+                let [r, c] = self.dims(id).clone();
+                let dims = if c == crate::syntax::DimSpec::Fixed(1) {
+                    vec![r]
+                } else {
+                    vec![r, c]
+                };
+                ExprKind::Const(crate::syntax::ConstKind::Ones, dims)
+            }
             Node::Var(name) => ExprKind::Var(name.clone()),
             Node::Tangent(name) => ExprKind::Var(format!("d{name}")),
             Node::Fill(kind, v) => ExprKind::Fill {
@@ -30,8 +61,28 @@ impl Graph {
             Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(self, *a), boxed(self, *b)),
             Node::T(a) => ExprKind::Transpose(boxed(self, *a)),
             Node::Call(f, a) => ExprKind::Call(*f, boxed(self, *a)),
-            Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![self.to_expr(*a)]),
-            Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![self.to_expr(*a)]),
+            Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![self.export(*a, options)]),
+            Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![self.export(*a, options)]),
         })
     }
+}
+
+/// Each abstract function applied at exactly one argument in the graph below
+/// `root`, with that argument.
+pub fn single_call_arguments(graph: &Graph, root: Id) -> BTreeMap<String, Id> {
+    let mut seen: BTreeMap<String, Vec<Id>> = BTreeMap::new();
+    for id in graph.topological(&[root]) {
+        if let Node::Apply(name, a) = graph.node(id) {
+            let list = seen.entry(name.clone()).or_default();
+            if !list.contains(a) {
+                list.push(*a);
+            }
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(name, args)| match args[..] {
+            [only] => Some((name, only)),
+            _ => None,
+        })
+        .collect()
 }

@@ -46,7 +46,11 @@ pub struct Num(u64);
 impl Num {
     /// Wraps a finite value.
     pub fn new(v: f64) -> Num {
-        Num(if v == 0.0 { 0.0f64.to_bits() } else { v.to_bits() })
+        Num(if v == 0.0 {
+            0.0f64.to_bits()
+        } else {
+            v.to_bits()
+        })
     }
     /// The value.
     pub fn get(self) -> f64 {
@@ -252,6 +256,14 @@ impl Graph {
                 self.neg(t)
             }
             Node::Const(ConstKind::Zeros) => self.zero([dims[1].clone(), dims[0].clone()]),
+            // (A' ± B')' = A ± B
+            Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
+                if matches!(self.node(x), Node::T(_)) && matches!(self.node(y), Node::T(_)) =>
+            {
+                let (tx, ty) = (self.transpose(x), self.transpose(y));
+                self.binary(op, tx, ty)
+                    .unwrap_or_else(|_| self.intern(Node::T(a), [dims[1].clone(), dims[0].clone()]))
+            }
             _ => self.intern(Node::T(a), [dims[1].clone(), dims[0].clone()]),
         }
     }
@@ -265,7 +277,12 @@ impl Graph {
     pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
         let d = self.dims(a).clone();
         let dims = match func {
-            Func::Tr | Func::Det | Func::Logdet | Func::Sum | Func::Norm1 | Func::Norm2
+            Func::Tr
+            | Func::Det
+            | Func::Logdet
+            | Func::Sum
+            | Func::Norm1
+            | Func::Norm2
             | Func::Logsumexp => scalar_dims(),
             Func::Inv => d,
             Func::Diag => {
@@ -281,6 +298,15 @@ impl Graph {
         };
         if func == Func::Tr && is_scalar(self.dims(a)) {
             return Ok(a);
+        }
+        if let (Func::Inv, Node::Call(Func::Inv, inner)) = (func, self.node(a).clone()) {
+            return Ok(inner);
+        }
+        // Linear functions commute with negation: sum(-A) = -sum(A).
+        if let (Func::Tr | Func::Sum | Func::Diag, Node::Neg(inner)) = (func, self.node(a).clone())
+        {
+            let inner = self.call(func, inner)?;
+            return Ok(self.neg(inner));
         }
         Ok(self.intern(Node::Call(func, a), dims))
     }
@@ -314,7 +340,11 @@ impl Graph {
                 if is_scalar(da) {
                     Ok(db.clone())
                 } else if is_scalar(db) || da[1] == db[0] {
-                    Ok(if is_scalar(db) { da.clone() } else { [da[0].clone(), db[1].clone()] })
+                    Ok(if is_scalar(db) {
+                        da.clone()
+                    } else {
+                        [da[0].clone(), db[1].clone()]
+                    })
                 } else {
                     Err(mismatch())
                 }
@@ -363,6 +393,10 @@ impl Graph {
                     return self.binary(BinOp::Add, a, inner);
                 }
             }
+            BinOp::HadMul if self.is_scalar(a) || self.is_scalar(b) => {
+                // A Hadamard product with a scalar is a scaling.
+                return self.binary(BinOp::Mul, a, b);
+            }
             BinOp::Mul | BinOp::HadMul => {
                 let scalar_unit = |v: Option<f64>, g: &Graph, id: Id| {
                     v == Some(1.0) && (op == BinOp::Mul || g.is_scalar(id))
@@ -390,10 +424,17 @@ impl Graph {
                     let prod = self.binary(op, a, inner)?;
                     return Ok(self.neg(prod));
                 }
-                if op == BinOp::Mul && matches!(self.node(a), Node::Const(ConstKind::Eye)) {
+                // I*B = B and A*I = A, but s*I is not s.
+                if op == BinOp::Mul
+                    && matches!(self.node(a), Node::Const(ConstKind::Eye))
+                    && same_dims(self, b)
+                {
                     return Ok(b);
                 }
-                if op == BinOp::Mul && matches!(self.node(b), Node::Const(ConstKind::Eye)) {
+                if op == BinOp::Mul
+                    && matches!(self.node(b), Node::Const(ConstKind::Eye))
+                    && same_dims(self, a)
+                {
                     return Ok(a);
                 }
             }

@@ -91,7 +91,11 @@ pub fn lower(
             let (ia, ib) = (at(graph, a), at(graph, b));
             let mut t = lower(graph, space, a, &ia, expand)?;
             let rhs = lower(graph, space, b, &ib, expand)?;
-            t.extend(if op == BinOp::Sub { scaled(rhs, -1.0) } else { rhs });
+            t.extend(if op == BinOp::Sub {
+                scaled(rhs, -1.0)
+            } else {
+                rhs
+            });
             t
         }
         Node::Binary(BinOp::HadMul, a, b) => {
@@ -138,7 +142,10 @@ pub fn lower(
         }
         Node::Call(Func::Diag, a) => {
             // diag(v)[i,j] = v[i] δ[i,j]
-            let (i, j) = (row.expect("diag(v) has rows"), col.expect("diag(v) has columns"));
+            let (i, j) = (
+                row.expect("diag(v) has rows"),
+                col.expect("diag(v) has columns"),
+            );
             let tv = lower(graph, space, a, &[i], expand)?;
             product(
                 &tv,

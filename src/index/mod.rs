@@ -15,7 +15,10 @@ mod raise;
 mod term;
 
 pub use contract::contract;
-pub use graph::{broadcast_dims, is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
+pub use export::{single_call_arguments, ExportOptions};
+pub use graph::{
+    broadcast_dims, is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num,
+};
 pub use lower::{entry, lower, product};
 pub use raise::{raise, raise_term};
-pub use term::{collect, compact, debug_string, slots, Factor, IndexSpace, Ix, Tensor, Term};
+pub use term::{collect, compact, slots, Factor, IndexSpace, Ix, Tensor, Term};

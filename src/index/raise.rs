@@ -70,8 +70,10 @@ pub fn raise(
         }
     }
     let dims = [
-        free.first().map_or(DimSpec::Fixed(1), |&i| space.dim(i).clone()),
-        free.get(1).map_or(DimSpec::Fixed(1), |&i| space.dim(i).clone()),
+        free.first()
+            .map_or(DimSpec::Fixed(1), |&i| space.dim(i).clone()),
+        free.get(1)
+            .map_or(DimSpec::Fixed(1), |&i| space.dim(i).clone()),
     ];
     Ok(Some(match graph.sum_all(&parts)? {
         Some(id) => id,
@@ -112,10 +114,18 @@ pub fn raise_term(
                 }
             }
         };
-        r.items.push(item);
+        if item.slot_count() == 0 {
+            r.scalars.push(item.id);
+        } else {
+            r.items.push(item);
+        }
     }
     // Items indexed [i,i] become traces or diagonals once all are present.
-    while let Some(k) = r.items.iter().position(|it| it.row.is_some() && it.row == it.col) {
+    while let Some(k) = r
+        .items
+        .iter()
+        .position(|it| it.row.is_some() && it.row == it.col)
+    {
         let item = r.items.remove(k);
         r.push(item)?;
     }
@@ -260,7 +270,9 @@ impl Raiser<'_> {
     /// or shared by more than these two.
     fn diag_scale(&mut self) -> Result<bool, GraphError> {
         for a in 0..self.items.len() {
-            let Some(i) = self.items[a].single() else { continue };
+            let Some(i) = self.items[a].single() else {
+                continue;
+            };
             if self.is_summed(i) && self.occurrences(i) <= 2 {
                 continue;
             }
@@ -315,14 +327,20 @@ impl Raiser<'_> {
     /// Transposes needed to write `left*right` contracting `s`, plus one if
     /// the product would come out against the order of the free indices.
     fn order_cost(&self, left: &Item, right: &Item, s: Ix) -> usize {
-        let row = if left.col == Some(s) { left.row } else { left.col };
-        let col = if right.row == Some(s) { right.col } else { right.row };
+        let row = if left.col == Some(s) {
+            left.row
+        } else {
+            left.col
+        };
+        let col = if right.row == Some(s) {
+            right.col
+        } else {
+            right.row
+        };
         let against = (self.free.len() == 2
             && (row == Some(self.free[1]) || col == Some(self.free[0])))
             || (self.free.len() == 1 && col == Some(self.free[0]) && row.is_none());
-        usize::from(left.col != Some(s))
-            + usize::from(right.row != Some(s))
-            + usize::from(against)
+        usize::from(left.col != Some(s)) + usize::from(right.row != Some(s)) + usize::from(against)
     }
 
     /// `sum-to-ones`: a dummy index that only one item carries.
@@ -336,6 +354,20 @@ impl Raiser<'_> {
                 .expect("an index that occurs is held by an item");
             let item = self.items.remove(k);
             self.sums.retain(|&x| x != s);
+            let other = if item.row == Some(s) {
+                item.col
+            } else {
+                item.row
+            };
+            let whole = other.is_some_and(|o| self.is_summed(o) && self.occurrences(o) == 0);
+            if whole {
+                // Σ_ij M[i,j] = sum(M)
+                let o = other.expect("checked");
+                self.sums.retain(|&x| x != o);
+                let total = self.graph.call(Func::Sum, item.id)?;
+                self.scalars.push(total);
+                return Ok(true);
+            }
             if item.slot_count() == 1 {
                 let total = self.graph.call(Func::Sum, item.id)?;
                 self.scalars.push(total);
@@ -343,7 +375,9 @@ impl Raiser<'_> {
             }
             // Σ_s M[i,s] = (M*1)[i]; the sum over a row index transposes first.
             let m = self.with_col(item, s);
-            let ones = self.graph.fill(1.0, [self.space.dim(s).clone(), DimSpec::Fixed(1)]);
+            let ones = self
+                .graph
+                .fill(1.0, [self.space.dim(s).clone(), DimSpec::Fixed(1)]);
             let id = self.graph.binary(BinOp::Mul, m.id, ones)?;
             self.push(Item {
                 id,
@@ -364,7 +398,12 @@ impl Raiser<'_> {
             return Ok(false);
         };
         let (x, y) = self.take(a, b);
-        let rank = |ix: Ix| self.free.iter().position(|&f| f == ix).unwrap_or(usize::MAX);
+        let rank = |ix: Ix| {
+            self.free
+                .iter()
+                .position(|&f| f == ix)
+                .unwrap_or(usize::MAX)
+        };
         let (x, y) = if rank(y.single().expect("vector")) < rank(x.single().expect("vector")) {
             (y, x)
         } else {
@@ -595,7 +634,10 @@ mod tests {
         let mut f = Fixture::new();
         let m = f.var("M", 3, 4);
         let (i, j) = (f.ix(3), f.ix(4));
-        assert_eq!(f.raise(vec![Factor::Entry(m, vec![i, j])], vec![], &[i]), None);
+        assert_eq!(
+            f.raise(vec![Factor::Entry(m, vec![i, j])], vec![], &[i]),
+            None
+        );
         let k = f.ix(5);
         assert_eq!(
             f.raise(vec![Factor::Entry(m, vec![i, j])], vec![], &[i, j, k]),

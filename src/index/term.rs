@@ -6,9 +6,8 @@
 //! opaque graph node whose entries are read with [`Factor::Entry`].
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use super::graph::{is_one, Dims, Graph, Id};
+use super::graph::{is_one, Dims, Id};
 use crate::syntax::DimSpec;
 
 /// An index variable.
@@ -141,33 +140,6 @@ pub fn compact(dims: &Dims, row: Option<Ix>, col: Option<Ix>) -> Vec<Ix> {
     out
 }
 
-/// A debugging rendering such as `2 Σ_{2} X[0,2] W[2,1]` (ids, not names).
-pub fn debug_string(graph: &Graph, tensor: &Tensor) -> String {
-    let mut out = String::new();
-    for (n, term) in tensor.iter().enumerate() {
-        if n > 0 {
-            out.push_str(" + ");
-        }
-        let _ = write!(out, "{}", term.coeff);
-        if !term.sums.is_empty() {
-            let sums: Vec<String> = term.sums.iter().map(|i| i.0.to_string()).collect();
-            let _ = write!(out, " Σ_{{{}}}", sums.join(","));
-        }
-        for f in &term.factors {
-            match f {
-                Factor::Entry(id, ixs) => {
-                    let ixs: Vec<String> = ixs.iter().map(|i| i.0.to_string()).collect();
-                    let _ = write!(out, " #{}{:?}[{}]", id.index(), graph.dims(*id), ixs.join(","));
-                }
-                Factor::Delta(a, b) => {
-                    let _ = write!(out, " δ[{},{}]", a.0, b.0);
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Groups equal terms (same factors and dummies, after sorting factors) and
 /// adds their coefficients; drops zero terms.
 pub fn collect(tensor: Tensor) -> Tensor {
@@ -186,7 +158,7 @@ pub fn collect(tensor: Tensor) -> Tensor {
         .into_iter()
         .filter_map(|key| {
             let coeff = groups[&key];
-            (coeff != 0.0).then(|| Term {
+            (coeff != 0.0).then_some(Term {
                 coeff,
                 factors: key.0,
                 sums: key.1,

@@ -139,8 +139,7 @@ impl CheckReport {
     pub fn note(&self) -> Option<String> {
         match &self.verdict {
             Verdict::Agrees => None,
-            Verdict::Disagrees => self.failed.map(|i| {
-                let s = &self.samples[i];
+            Verdict::Disagrees => self.failed.and_then(|i| self.samples.get(i)).map(|s| {
                 let loss = s
                     .loss
                     .map_or(String::new(), |l| format!(" with {}", l.name()));
@@ -334,30 +333,31 @@ enum Outcome {
     WrongShape(Verdict),
 }
 
-/// Why a drawn sample is not used.
-fn rejection(bindings: &Bindings, expr: &Expr) -> Result<Option<String>, EvalError> {
+/// The layout dims of the expression at a usable sample, or why the
+/// sample is not used.
+fn usable(bindings: &Bindings, expr: &Expr) -> Result<Result<Vec<usize>, String>, EvalError> {
     let formula = Formula {
         lhs: None,
         body: expr.clone(),
     };
     match evaluate(&formula, bindings, None) {
         Err(err @ (EvalError::Singular { .. } | EvalError::NonPositiveDeterminant { .. })) => {
-            Ok(Some(err.to_string()))
+            Ok(Err(err.to_string()))
         }
         Err(err) => Err(err),
         Ok(ev) => {
             let Value::Matrix(v) = ev.value else {
-                return Ok(Some("the expression is not a matrix".to_string()));
+                return Ok(Err("the expression is not a matrix".to_string()));
             };
             if v.iter().any(|x| !x.is_finite()) {
-                Ok(Some("the expression is not finite".to_string()))
+                Ok(Err("the expression is not finite".to_string()))
             } else if ev.kink_distance < KINK_MARGIN {
-                Ok(Some(format!(
+                Ok(Err(format!(
                     "a nonsmooth function's argument is {:.2e} from its kink",
                     ev.kink_distance
                 )))
             } else {
-                Ok(None)
+                Ok(Ok(layout_dims(&v)))
             }
         }
     }
@@ -382,11 +382,14 @@ fn check_sample(
             }
             Err(err) => return Err(err),
         };
-        if let Some(why) = rejection(&bindings, &problem.expr)? {
-            reason = why;
-            continue;
-        }
-        let reference = match reference(problem, config, wrt, &mut bindings, seed) {
+        let f_dims = match usable(&bindings, &problem.expr)? {
+            Ok(dims) => dims,
+            Err(why) => {
+                reason = why;
+                continue;
+            }
+        };
+        let reference = match reference(problem, config, wrt, f_dims, &mut bindings, seed) {
             Ok(r) if r.reference.iter().all(|x| x.is_finite()) => r,
             Ok(_) => {
                 reason = "the finite differences are not finite".to_string();
@@ -412,9 +415,10 @@ fn check_sample(
         };
         let rel_err = match &reference.directions {
             None => relative_error(&claimed, &reference.reference),
-            Some(directions) => {
-                relative_error(&contract(&claimed, directions), &reference.reference)
-            }
+            Some(directions) => relative_error(
+                &contract(&claimed, directions, &reference.f_dims),
+                &reference.reference,
+            ),
         };
         return Ok(Outcome::Error {
             attempts: attempt + 1,
@@ -431,6 +435,7 @@ fn check_sample(
 /// A reference derivative: the full array, or the derivatives along
 /// directions stacked on a leading axis.
 struct Reference {
+    f_dims: Vec<usize>,
     layout: Vec<usize>,
     reference: ArrayD<f64>,
     directions: Option<Vec<Vec<Array2<f64>>>>,
@@ -440,11 +445,11 @@ fn reference(
     problem: &Problem,
     config: &CheckConfig,
     wrt: &[(String, Vec<usize>)],
+    f_dims: Vec<usize>,
     bindings: &mut Bindings,
     seed: u64,
 ) -> Result<Reference, EvalError> {
     let mut f = |b: &Bindings| evaluate_expr(&problem.expr, b);
-    let f_dims = layout_dims(&f(bindings)?);
     let mut layout = f_dims.clone();
     for (_, dims) in wrt {
         layout.extend(dims);
@@ -452,6 +457,7 @@ fn reference(
     match config.method {
         Method::Full => Ok(Reference {
             reference: finite_difference(&mut f, bindings, wrt)?,
+            f_dims,
             layout,
             directions: None,
         }),
@@ -481,6 +487,7 @@ fn reference(
                     message: "directional derivatives of different shapes".to_string(),
                 })?;
             Ok(Reference {
+                f_dims,
                 layout,
                 reference,
                 directions: Some(all),
@@ -523,7 +530,7 @@ fn transpose_fits(value: &Value, reference: &Reference, tolerance: f64) -> bool 
         Ok(t) => {
             let t = match &reference.directions {
                 None => t,
-                Some(directions) => contract(&t, directions),
+                Some(directions) => contract(&t, directions, &reference.f_dims),
             };
             relative_error(&t, &reference.reference) <= tolerance
         }
@@ -531,29 +538,26 @@ fn transpose_fits(value: &Value, reference: &Reference, tolerance: f64) -> bool 
     }
 }
 
-/// The claim contracted with each set of directions (trailing axes first
-/// against the last variable), stacked on a leading axis.
-fn contract(claim: &ArrayD<f64>, directions: &[Vec<Array2<f64>>]) -> ArrayD<f64> {
-    let per_direction: Vec<ArrayD<f64>> = directions
+/// The claim contracted with each set of directions (the trailing axes
+/// against the last variable first), stacked on a leading axis: dims
+/// `[directions] ++ f_dims`. Directions are flattened in row-major order,
+/// like the claim's axes, so each contraction is over contiguous chunks.
+fn contract(claim: &ArrayD<f64>, directions: &[Vec<Array2<f64>>], f_dims: &[usize]) -> ArrayD<f64> {
+    let results: Vec<f64> = directions
         .iter()
-        .map(|set| {
-            let mut acc = claim.clone();
+        .flat_map(|set| {
+            let mut acc: Vec<f64> = claim.iter().copied().collect();
             for d in set.iter().rev() {
-                let n = d.len();
-                let keep: Vec<usize> =
-                    acc.shape()[..acc.ndim().saturating_sub(layout_dims(d).len())].to_vec();
-                let outer: usize = keep.iter().product();
-                let flat: Vec<f64> = acc.iter().copied().collect();
                 let dir: Vec<f64> = d.iter().copied().collect();
-                let data: Vec<f64> = (0..outer)
-                    .map(|o| (0..n).map(|k| flat[o * n + k] * dir[k]).sum())
+                acc = acc
+                    .chunks(dir.len().max(1))
+                    .map(|chunk| chunk.iter().zip(&dir).map(|(c, x)| c * x).sum())
                     .collect();
-                acc = ArrayD::from_shape_vec(IxDyn(&keep), data)
-                    .unwrap_or_else(|_| ArrayD::zeros(IxDyn(&keep)));
             }
             acc
         })
         .collect();
-    let views: Vec<_> = per_direction.iter().map(|v| v.view()).collect();
-    ndarray::stack(ndarray::Axis(0), &views).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])))
+    let mut dims = vec![directions.len()];
+    dims.extend(f_dims);
+    ArrayD::from_shape_vec(IxDyn(&dims), results).unwrap_or_else(|_| ArrayD::zeros(IxDyn(&[0])))
 }

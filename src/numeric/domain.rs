@@ -158,6 +158,9 @@ fn distribution_rows(domain: Domain, rows: usize, cols: usize, rng: &mut Rng) ->
     let (groups, width) = if vector { (1, rows) } else { (rows, cols) };
     let mut out = Array2::zeros((groups, width));
     for mut row in out.rows_mut() {
+        if width == 0 {
+            break;
+        }
         if domain == Domain::Onehot {
             row[rng.below(width)] = 1.0;
         } else {

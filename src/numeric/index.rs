@@ -78,6 +78,7 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 self.dims.entry(index.clone()).or_insert(n);
             }
         }
+        while self.delta_dims(body) {}
         let shape: Vec<usize> = lhs
             .iter()
             .map(|i| self.dim(i, body.span))
@@ -132,6 +133,25 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
         e.children()
             .into_iter()
             .try_for_each(|child| self.collect_dims(child))
+    }
+
+    /// Gives an index of `delta(i,j)` whose range is unknown the range of
+    /// the other; true when it learnt something.
+    fn delta_dims(&mut self, e: &Expr) -> bool {
+        if let ExprKind::Delta(i, j) = &e.kind {
+            let (di, dj) = (self.dims.get(i).copied(), self.dims.get(j).copied());
+            match (di, dj) {
+                (Some(n), None) => self.dims.insert(j.clone(), n),
+                (None, Some(n)) => self.dims.insert(i.clone(), n),
+                _ => return false,
+            };
+            return true;
+        }
+        let mut learnt = false;
+        for child in e.children() {
+            learnt |= self.delta_dims(child);
+        }
+        learnt
     }
 
     fn labelled(&mut self, e: &Expr) -> Result<Labelled, EvalError> {

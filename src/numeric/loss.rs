@@ -8,6 +8,10 @@
 //! Invariant: C, P and Q depend only on the function's name and Y's shape,
 //! never on Y's values or on the sample, so a loss is one fixed function.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use ndarray::Array2;
 use serde::Serialize;
 
@@ -30,8 +34,28 @@ struct Coupling {
     q: Array2<f64>,
 }
 
+thread_local! {
+    /// Couplings already drawn, by function name and shape: drawing them is
+    /// as costly as a product at large sizes, and they never change.
+    static COUPLINGS: RefCell<HashMap<(String, usize, usize), Rc<Coupling>>> =
+        RefCell::new(HashMap::new());
+}
+
 impl Coupling {
-    fn for_shape(function: &str, rows: usize, cols: usize) -> Coupling {
+    /// The coupling for `function` at this shape (drawn once per thread).
+    fn for_shape(function: &str, rows: usize, cols: usize) -> Rc<Coupling> {
+        let key = (function.to_string(), rows, cols);
+        COUPLINGS.with(|cache| {
+            Rc::clone(
+                cache
+                    .borrow_mut()
+                    .entry(key)
+                    .or_insert_with(|| Rc::new(Coupling::draw(function, rows, cols))),
+            )
+        })
+    }
+
+    fn draw(function: &str, rows: usize, cols: usize) -> Coupling {
         let mut rng = Rng::seeded(derive_seed(
             0x4C32,
             &["L2", function],

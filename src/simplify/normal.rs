@@ -11,10 +11,7 @@
 use std::collections::HashMap;
 
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
-use crate::syntax::BinOp;
-
-/// Most terms an expanded product may have before it is kept as one factor.
-const MAX_EXPANDED_TERMS: usize = 8;
+use crate::syntax::{BinOp, Func};
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,10 +155,9 @@ impl<'g> Normalizer<'g> {
                 let a = self.normalize(a)?;
                 self.graph.apply(&name, a)
             }
-            Node::Grad(name, a) => {
-                let a = self.normalize(a)?;
-                self.graph.grad(&name, a)
-            }
+            // The point where a gradient is taken is kept as written, so
+            // that it is recognised as the argument of its `L(…)`.
+            Node::Grad(..) => id,
             _ => id,
         })
     }
@@ -185,17 +181,38 @@ impl<'g> Normalizer<'g> {
                 Ok(p)
             }
             Node::Binary(BinOp::Mul, a, b) => {
-                let (p, q) = (self.poly(a)?, self.poly(b)?);
-                if p.len() * q.len() > MAX_EXPANDED_TERMS && p.len() > 1 && q.len() > 1 {
-                    return self.atom(id);
+                // A sum stays one factor of a product (distributing a matrix
+                // factor over it only makes the result larger); numbers are
+                // distributed.
+                if let Some(c) = self.number(a) {
+                    return Ok(scale(self.poly(b)?, c));
                 }
+                if let Some(c) = self.number(b) {
+                    return Ok(scale(self.poly(a)?, c));
+                }
+                let p = self.as_factor(a)?;
+                let q = self.as_factor(b)?;
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
                 Ok(multiply(&p, &q))
             }
             Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
             Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
                 Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
-                _ => self.atom(id),
+                Some(_) => self.atom(id),
+                None => {
+                    // A/s is A times the scalar factor 1/s.
+                    let divisor = self.normalize(b)?;
+                    let one = self.graph.num(1.0);
+                    let reciprocal = self.graph.binary(BinOp::Div, one, divisor)?;
+                    let p = self.as_factor(a)?;
+                    let p = self.seal(p)?;
+                    let r = vec![Term {
+                        coeff: 1.0,
+                        scalars: vec![reciprocal],
+                        chain: Vec::new(),
+                    }];
+                    Ok(multiply(&p, &r))
+                }
             },
             Node::T(a) => {
                 let p = self.poly(a)?;
@@ -220,6 +237,8 @@ impl<'g> Normalizer<'g> {
         let dims = self.graph.dims(id).clone();
         let mut coeff = 1.0;
         let mut powers: Vec<(Id, f64)> = Vec::new();
+        // u*vector(1)' (a column repeated across columns) as a row scaling.
+        let mut row_scales: Vec<(Id, f64)> = Vec::new();
         let mut stack = vec![(id, 1.0)];
         while let Some((x, e)) = stack.pop() {
             let node = self.graph.node(x).clone();
@@ -239,10 +258,38 @@ impl<'g> Normalizer<'g> {
                     coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
                     stack.push((b, -e));
                 }
+                Node::Fill(_, v) => coeff *= v.get().powf(e),
+                Node::Binary(BinOp::HadPow, a, p)
+                    if same(self.graph, a) && self.graph.num_value(p).is_some() =>
+                {
+                    stack.push((a, e * self.graph.num_value(p).unwrap_or(1.0)));
+                }
+                Node::Binary(BinOp::Mul, a, b)
+                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
+                {
+                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
+                    stack.push((b, e));
+                }
+                Node::Binary(BinOp::Div, a, b)
+                    if self.graph.num_value(b).is_some_and(|v| v != 0.0) && same(self.graph, a) =>
+                {
+                    coeff /= self.graph.num_value(b).unwrap_or(1.0).powf(e);
+                    stack.push((a, e));
+                }
                 Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
                     coeff *= (-1.0f64).powf(e);
                     stack.push((a, e));
                 }
+                Node::Binary(BinOp::Mul, u, ones)
+                    if x != id
+                        && e.fract() == 0.0
+                        && self.is_ones_row(ones)
+                        && same(self.graph, x) =>
+                {
+                    let u = self.normalize(u)?;
+                    row_scales.push((u, e));
+                }
+                _ if x == id => return self.atom(id),
                 _ => {
                     let atom = self.normalize(x)?;
                     match powers.iter_mut().find(|(a, _)| *a == atom) {
@@ -253,13 +300,19 @@ impl<'g> Normalizer<'g> {
             }
         }
         powers.retain(|(_, e)| *e != 0.0);
-        let mut keyed: Vec<(Key, Id, f64)> =
-            powers.into_iter().map(|(a, e)| (self.key(a), a, e)).collect();
-        keyed.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut keyed: Vec<(Key, Id, f64)> = powers
+            .into_iter()
+            .map(|(a, e)| (self.key(a), a, e))
+            .collect();
+        keyed.sort_by_key(|x| x.0);
         let mut numerator: Option<Id> = None;
         let mut denominator: Option<Id> = None;
         for (_, atom, e) in keyed {
-            let side = if e > 0.0 { &mut numerator } else { &mut denominator };
+            let side = if e > 0.0 {
+                &mut numerator
+            } else {
+                &mut denominator
+            };
             let magnitude = e.abs();
             let factor = if magnitude == 1.0 {
                 atom
@@ -273,7 +326,13 @@ impl<'g> Normalizer<'g> {
             });
         }
         let monomial = match (numerator, denominator) {
-            (None, None) => return Ok(vec![Term { coeff, scalars: Vec::new(), chain: Vec::new() }]),
+            (None, None) => {
+                return Ok(vec![Term {
+                    coeff,
+                    scalars: Vec::new(),
+                    chain: Vec::new(),
+                }])
+            }
             (Some(n), None) => n,
             (n, Some(d)) => {
                 let n = match n {
@@ -283,6 +342,7 @@ impl<'g> Normalizer<'g> {
                 self.graph.binary(BinOp::HadDiv, n, d)?
             }
         };
+        let monomial = self.scale_rows(monomial, &row_scales)?;
         if self.graph.dims(monomial) != &dims {
             return self.atom(id);
         }
@@ -291,6 +351,74 @@ impl<'g> Normalizer<'g> {
             coeff,
             scalars: if scalar { vec![monomial] } else { Vec::new() },
             chain: if scalar { Vec::new() } else { vec![monomial] },
+        }])
+    }
+
+    /// True for `vector(1)'`.
+    fn is_ones_row(&self, id: Id) -> bool {
+        matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.get() == 1.0))
+    }
+
+    /// `diag(Π uᵉ)*m`: the row scalings read off outer products with ones.
+    fn scale_rows(&mut self, m: Id, scales: &[(Id, f64)]) -> Result<Id, GraphError> {
+        let mut acc = m;
+        for &(u, e) in scales {
+            let one = self.graph.num(1.0);
+            let factor = match e {
+                1.0 => u,
+                -1.0 => self.graph.binary(BinOp::HadDiv, one, u)?,
+                e => {
+                    let p = self.graph.num(e);
+                    self.graph.binary(BinOp::HadPow, u, p)?
+                }
+            };
+            let d = self.graph.call(crate::syntax::Func::Diag, factor)?;
+            acc = self.graph.binary(BinOp::Mul, d, acc)?;
+        }
+        Ok(acc)
+    }
+
+    fn number(&self, id: Id) -> Option<f64> {
+        self.graph.num_value(id)
+    }
+
+    /// A 1×1 chain equals its transpose: of the two writings, the one with
+    /// the smaller keys, so that `x'*y` and `y'*x` are one term.
+    fn oriented(&mut self, chain: Vec<Id>) -> Vec<Id> {
+        let (Some(&first), Some(&last)) = (chain.first(), chain.last()) else {
+            return chain;
+        };
+        let one_by_one = crate::index::is_one(&self.graph.dims(first)[0])
+            && crate::index::is_one(&self.graph.dims(last)[1]);
+        if !one_by_one || chain.len() < 2 {
+            return chain;
+        }
+        let flipped: Vec<Id> = chain
+            .iter()
+            .rev()
+            .map(|&f| self.graph.transpose(f))
+            .collect();
+        let keys = |me: &mut Self, c: &[Id]| c.iter().map(|&f| me.key(f)).collect::<Vec<_>>();
+        if keys(self, &flipped) < keys(self, &chain) {
+            flipped
+        } else {
+            chain
+        }
+    }
+
+    /// The poly of a product's operand: a sum becomes a single factor unless
+    /// it is a number.
+    fn as_factor(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let p = self.poly(id)?;
+        if p.len() <= 1 {
+            return Ok(p);
+        }
+        let sum = self.rebuild(p, id)?;
+        let scalar = is_scalar(self.graph.dims(sum));
+        Ok(vec![Term {
+            coeff: 1.0,
+            scalars: if scalar { vec![sum] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![sum] },
         }])
     }
 
@@ -303,7 +431,8 @@ impl<'g> Normalizer<'g> {
                 let rows = &self.graph.dims(first)[0];
                 let cols = &self.graph.dims(last)[1];
                 if crate::index::is_one(rows) && crate::index::is_one(cols) {
-                    let product = self.chain_product(&term.chain)?;
+                    let chain = self.oriented(std::mem::take(&mut term.chain));
+                    let product = self.chain_product(None, &chain)?;
                     term.chain.clear();
                     term.scalars.push(product);
                 }
@@ -313,9 +442,94 @@ impl<'g> Normalizer<'g> {
         Ok(out)
     }
 
-    fn collect(&mut self, poly: Poly) -> Poly {
+    /// A scalar factor as `(base, exponent)`: `1/d` is `(d, -1)`, `b^k` is
+    /// `(b, k)`.
+    fn scalar_power(&self, s: Id) -> (Id, f64) {
+        match *self.graph.node(s) {
+            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d)
+                if self.graph.num_value(one) == Some(1.0) =>
+            {
+                let (b, k) = self.scalar_power(d);
+                (b, -k)
+            }
+            Node::Binary(BinOp::Pow | BinOp::HadPow, b, p) => match self.graph.num_value(p) {
+                Some(k) => (b, k),
+                None => (s, 1.0),
+            },
+            _ => (s, 1.0),
+        }
+    }
+
+    /// Merges powers of equal scalar factors: `det(X) * (1/det(X)) = 1`,
+    /// `(1/n) * (1/n^2) = 1/n^3`.
+    fn cancel_scalars(&mut self, scalars: Vec<Id>) -> Result<Vec<Id>, GraphError> {
+        let mut powers: Vec<(Id, f64)> = Vec::new();
+        for s in scalars {
+            let (b, k) = self.scalar_power(s);
+            match powers.iter_mut().find(|(x, _)| *x == b) {
+                Some(slot) => slot.1 += k,
+                None => powers.push((b, k)),
+            }
+        }
+        let mut out = Vec::new();
+        for (b, k) in powers {
+            if k == 0.0 {
+                continue;
+            }
+            let magnitude = if k.abs() == 1.0 {
+                b
+            } else {
+                let p = self.graph.num(k.abs());
+                self.graph.binary(BinOp::Pow, b, p)?
+            };
+            out.push(if k > 0.0 {
+                magnitude
+            } else {
+                let one = self.graph.num(1.0);
+                self.graph.binary(BinOp::Div, one, magnitude)?
+            });
+        }
+        Ok(out)
+    }
+
+    /// True when `x*y` is an identity: `inv(A)*A`, `A*inv(A)`, and their
+    /// transposes.
+    fn inverse_pair(&self, x: Id, y: Id) -> bool {
+        let inv_of = |a: Id, b: Id| matches!(*self.graph.node(a), Node::Call(Func::Inv, inner) if inner == b);
+        if inv_of(x, y) || inv_of(y, x) {
+            return true;
+        }
+        match (self.graph.node(x), self.graph.node(y)) {
+            (Node::T(p), Node::T(q)) => inv_of(*p, *q) || inv_of(*q, *p),
+            _ => false,
+        }
+    }
+
+    /// Removes adjacent inverse pairs from a chain (`B*inv(A)*A*C = B*C`).
+    fn cancel_inverses(&mut self, chain: Vec<Id>) -> Vec<Id> {
+        let mut out: Vec<Id> = Vec::with_capacity(chain.len());
+        let mut identity = None;
+        for f in chain {
+            match out.last() {
+                Some(&prev) if self.inverse_pair(prev, f) => {
+                    identity = Some(self.graph.dims(prev)[0].clone());
+                    out.pop();
+                }
+                _ => out.push(f),
+            }
+        }
+        match (out.is_empty(), identity) {
+            (true, Some(n)) => vec![self.graph.eye(n)],
+            _ => out,
+        }
+    }
+
+    fn collect(&mut self, poly: Poly) -> Result<Poly, GraphError> {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
+            let chain = self.cancel_inverses(std::mem::take(&mut term.chain));
+            term.chain = self.oriented(chain);
+            term.scalars = self.cancel_scalars(std::mem::take(&mut term.scalars))?;
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
@@ -329,12 +543,45 @@ impl<'g> Normalizer<'g> {
             }
         }
         out.retain(|t| t.coeff != 0.0);
-        out
+        Ok(out)
     }
 
     fn rebuild(&mut self, poly: Poly, original: Id) -> Result<Id, GraphError> {
         let dims = self.graph.dims(original).clone();
-        let mut poly = self.collect(poly);
+        let poly = self.collect(poly)?;
+        // x' - m' is written (x - m)': a sum whose terms need fewer
+        // transposes the other way round is built transposed.
+        let count = |me: &Self, p: &Poly| -> usize {
+            p.iter()
+                .flat_map(|t| &t.chain)
+                .filter(|&&f| matches!(me.graph.node(f), Node::T(_)))
+                .count()
+        };
+        let all_chains = poly.len() > 1 && poly.iter().all(|t| !t.chain.is_empty());
+        if all_chains && !is_scalar(&dims) {
+            let mut flipped = poly.clone();
+            for t in &mut flipped {
+                t.chain.reverse();
+                for f in &mut t.chain {
+                    *f = self.graph.transpose(*f);
+                }
+            }
+            if count(self, &flipped) + 1 < count(self, &poly) {
+                let inner = self.build_sorted(flipped, [dims[1].clone(), dims[0].clone()])?;
+                return Ok(self.graph.transpose(inner));
+            }
+        }
+        let built = self.build_sorted(poly, dims.clone())?;
+        if self.graph.dims(built) != &dims {
+            // A sum of terms that lost their broadcast shape: keep the node.
+            return self.rebuild_children(original);
+        }
+        Ok(built)
+    }
+
+    /// Builds a collected sum in a deterministic order: by structure,
+    /// positive terms first.
+    fn build_sorted(&mut self, mut poly: Poly, dims: crate::index::Dims) -> Result<Id, GraphError> {
         // Deterministic order: by structure, positive terms first.
         let mut keyed = Vec::new();
         for term in poly.drain(..) {
@@ -351,12 +598,7 @@ impl<'g> Normalizer<'g> {
         if terms.is_empty() {
             return Ok(self.graph.zero(dims));
         }
-        let built = self.build_sum(terms)?;
-        if self.graph.dims(built) != &dims {
-            // A sum of terms that lost their broadcast shape: keep the node.
-            return self.rebuild_children(original);
-        }
-        Ok(built)
+        self.build_sum(terms)
     }
 
     /// Builds a sum, factoring a chain factor shared on the right (or left)
@@ -388,9 +630,20 @@ impl<'g> Normalizer<'g> {
             return Ok(None);
         }
         for right in [true, false] {
-            let edge = |t: &Term| if right { t.chain.last().copied() } else { t.chain.first().copied() };
-            let Some(first) = edge(&terms[0]) else { continue };
-            if terms.iter().any(|t| edge(t) != Some(first) || t.chain.len() < 2) {
+            let edge = |t: &Term| {
+                if right {
+                    t.chain.last().copied()
+                } else {
+                    t.chain.first().copied()
+                }
+            };
+            let Some(first) = edge(&terms[0]) else {
+                continue;
+            };
+            if terms
+                .iter()
+                .any(|t| edge(t) != Some(first) || t.chain.len() < 2)
+            {
                 continue;
             }
             let rest: Vec<Term> = terms
@@ -427,26 +680,6 @@ impl<'g> Normalizer<'g> {
                 }
             }
         }
-        let transposed = term
-            .chain
-            .iter()
-            .filter(|&&f| matches!(self.graph.node(f), Node::T(_)))
-            .count();
-        let n = term.chain.len();
-        let chain = if n >= 2 && 1 + (n - transposed) < transposed {
-            let flipped: Vec<Id> = term
-                .chain
-                .iter()
-                .rev()
-                .map(|&f| self.graph.transpose(f))
-                .collect();
-            let product = self.chain_product(&flipped)?;
-            Some(self.graph.transpose(product))
-        } else if n > 0 {
-            Some(self.chain_product(&term.chain)?)
-        } else {
-            None
-        };
         let mut scalar: Option<Id> = None;
         let mut divisors = Vec::new();
         for &s in &term.scalars {
@@ -462,19 +695,38 @@ impl<'g> Normalizer<'g> {
             });
         }
         let coeff = (term.coeff != 1.0).then(|| self.graph.num(term.coeff));
-        let mut acc = match (coeff, scalar) {
+        let prefix = match (coeff, scalar) {
             (Some(c), Some(s)) => Some(self.graph.binary(BinOp::Mul, c, s)?),
             (c, s) => c.or(s),
         };
-        if let Some(m) = chain {
-            acc = Some(match acc {
-                None => m,
-                Some(s) => self.graph.binary(BinOp::Mul, s, m)?,
-            });
-        }
-        let mut acc = match acc {
-            Some(a) => a,
-            None => self.graph.num(1.0),
+        let transposed = term
+            .chain
+            .iter()
+            .filter(|&&f| matches!(self.graph.node(f), Node::T(_)))
+            .count();
+        let n = term.chain.len();
+        // Writing the chain as one transposed product pays when it saves at
+        // least two transposes.
+        let mut acc = if n >= 2 && 2 + (n - transposed) < transposed {
+            let flipped: Vec<Id> = term
+                .chain
+                .iter()
+                .rev()
+                .map(|&f| self.graph.transpose(f))
+                .collect();
+            let product = self.chain_product(None, &flipped)?;
+            let t = self.graph.transpose(product);
+            match prefix {
+                Some(p) => self.graph.binary(BinOp::Mul, p, t)?,
+                None => t,
+            }
+        } else if n > 0 {
+            self.chain_product(prefix, &term.chain)?
+        } else {
+            match prefix {
+                Some(p) => p,
+                None => self.graph.num(1.0),
+            }
         };
         for d in divisors {
             acc = self.graph.binary(BinOp::Div, acc, d)?;
@@ -482,9 +734,33 @@ impl<'g> Normalizer<'g> {
         Ok(acc)
     }
 
-    fn chain_product(&mut self, chain: &[Id]) -> Result<Id, GraphError> {
-        let mut acc = chain[0];
-        for &f in &chain[1..] {
+    /// The product of a chain, left to right, except that a vector of ones
+    /// is first multiplied with the neighbour that gives it its size
+    /// (`M*vector(1)`, `vector(1)'*M`), so the printed result stays
+    /// inferable.
+    fn chain_product(&mut self, prefix: Option<Id>, chain: &[Id]) -> Result<Id, GraphError> {
+        let mut items: Vec<Id> = prefix.into_iter().chain(chain.iter().copied()).collect();
+        let mut k = 0;
+        while k < items.len() {
+            let is_fill = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(..));
+            let is_row_fill =
+                |g: &Graph, id: Id| matches!(g.node(id), Node::T(f) if is_fill(g, *f));
+            if is_fill(self.graph, items[k]) && k > 0 && !is_row_fill(self.graph, items[k - 1]) {
+                let merged = self.graph.binary(BinOp::Mul, items[k - 1], items[k])?;
+                items.splice(k - 1..=k, [merged]);
+                k -= 1;
+            } else if is_row_fill(self.graph, items[k])
+                && k + 1 < items.len()
+                && !is_fill(self.graph, items[k + 1])
+            {
+                let merged = self.graph.binary(BinOp::Mul, items[k], items[k + 1])?;
+                items.splice(k..=k + 1, [merged]);
+            } else {
+                k += 1;
+            }
+        }
+        let mut acc = items[0];
+        for &f in &items[1..] {
             acc = self.graph.binary(BinOp::Mul, acc, f)?;
         }
         Ok(acc)

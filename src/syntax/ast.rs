@@ -366,10 +366,9 @@ impl Expr {
     /// The immediate subexpressions, in source order.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Num(_)
-            | ExprKind::Var(_)
-            | ExprKind::Const(..)
-            | ExprKind::Delta(..) => Vec::new(),
+            ExprKind::Num(_) | ExprKind::Var(_) | ExprKind::Const(..) | ExprKind::Delta(..) => {
+                Vec::new()
+            }
             ExprKind::Neg(e)
             | ExprKind::Transpose(e)
             | ExprKind::Call(_, e)
@@ -383,7 +382,11 @@ impl Expr {
 
     /// Number of nodes in the tree (the corpus's size measure).
     pub fn node_count(&self) -> usize {
-        1 + self.children().iter().map(|c| c.node_count()).sum::<usize>()
+        1 + self
+            .children()
+            .iter()
+            .map(|c| c.node_count())
+            .sum::<usize>()
     }
 }
 

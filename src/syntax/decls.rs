@@ -111,9 +111,7 @@ impl DeclError {
     pub fn diagnostic(&self) -> Diagnostic {
         Diagnostic::new(format!("invalid declaration: {}", self.message))
             .with_label(self.span, "here")
-            .with_help(
-                "declarations look like 'X: n x k, W: 4x3, b: m, s: scalar, f: function'",
-            )
+            .with_help("declarations look like 'X: n x k, W: 4x3, b: m, s: scalar, f: function'")
     }
 }
 
@@ -219,7 +217,9 @@ fn describe_decl_error(text: &str, at: usize) -> String {
     } else {
         format!(
             "unexpected `{}`",
-            rest.chars().take_while(|c| !c.is_whitespace()).collect::<String>()
+            rest.chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect::<String>()
         )
     }
 }
@@ -242,7 +242,10 @@ mod tests {
     #[test]
     fn parses_every_form() {
         let decls = parse_decls("X: n x k, W: 4x3, b: m, s: scalar, f: function, Y:nxk").unwrap();
-        let kinds: Vec<_> = decls.iter().map(|d| (d.name.as_str(), d.kind.clone())).collect();
+        let kinds: Vec<_> = decls
+            .iter()
+            .map(|d| (d.name.as_str(), d.kind.clone()))
+            .collect();
         assert_eq!(
             kinds,
             vec![

@@ -94,7 +94,9 @@ impl Diagnostic {
 fn line_of(source: &str, offset: usize) -> (usize, usize, &str) {
     let offset = offset.min(source.len());
     let start = source[..offset].rfind('\n').map_or(0, |p| p + 1);
-    let end = source[start..].find('\n').map_or(source.len(), |p| start + p);
+    let end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |p| start + p);
     let number = source[..start].matches('\n').count() + 1;
     (number, start, &source[start..end])
 }
@@ -127,7 +129,10 @@ fn render_label(source: &str, label: &Label) -> String {
     let prefix = if window_start > 0 { "…" } else { "" };
     let suffix = if window_end < line.len() { "…" } else { "" };
     let caret_col = line[window_start..col].chars().count() + prefix.chars().count();
-    let caret_len = line[col..end.min(window_end).max(col)].chars().count().max(1);
+    let caret_len = line[col..end.min(window_end).max(col)]
+        .chars()
+        .count()
+        .max(1);
     let num = number.to_string();
     let pad = " ".repeat(num.len());
     let mut out = format!("{pad} |\n{num} | {prefix}{shown}{suffix}\n");
@@ -157,7 +162,10 @@ mod tests {
     #[test]
     fn caret_on_second_line() {
         let d = Diagnostic::new("bad").with_label(Span::new(4, 5), "this");
-        assert_eq!(d.render("a+b\nc+?"), "error: bad\n  |\n2 | c+?\n  | ^ this\n  |\n");
+        assert_eq!(
+            d.render("a+b\nc+?"),
+            "error: bad\n  |\n2 | c+?\n  | ^ this\n  |\n"
+        );
     }
 
     #[test]

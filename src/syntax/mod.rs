@@ -11,9 +11,7 @@ mod names;
 mod parser;
 mod print;
 
-pub use ast::{
-    BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span,
-};
+pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
 pub use diagnostic::{Diagnostic, Label};
 pub use names::{classify, NameRole, LOSS};

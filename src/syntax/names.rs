@@ -33,7 +33,9 @@ fn is_function_name(name: &str, decls: &Decls) -> bool {
 /// Classifies `name` under the declarations in force.
 pub fn classify(name: &str, decls: &Decls) -> NameRole {
     if Func::from_name(name).is_some() || SPECIAL_FUNCTIONS.contains(&name) {
-        return NameRole::Reserved(format!("`{name}` is a built-in function; call it as {name}(…)"));
+        return NameRole::Reserved(format!(
+            "`{name}` is a built-in function; call it as {name}(…)"
+        ));
     }
     if decls.is_value(name) {
         return NameRole::Value;
@@ -86,8 +88,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -127,10 +129,16 @@ mod tests {
     #[test]
     fn suggestions() {
         let decls = Decls::new();
-        assert_eq!(nearest_function("sigmod", &decls).as_deref(), Some("sigmoid"));
+        assert_eq!(
+            nearest_function("sigmod", &decls).as_deref(),
+            Some("sigmoid")
+        );
         assert_eq!(nearest_function("expp", &decls).as_deref(), Some("exp"));
         assert_eq!(nearest_function("lgo", &decls).as_deref(), Some("log"));
-        assert_eq!(nearest_function("softmx", &decls).as_deref(), Some("softmax"));
+        assert_eq!(
+            nearest_function("softmx", &decls).as_deref(),
+            Some("softmax")
+        );
         assert_eq!(nearest_function("banana", &decls), None);
     }
 }

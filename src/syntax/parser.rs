@@ -142,7 +142,7 @@ impl ParseError {
         match self {
             ParseError::Syntax { .. } => d.with_label(self.span(), ""),
             ParseError::Empty { .. } => d
-                .with_label(self.span(), "")
+                .with_label(self.span(), "expected an expression")
                 .with_help("write a matrix expression such as `tr(A*X)`"),
             ParseError::Unclosed { open, close, .. } => d
                 .with_label(self.span(), format!("this `{open}` is never closed"))
@@ -409,9 +409,12 @@ impl Builder<'_> {
 
     fn node(&self, kind: ExprKind, span: Span, depth: usize) -> BuildResult {
         if depth > MAX_DEPTH {
+            // Point at the end of the node that went over the limit (the
+            // operand that made a long chain too deep), not at all of it.
+            let last = span.end.saturating_sub(1).max(span.start);
             return Err(ParseError::TooDeep {
                 limit: MAX_DEPTH,
-                span,
+                span: Span::new(last, span.end),
             });
         }
         Ok(Built {

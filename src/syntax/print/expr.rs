@@ -45,27 +45,34 @@ pub fn expr_to_string(expr: &Expr) -> String {
     out
 }
 
-/// How an exponent of `^` or `.^` is written: the grammar's `powarg` is an
-/// optionally signed primary with at most one indexing.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Exponent {
-    /// `x^2`, `x^-1`, `x^exp(y)`.
-    Bare,
-    /// `x^y[i]`: bare and already indexed, so a later `[j]` indexes the power.
-    BareIndexed,
-    /// `x^(a + b)`.
-    Parenthesized,
+/// The exponent of `^` or `.^` without its sign, if it has one: the
+/// grammar's `powarg` is a run of signs, a primary and at most one indexing.
+fn unsigned_exponent(e: &Expr) -> (bool, &Expr) {
+    match &e.kind {
+        ExprKind::Neg(inner) => (true, inner),
+        _ => (false, e),
+    }
 }
 
-fn exponent_form(e: &Expr) -> Exponent {
-    let unsigned = match &e.kind {
-        ExprKind::Neg(inner) => inner,
-        _ => e,
-    };
+/// True when the exponent is written with its own indexing (`x^y[i]`), so
+/// that a later `[j]` indexes the power rather than the exponent.
+fn exponent_is_indexed(e: &Expr) -> bool {
+    matches!(unsigned_exponent(e).1.kind, ExprKind::Index(..))
+}
+
+/// Writes an exponent as a `powarg`: `2`, `-1`, `-(-1)`, `y[i]`,
+/// `(y')[i]`, `(a + b)`.
+fn write_exponent(out: &mut String, e: &Expr) {
+    let (negated, unsigned) = unsigned_exponent(e);
+    if negated {
+        out.push('-');
+    }
     match &unsigned.kind {
-        ExprKind::Index(base, _) if syntax_prec(base) == Prec::Atom => Exponent::BareIndexed,
-        _ if syntax_prec(unsigned) == Prec::Atom => Exponent::Bare,
-        _ => Exponent::Parenthesized,
+        ExprKind::Index(base, indices) => {
+            write_at(out, base, Prec::Atom);
+            write_indices(out, indices);
+        }
+        _ => write_at(out, unsigned, Prec::Atom),
     }
 }
 
@@ -73,9 +80,7 @@ fn exponent_form(e: &Expr) -> Exponent {
 /// the exponent.
 fn index_base_needs_parens(base: &Expr) -> bool {
     match &base.kind {
-        ExprKind::Binary(BinOp::Pow | BinOp::HadPow, _, exponent) => {
-            exponent_form(exponent) != Exponent::BareIndexed
-        }
+        ExprKind::Binary(BinOp::Pow | BinOp::HadPow, _, exponent) => !exponent_is_indexed(exponent),
         _ => syntax_prec(base) < Prec::Postfix,
     }
 }
@@ -136,11 +141,7 @@ fn write(out: &mut String, e: &Expr) {
         ExprKind::Binary(op @ (BinOp::Pow | BinOp::HadPow), base, exponent) => {
             write_at(out, base, Prec::Postfix);
             out.push_str(op.symbol());
-            write_grouped(
-                out,
-                exponent,
-                exponent_form(exponent) == Exponent::Parenthesized,
-            );
+            write_exponent(out, exponent);
         }
         ExprKind::Binary(op, lhs, rhs) => {
             let (left, right) = operand_precs(*op);

@@ -92,6 +92,7 @@ const GREEK: [&str; 35] = [
 ];
 
 /// A variable or function name in LaTeX.
+#[inline(never)]
 fn latex_name(name: &str) -> String {
     let mut chars = name.chars();
     let first = chars.next();
@@ -122,6 +123,7 @@ fn function_command(func: Func) -> String {
     }
 }
 
+#[inline(never)]
 fn write_subscript(out: &mut String, indices: &[String]) {
     let separator = if indices.iter().all(|i| i.chars().count() == 1) {
         ""
@@ -133,6 +135,7 @@ fn write_subscript(out: &mut String, indices: &[String]) {
     out.push('}');
 }
 
+#[inline(never)]
 fn write_size(out: &mut String, dims: &[DimSpec]) {
     let dims: Vec<String> = dims.iter().map(ToString::to_string).collect();
     out.push_str("_{");
@@ -140,6 +143,7 @@ fn write_size(out: &mut String, dims: &[DimSpec]) {
     out.push('}');
 }
 
+#[inline(never)]
 fn write_number(out: &mut String, value: f64) {
     if value < 0.0 {
         out.push('-');
@@ -180,16 +184,20 @@ fn write_grouped(out: &mut String, e: &Expr, parens: bool) {
 /// (`W_{1}`) is braced before a second one (`{W_{1}}_{ij}`).
 fn write_script_base(out: &mut String, e: &Expr, script: Script) {
     if !carries_script(e, script) {
-        return write_grouped(out, e, true);
+        write_grouped(out, e, true);
+    } else if script == Script::Sub && has_subscript(e) {
+        out.push('{');
+        write(out, e);
+        out.push('}');
+    } else {
+        write(out, e);
     }
-    match &e.kind {
-        ExprKind::Var(name) if script == Script::Sub && latex_name(name).contains('_') => {
-            out.push('{');
-            write(out, e);
-            out.push('}');
-        }
-        _ => write(out, e),
-    }
+}
+
+/// True for a name written with a subscript (`W_{1}`).
+#[inline(never)]
+fn has_subscript(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Var(name) if latex_name(name).contains('_'))
 }
 
 fn write_args(out: &mut String, args: &[Expr]) {
@@ -203,6 +211,7 @@ fn write_args(out: &mut String, args: &[Expr]) {
     out.push_str("\\right)");
 }
 
+#[inline(never)]
 fn write_binary(out: &mut String, op: BinOp, lhs: &Expr, rhs: &Expr) {
     match op {
         BinOp::Div => {
@@ -237,6 +246,7 @@ fn write_binary(out: &mut String, op: BinOp, lhs: &Expr, rhs: &Expr) {
     out.insert_str(at, separator);
 }
 
+#[inline(never)]
 fn write_function(out: &mut String, func: Func, arg: &Expr) {
     match func {
         Func::Inv => {
@@ -269,6 +279,21 @@ fn write_function(out: &mut String, func: Func, arg: &Expr) {
     }
 }
 
+#[inline(never)]
+fn write_fill(out: &mut String, kind: FillKind, value: &Expr) {
+    match (kind, &value.kind) {
+        (FillKind::Vector, ExprKind::Num(v)) if *v == 1.0 => out.push_str("\\mathbf{1}"),
+        _ => {
+            out.push_str("\\operatorname{");
+            out.push_str(fill_name(kind));
+            out.push('}');
+            write_args(out, std::slice::from_ref(value));
+        }
+    }
+}
+
+/// Writes any node. The helpers it calls are kept out of line so that its
+/// own stack frame, paid once per tree level, stays small.
 fn write(out: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Num(v) => write_number(out, *v),
@@ -287,13 +312,7 @@ fn write(out: &mut String, e: &Expr) {
             write_subscript(out, indices);
         }
         ExprKind::Call(func, arg) => write_function(out, *func, arg),
-        ExprKind::Fill { kind, value, .. } => match (kind, &value.kind) {
-            (FillKind::Vector, ExprKind::Num(v)) if *v == 1.0 => out.push_str("\\mathbf{1}"),
-            _ => {
-                out.push_str(&format!("\\operatorname{{{}}}", fill_name(*kind)));
-                write_args(out, std::slice::from_ref(&**value));
-            }
-        },
+        ExprKind::Fill { kind, value, .. } => write_fill(out, *kind, value),
         ExprKind::Const(kind, dims) => {
             out.push_str(match kind {
                 ConstKind::Eye => "I",

@@ -10,10 +10,12 @@
 //! - [`to_latex`] / [`expr_to_latex`] write KaTeX-valid LaTeX.
 //!
 //! The three share one precedence ladder ([`Prec`]) and one number format.
-//! The printers recurse once per tree level: a tree of depth
-//! [`MAX_DEPTH`](super::MAX_DEPTH) needs more stack than a default test
-//! thread has, so print such trees on a thread with a large stack (the CLI
-//! does). This module uses only the AST of the `syntax` layer.
+//! The printers recurse once per tree level, with small frames (helpers are
+//! kept out of line): with the test profile a tree of depth
+//! [`MAX_DEPTH`](super::MAX_DEPTH) prints within a 2 MiB thread stack, but
+//! frame sizes depend on the build, so print trees that deep on a thread
+//! with a large stack (the CLI does). This module uses only the AST of the
+//! `syntax` layer.
 
 mod expr;
 mod latex;

@@ -136,6 +136,7 @@ fn size_subscript(dims: &[DimSpec]) -> Option<String> {
 }
 
 /// An integer exponent in superscript digits (`²`, `⁻¹`).
+#[inline(never)]
 fn superscript_exponent(e: &Expr) -> Option<String> {
     let (sign, value) = match &e.kind {
         ExprKind::Num(v) => ("", *v),
@@ -152,6 +153,7 @@ fn superscript_exponent(e: &Expr) -> Option<String> {
     superscript_text(&format!("{sign}{digits}"))
 }
 
+#[inline(never)]
 fn write_indices(out: &mut String, indices: &[String]) {
     match index_subscript(indices) {
         Some(sub) => out.push_str(&sub),
@@ -163,6 +165,7 @@ fn write_indices(out: &mut String, indices: &[String]) {
     }
 }
 
+#[inline(never)]
 fn write_number(out: &mut String, value: f64) {
     if value < 0.0 {
         out.push('−');
@@ -219,6 +222,7 @@ fn operator_text(op: BinOp) -> &'static str {
     }
 }
 
+#[inline(never)]
 fn write_power(out: &mut String, op: BinOp, base: &Expr, exponent: &Expr) {
     write_script_base(out, base, Script::Super);
     if op == BinOp::Pow {
@@ -231,6 +235,7 @@ fn write_power(out: &mut String, op: BinOp, base: &Expr, exponent: &Expr) {
     write_grouped(out, exponent, human_prec(exponent) < Prec::Atom);
 }
 
+#[inline(never)]
 fn write_function(out: &mut String, func: Func, arg: &Expr) {
     match func {
         Func::Inv => {
@@ -255,6 +260,7 @@ fn write_function(out: &mut String, func: Func, arg: &Expr) {
     }
 }
 
+#[inline(never)]
 fn write_const(out: &mut String, kind: ConstKind, dims: &[DimSpec]) {
     let symbol = match kind {
         ConstKind::Eye => "I",
@@ -276,6 +282,8 @@ fn write_const(out: &mut String, kind: ConstKind, dims: &[DimSpec]) {
     }
 }
 
+/// Writes any node. The helpers it calls are kept out of line so that its
+/// own stack frame, paid once per tree level, stays small.
 fn write(out: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Num(v) => write_number(out, *v),

@@ -1,0 +1,216 @@
+//! `matcalc derive EXPR --wrt X`: gradients, Jacobians and Hessians in
+//! matrix form (index form where none exists), optionally confirmed
+//! numerically; `--cases FILE.jsonl` derives a corpus file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use matcalc::batch::derive_cases;
+use matcalc::confirm::confirm;
+use matcalc::derive::{derive, Derivation, DeriveConfig};
+use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
+use matcalc::render;
+use matcalc::syntax::{Decls, Diagnostic};
+
+use super::error::{CliError, ErrorKind};
+use super::exit::Exit;
+use super::input;
+use super::output::{json_text, Report};
+use super::Run;
+
+const EXAMPLES: &str = "\
+Examples:
+  matcalc derive 'L(X*W + B)' --wrt X            ∂L/∂X = ∂L/∂Y·Wᵀ where Y = X·W + B
+  matcalc derive 'L(X*W + B)' --wrt X,W,B        all three gradients, one reverse pass
+  matcalc derive \"x'*A*x\" --wrt x --order 2     the Hessian A + Aᵀ
+  matcalc derive 'log(det(X))' --wrt X --domain 'X: posdet' --check
+  matcalc derive 'softmax(W*x)' --wrt W          a third-order tensor, in index form
+  matcalc derive --cases tests/corpus/cases.jsonl --timings
+
+Layout: the gradient of a scalar has the shape of the variable (G[i,j] =
+∂f/∂X[i,j]); the Jacobian of an m-vector by an n-vector is m×n; tensors
+list f's indices first, then the variable's.";
+
+/// Arguments of `matcalc derive`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct DeriveArgs {
+    /// The expression, e.g. 'L(X*W + B)'; it may begin with '-'. A lone '-'
+    /// reads it from standard input.
+    #[arg(
+        value_name = "EXPR",
+        allow_hyphen_values = true,
+        required_unless_present = "cases"
+    )]
+    expr: Option<String>,
+
+    /// The variable(s) to differentiate by: one gradient each, or with
+    /// --order 2 one name (the Hessian) or two (the mixed derivative).
+    #[arg(long, value_delimiter = ',', required_unless_present = "cases")]
+    wrt: Vec<String>,
+
+    /// 1 (gradients, Jacobians) or 2 (Hessians).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    order: u8,
+
+    /// Sampling domains for --check, e.g. 'X: spd, y: pm1'.
+    #[arg(long, value_name = "DOMAINS")]
+    domain: Option<String>,
+
+    /// Confirm each result against finite differences; exit 3 if refuted.
+    #[arg(long)]
+    check: bool,
+
+    /// Derive every case of a corpus file; one JSON line per case.
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["expr", "wrt"])]
+    cases: Option<PathBuf>,
+
+    /// With --cases: add the seconds each case took.
+    #[arg(long, requires = "cases")]
+    timings: bool,
+}
+
+impl Run for DeriveArgs {
+    fn run(&self, decls: &Decls) -> Result<Box<dyn Report>, CliError> {
+        if let Some(path) = &self.cases {
+            return batch(path, self.timings);
+        }
+        let source = input::expression(self.expr.as_deref().unwrap_or(input::STDIN))?;
+        let config = DeriveConfig {
+            decls: decls.clone(),
+            wrt: self.wrt.clone(),
+            order: self.order,
+        };
+        let derivation = derive(&source, &config).map_err(|e| CliError::derive(&e, &source))?;
+        let checks = if self.check {
+            let domains = domains(self.domain.as_deref())?;
+            let reports = confirm(&derivation, &domains, &CheckConfig::default())
+                .map_err(|e| CliError::eval(&e, &source))?;
+            Some(reports)
+        } else {
+            None
+        };
+        Ok(Box::new(Derived { derivation, checks }))
+    }
+}
+
+/// Parses `--domain`.
+pub fn domains(text: Option<&str>) -> Result<BTreeMap<String, Domain>, CliError> {
+    match text {
+        None => Ok(BTreeMap::new()),
+        Some(t) => parse_domains(t).map_err(|e| CliError::eval(&e, t)),
+    }
+}
+
+fn batch(path: &PathBuf, timings: bool) -> Result<Box<dyn Report>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::plain(
+            ErrorKind::Input,
+            Diagnostic::new(format!("cannot read {}: {e}", path.display())),
+        )
+    })?;
+    let lines = derive_cases(&text, timings)
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .collect();
+    Ok(Box::new(JsonLines(lines)))
+}
+
+/// One JSON document per line, in every format.
+pub struct JsonLines(pub Vec<String>);
+
+impl Report for JsonLines {
+    fn text(&self) -> String {
+        self.0.join("\n")
+    }
+    fn expr(&self) -> String {
+        self.text()
+    }
+    fn latex(&self) -> String {
+        self.text()
+    }
+    fn markdown(&self) -> String {
+        self.text()
+    }
+    fn json(&self) -> String {
+        json_text(&self.json_value())
+    }
+}
+
+/// A derivation and, with --check, its numeric verdicts.
+struct Derived {
+    derivation: Derivation,
+    checks: Option<Vec<CheckReport>>,
+}
+
+impl Derived {
+    fn verdicts(&self) -> String {
+        let Some(reports) = &self.checks else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for (d, r) in self.derivation.derivatives.iter().zip(reports) {
+            let what = d.wrt.join(", ");
+            if r.ok() {
+                out.push_str(&format!(
+                    "\n  check ({what}): confirmed by finite differences, max relative error {:.1e} over {} samples",
+                    r.max_rel_err,
+                    r.samples.len()
+                ));
+            } else {
+                out.push_str(&format!(
+                    "\n  check ({what}): REFUTED, max relative error {:.1e}{}",
+                    r.max_rel_err,
+                    r.note().map(|n| format!(" ({n})")).unwrap_or_default()
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl Report for Derived {
+    fn text(&self) -> String {
+        render::derivation_text(&self.derivation) + &self.verdicts()
+    }
+    fn expr(&self) -> String {
+        render::derivation_expr(&self.derivation)
+    }
+    fn latex(&self) -> String {
+        render::derivation_latex(&self.derivation)
+    }
+    fn markdown(&self) -> String {
+        render::derivation_markdown(&self.derivation) + &self.verdicts()
+    }
+    fn json(&self) -> String {
+        json_text(&self.json_value())
+    }
+
+    fn exit(&self) -> Exit {
+        match &self.checks {
+            Some(reports) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
+            _ => Exit::Ok,
+        }
+    }
+}
+
+impl JsonLines {
+    fn json_value(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.0
+                .iter()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect(),
+        )
+    }
+}
+
+impl Derived {
+    fn json_value(&self) -> serde_json::Value {
+        let mut doc = render::derivation_json(&self.derivation);
+        if let Some(reports) = &self.checks {
+            doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+        doc
+    }
+}

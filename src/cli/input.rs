@@ -1,0 +1,109 @@
+//! Reading what the user gave: the expression argument (`-` reads standard
+//! input) and the `--let` declarations.
+//!
+//! Invariant: everything that leaves this module is valid UTF-8 text of
+//! bounded size, and every failure is a [`CliError`] with a clear message.
+
+use std::io::Read;
+
+use matcalc::syntax::{Decls, Diagnostic};
+
+use super::error::{CliError, ErrorKind};
+
+/// The argument that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// The largest input read from standard input, in bytes.
+pub const MAX_INPUT_BYTES: usize = 16 << 20;
+
+/// The expression text: the argument itself, or standard input for `-`.
+pub fn expression(arg: &str) -> Result<String, CliError> {
+    if arg == STDIN {
+        read_stdin()
+    } else {
+        Ok(arg.to_string())
+    }
+}
+
+/// All `--let` strings, later ones overriding earlier ones.
+pub fn declarations(lets: &[String]) -> Result<Decls, CliError> {
+    let mut decls = Decls::new();
+    for text in lets {
+        decls
+            .extend_from_str(text)
+            .map_err(|err| CliError::declaration(&err))?;
+    }
+    Ok(decls)
+}
+
+fn read_stdin() -> Result<String, CliError> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX);
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| {
+            CliError::plain(
+                ErrorKind::Input,
+                Diagnostic::new(format!("cannot read standard input: {err}")),
+            )
+        })?;
+    decode(bytes)
+}
+
+/// Checks the size and the encoding of bytes read from standard input.
+fn decode(bytes: Vec<u8>) -> Result<String, CliError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(CliError::plain(
+            ErrorKind::Input,
+            Diagnostic::new(format!(
+                "standard input is larger than the limit of {} MiB",
+                MAX_INPUT_BYTES >> 20
+            )),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        let at = err.utf8_error().valid_up_to();
+        let byte = err.as_bytes()[at];
+        CliError::plain(
+            ErrorKind::Input,
+            Diagnostic::new(format!(
+                "standard input is not valid UTF-8: byte 0x{byte:02x} at offset {at}"
+            ))
+            .with_help("matcalc reads expressions as UTF-8 text"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_names_the_first_bad_byte() {
+        let err = decode(b"X*W\xff".to_vec()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Input);
+        assert!(
+            err.diagnostic.message.contains("0xff at offset 3"),
+            "{}",
+            err.diagnostic.message
+        );
+    }
+
+    #[test]
+    fn decode_rejects_oversized_input() {
+        let err = decode(vec![b' '; MAX_INPUT_BYTES + 1]).unwrap_err();
+        assert!(err.diagnostic.message.contains("limit"));
+        assert_eq!(decode(b"x".to_vec()).unwrap(), "x");
+    }
+
+    #[test]
+    fn later_declarations_override_earlier_ones() {
+        let decls = declarations(&["x: 3".to_string(), "x: scalar".to_string()]).unwrap();
+        assert!(decls.is_value("x"));
+        let err = declarations(&["X: 0x3".to_string()]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Declaration);
+        assert_eq!(err.source, "X: 0x3");
+    }
+}

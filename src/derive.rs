@@ -1,0 +1,572 @@
+//! The `derive` layer: the whole pipeline as one call.
+//!
+//! parse → shapes → DAG → differentiate (reverse mode for gradients, forward
+//! mode for Jacobians and Hessians, every step in index form) → simplify →
+//! raise to matrix form where one exists, else an honest index form.
+//! Invariant: never prints; every error carries what the user needs to fix.
+
+use std::collections::BTreeMap;
+
+use crate::diff::{DiffError, Differentiator, Step};
+use crate::index::{
+    collect, is_scalar, raise, single_call_arguments, Dims, ExportOptions, Factor, Graph,
+    GraphError, Id, IndexSpace, Ix, Tensor,
+};
+use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
+use crate::simplify::Normalizer;
+use crate::syntax::{
+    parse_formula, BinOp, Decls, Diagnostic, Expr, ExprKind, Formula, IndexLhs, ParseError, Span,
+};
+
+/// What to differentiate with respect to, and how often.
+#[derive(Clone, Debug, Default)]
+pub struct DeriveConfig {
+    /// Shape declarations in force.
+    pub decls: Decls,
+    /// The variables: one gradient each at order 1; at order 2 one name (the
+    /// Hessian) or two (the mixed second derivative).
+    pub wrt: Vec<String>,
+    /// 1 or 2.
+    pub order: u8,
+}
+
+/// Matrix form or index form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    /// Pure matrix operations.
+    Matrix,
+    /// Index notation (`J[i,j,k] = …`): no matrix form exists or was found.
+    Index,
+}
+
+/// One derivative of the expression.
+#[derive(Clone, Debug)]
+pub struct Derivative {
+    /// The variables differentiated by, in order.
+    pub wrt: Vec<String>,
+    /// The result, in matrix or index form.
+    pub formula: Formula,
+    /// Which form it is in.
+    pub form: Form,
+    /// The layout convention, in words.
+    pub layout: String,
+}
+
+/// The result of [`derive`]: the typed input, each derivative and the steps
+/// taken.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// The input, shape-checked.
+    pub typed: Typed,
+    /// One derivative per requested variable (or pair at order 2).
+    pub derivatives: Vec<Derivative>,
+    /// The local steps, in the order taken (for proofs).
+    pub steps: Vec<Step>,
+    /// The DAG the steps refer to.
+    pub graph: Graph,
+    /// Index ranges of the steps' index forms.
+    pub space: IndexSpace,
+}
+
+/// Why a derivation failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DeriveError {
+    /// The text does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The shapes do not fit.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// The request itself is wrong (unknown variable, bad order).
+    #[error("{message}")]
+    Request {
+        /// What is wrong.
+        message: String,
+        /// Where in the expression, if anywhere.
+        span: Span,
+    },
+    /// The derivative needs something matcalc does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl From<DiffError> for DeriveError {
+    fn from(e: DiffError) -> DeriveError {
+        DeriveError::Unsupported(e.to_string())
+    }
+}
+
+impl From<GraphError> for DeriveError {
+    fn from(e: GraphError) -> DeriveError {
+        DeriveError::Unsupported(e.to_string())
+    }
+}
+
+impl DeriveError {
+    /// The error as a diagnostic.
+    pub fn diagnostic(&self) -> Diagnostic {
+        match self {
+            DeriveError::Parse(e) => e.diagnostic(),
+            DeriveError::Shape(e) => e.diagnostic(),
+            DeriveError::Request { message, span } if *span == Span::NONE => {
+                Diagnostic::new(message.clone())
+            }
+            DeriveError::Request { message, span } => {
+                Diagnostic::new(message.clone()).with_label(*span, "")
+            }
+            DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
+        }
+    }
+}
+
+/// Differentiates `text` as `config` asks.
+///
+/// ```
+/// use matcalc::derive::{derive, DeriveConfig};
+/// let config = DeriveConfig { wrt: vec!["X".into()], order: 1, ..Default::default() };
+/// let d = derive("L(X*W + B)", &config).unwrap();
+/// assert_eq!(matcalc::syntax::to_expr_string(&d.derivatives[0].formula), "dL*W'");
+/// ```
+pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveError> {
+    let formula = parse_formula(text, &config.decls)?;
+    if let Some(lhs) = &formula.lhs {
+        return Err(DeriveError::Request {
+            message: "an index-notation result cannot be differentiated; give a matrix expression"
+                .into(),
+            span: lhs.span,
+        });
+    }
+    let ctx = ShapeContext {
+        decls: &config.decls,
+        source: text,
+        gradient_shapes: BTreeMap::new(),
+        expected: None,
+    };
+    let typed = shape::check(&formula, &ctx)?;
+    let wrt = requested_pairs(config, &typed)?;
+    let mut graph = Graph::new();
+    let var_dims = |name: &str| {
+        typed
+            .vars
+            .get(name)
+            .map(|s| [s.rows.clone(), s.cols.clone()])
+    };
+    let body = &typed.formula.body;
+    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let root_dims = graph.dims(root).clone();
+    let mut diff = Differentiator::new(&mut graph);
+    let mut raw = Vec::new();
+    for pair in &wrt {
+        raw.push(differentiate(&mut diff, root, pair, &var_dims)?);
+    }
+    let steps = std::mem::take(&mut diff.steps);
+    let space = std::mem::take(&mut diff.space);
+    let options = ExportOptions {
+        bare_gradients: single_call_arguments(&graph, root),
+        ..Default::default()
+    };
+    let mut derivatives = Vec::new();
+    for (pair, result) in wrt.iter().zip(raw) {
+        derivatives.push(finish(
+            &mut graph,
+            &options,
+            &typed.vars,
+            &root_dims,
+            pair,
+            result,
+            &var_dims,
+        )?);
+    }
+    Ok(Derivation {
+        typed,
+        derivatives,
+        steps,
+        graph,
+        space,
+    })
+}
+
+/// The argument of the only call of abstract function `name` in `expr`, if
+/// it is called with one argument everywhere.
+fn loss_argument(expr: &Expr, name: &str) -> Option<Expr> {
+    let mut found: Vec<Expr> = Vec::new();
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        if let ExprKind::Apply(f, args) = &e.kind {
+            if f == name && args.len() == 1 && !found.contains(&args[0]) {
+                found.push(args[0].clone());
+            }
+        }
+        stack.extend(e.children());
+    }
+    (found.len() == 1).then(|| found.remove(0))
+}
+
+fn requested_pairs(config: &DeriveConfig, typed: &Typed) -> Result<Vec<Vec<String>>, DeriveError> {
+    if config.wrt.is_empty() {
+        return Err(DeriveError::Request {
+            message: "say which variable to differentiate by, e.g. --wrt X".into(),
+            span: Span::NONE,
+        });
+    }
+    for name in &config.wrt {
+        if !typed.vars.contains_key(name) {
+            let known: Vec<&str> = typed.vars.keys().map(String::as_str).collect();
+            return Err(DeriveError::Request {
+                message: format!(
+                    "`{name}` does not occur in the expression (its variables are: {})",
+                    known.join(", ")
+                ),
+                span: Span::NONE,
+            });
+        }
+    }
+    match config.order {
+        1 => Ok(config.wrt.iter().map(|w| vec![w.clone()]).collect()),
+        2 => match config.wrt.as_slice() {
+            [x] => Ok(vec![vec![x.clone(), x.clone()]]),
+            [x, y] => Ok(vec![vec![x.clone(), y.clone()]]),
+            _ => Err(DeriveError::Request {
+                message: "--order 2 takes one variable (the Hessian) or two (the mixed derivative)"
+                    .into(),
+                span: Span::NONE,
+            }),
+        },
+        n => Err(DeriveError::Request {
+            message: format!("--order must be 1 or 2, not {n}"),
+            span: Span::NONE,
+        }),
+    }
+}
+
+/// A derivative before simplification: a matrix node, or an index form with
+/// its free indices.
+enum Raw {
+    Matrix(Id),
+    Index(Tensor, Vec<Ix>),
+}
+
+fn var_node(
+    graph: &mut Graph,
+    name: &str,
+    var_dims: &dyn Fn(&str) -> Option<Dims>,
+) -> Result<(Id, Dims), DeriveError> {
+    let dims = var_dims(name).ok_or_else(|| DeriveError::Request {
+        message: format!("the shape of `{name}` is unknown"),
+        span: Span::NONE,
+    })?;
+    Ok((graph.var(name, dims.clone()), dims))
+}
+
+fn differentiate(
+    diff: &mut Differentiator<'_>,
+    root: Id,
+    wrt: &[String],
+    var_dims: &dyn Fn(&str) -> Option<Dims>,
+) -> Result<Raw, DeriveError> {
+    let (x, x_dims) = var_node(diff.graph, &wrt[0], var_dims)?;
+    let scalar_root = is_scalar(diff.graph.dims(root));
+    if wrt.len() == 2 && !scalar_root {
+        return Err(DeriveError::Request {
+            message: "second derivatives are taken of scalar expressions only".into(),
+            span: Span::NONE,
+        });
+    }
+    if scalar_root {
+        let gradient = match diff.gradients(root, &[x])?[0] {
+            Some(g) => g,
+            None => diff.graph.zero(x_dims),
+        };
+        if wrt.len() == 1 {
+            return Ok(Raw::Matrix(gradient));
+        }
+        let (y, y_dims) = var_node(diff.graph, &wrt[1], var_dims)?;
+        return jacobian(diff, gradient, y, &wrt[1], y_dims);
+    }
+    jacobian(diff, root, x, &wrt[0], x_dims)
+}
+
+/// `∂f[out]/∂x[at]` by forward mode, raised when it has at most two indices.
+fn jacobian(
+    diff: &mut Differentiator<'_>,
+    f: Id,
+    x: Id,
+    name: &str,
+    x_dims: Dims,
+) -> Result<Raw, DeriveError> {
+    let direction = diff.graph.tangent(name, x_dims.clone());
+    let f_dims = diff.graph.dims(f).clone();
+    let out = diff.space.fresh_for(&f_dims);
+    let at = diff.space.fresh_for(&x_dims);
+    let free: Vec<Ix> = out.iter().chain(&at).copied().collect();
+    let tensor = match diff.tangent(f, x, direction)? {
+        Some(t) => diff.jacobian_index_form(t, direction, &out, &at)?,
+        None => Tensor::new(),
+    };
+    if free.len() <= 2 {
+        if let Some(id) = raise(diff.graph, &diff.space, &tensor, &free)? {
+            return Ok(Raw::Matrix(id));
+        }
+    }
+    Ok(Raw::Index(tensor, free))
+}
+
+fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Dims>) -> String {
+    let shape = |d: &Dims| format!("{}×{}", d[0], d[1]);
+    let x = var_dims(&wrt[0]).map(|d| shape(&d)).unwrap_or_default();
+    if wrt.len() == 2 {
+        return format!(
+            "second derivative: H[i,j] = ∂²f/∂{}[i]∂{}[j] (entries of {} first)",
+            wrt[0], wrt[1], wrt[0]
+        );
+    }
+    if is_scalar(body_dims) {
+        format!(
+            "gradient of a scalar: the shape of {} ({x}), G[i,j] = ∂f/∂{}[i,j]",
+            wrt[0], wrt[0]
+        )
+    } else {
+        format!(
+            "Jacobian: the entries of f ({}) first, then those of {} ({x})",
+            shape(body_dims),
+            wrt[0]
+        )
+    }
+}
+
+fn finish(
+    graph: &mut Graph,
+    options: &ExportOptions,
+    vars: &BTreeMap<String, Shape>,
+    body_dims: &Dims,
+    wrt: &[String],
+    raw: Raw,
+    var_dims: &dyn Fn(&str) -> Option<Dims>,
+) -> Result<Derivative, DeriveError> {
+    let layout = layout(body_dims, wrt, var_dims);
+    let (formula, form) = match raw {
+        Raw::Matrix(id) => {
+            // Canonical forms flatten products, which un-shares subterms; a
+            // large result keeps the shared DAG of the reverse pass instead.
+            let id = if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
+                Normalizer::new(graph).normalize(id)?
+            } else {
+                id
+            };
+            let mut formula = Formula {
+                lhs: None,
+                body: graph.export(id, options),
+            };
+            if has_fill(graph, id) && !fills_inferable(&formula, vars) {
+                let explicit = ExportOptions {
+                    explicit_fills: true,
+                    ..options.clone()
+                };
+                formula.body = graph.export(id, &explicit);
+            }
+            (formula, Form::Matrix)
+        }
+        Raw::Index(tensor, free) => {
+            let mut normalizer = Normalizer::new(graph);
+            let mut normalized = Tensor::new();
+            for mut term in tensor {
+                for f in &mut term.factors {
+                    if let Factor::Entry(id, _) = f {
+                        *id = normalizer.normalize(*id)?;
+                    }
+                }
+                normalized.push(term);
+            }
+            let normalized = collect(normalized);
+            let name = if wrt.len() == 2 { "H" } else { "J" };
+            (
+                index_formula(graph, options, &normalized, &free, name),
+                Form::Index,
+            )
+        }
+    };
+    Ok(Derivative {
+        wrt: wrt.to_vec(),
+        formula,
+        form,
+        layout,
+    })
+}
+
+/// Results with more distinct nodes than this are not put in canonical form
+/// (which would multiply them out); they keep the sharing of the DAG.
+const MAX_NORMALIZED_NODES: usize = 400;
+
+fn has_fill(graph: &Graph, id: Id) -> bool {
+    graph
+        .topological(&[id])
+        .iter()
+        .any(|&n| matches!(graph.node(n), crate::index::Node::Fill(..)))
+}
+
+/// True when every `vector(c)` of the printed result can be sized from its
+/// context when read back (as a grader reads it).
+fn fills_inferable(formula: &Formula, vars: &BTreeMap<String, Shape>) -> bool {
+    let mut decls = Decls::new();
+    for (name, s) in vars {
+        let dims = match (&s.rows, &s.cols) {
+            (r, c) if s.is_scalar() => {
+                let _ = (r, c);
+                Vec::new()
+            }
+            (r, c) if *c == crate::syntax::DimSpec::Fixed(1) => vec![r.clone()],
+            (r, c) => vec![r.clone(), c.clone()],
+        };
+        decls.insert(crate::syntax::Decl {
+            name: name.clone(),
+            kind: crate::syntax::DeclKind::Value(dims),
+        });
+    }
+    let text = crate::syntax::to_expr_string(formula);
+    let Ok(reparsed) = parse_formula(&text, &decls) else {
+        return false;
+    };
+    let ctx = ShapeContext {
+        decls: &decls,
+        source: &text,
+        gradient_shapes: BTreeMap::new(),
+        expected: None,
+    };
+    shape::check(&reparsed, &ctx).is_ok()
+}
+
+const FREE_NAMES: [&str; 6] = ["i", "j", "k", "l", "m", "n"];
+const DUMMY_NAMES: [&str; 8] = ["p", "q", "r", "s", "t", "u", "v", "w"];
+
+/// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
+/// summation where a dummy occurs exactly twice and explicit `sum[…]` else.
+fn index_formula(
+    graph: &Graph,
+    options: &ExportOptions,
+    tensor: &Tensor,
+    free: &[Ix],
+    name: &str,
+) -> Formula {
+    let mut names: BTreeMap<Ix, String> = BTreeMap::new();
+    for (k, ix) in free.iter().enumerate() {
+        names.insert(
+            *ix,
+            FREE_NAMES.get(k).map_or(format!("i{k}"), |s| s.to_string()),
+        );
+    }
+    let mut body: Option<Expr> = None;
+    for term in tensor {
+        let mut local = names.clone();
+        for (k, s) in term.sums.iter().enumerate() {
+            local.insert(
+                *s,
+                DUMMY_NAMES
+                    .get(k)
+                    .map_or(format!("p{k}"), |n| n.to_string()),
+            );
+        }
+        let name_of = |ix: &Ix| local[ix].clone();
+        let mut product: Option<Expr> = None;
+        for f in &term.factors {
+            let e = match f {
+                Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
+                Factor::Entry(id, ixs) => {
+                    let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
+                        (crate::index::Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
+                        _ => (*id, ixs.clone()),
+                    };
+                    Expr::new(ExprKind::Index(
+                        Box::new(graph.export(base, options)),
+                        ixs.iter().map(name_of).collect(),
+                    ))
+                }
+                Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
+            };
+            product = Some(match product {
+                None => e,
+                Some(p) => Expr::binary(BinOp::Mul, p, e),
+            });
+        }
+        let magnitude = term.coeff.abs();
+        let mut e = match product {
+            None => Expr::num(magnitude),
+            Some(p) if magnitude == 1.0 => p,
+            Some(p) => Expr::binary(BinOp::Mul, Expr::num(magnitude), p),
+        };
+        let explicit: Vec<String> = term
+            .sums
+            .iter()
+            .filter(|&&s| term.occurrences(s) != 2)
+            .map(name_of)
+            .collect();
+        let negative_first = body.is_none() && term.coeff < 0.0;
+        let sums: Vec<String> = if negative_first {
+            term.sums.iter().map(name_of).collect()
+        } else {
+            explicit
+        };
+        if !sums.is_empty() {
+            e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
+        }
+        body = Some(match (body, term.coeff < 0.0) {
+            (None, false) => e,
+            (None, true) => Expr::new(ExprKind::Neg(Box::new(e))),
+            (Some(b), false) => Expr::binary(BinOp::Add, b, e),
+            (Some(b), true) => Expr::binary(BinOp::Sub, b, e),
+        });
+    }
+    Formula {
+        lhs: Some(IndexLhs {
+            name: name.to_string(),
+            indices: free.iter().map(|ix| names[ix].clone()).collect(),
+            span: Span::NONE,
+        }),
+        body: body.unwrap_or_else(|| Expr::num(0.0)),
+    }
+}
+
+/// Simplifies any matrix expression: the CAS task behind `matcalc simplify`.
+///
+/// ```
+/// use matcalc::derive::simplify;
+/// let f = simplify("(A*B)' + B'*A'", &Default::default()).unwrap();
+/// assert_eq!(matcalc::syntax::to_expr_string(&f.1), "2*B'*A'");
+/// ```
+pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
+    let formula = parse_formula(text, decls)?;
+    if let Some(lhs) = &formula.lhs {
+        return Err(DeriveError::Request {
+            message: "index-notation results are not simplified; give a matrix expression".into(),
+            span: lhs.span,
+        });
+    }
+    let ctx = ShapeContext {
+        decls,
+        source: text,
+        gradient_shapes: BTreeMap::new(),
+        expected: None,
+    };
+    let typed = shape::check(&formula, &ctx)?;
+    let mut graph = Graph::new();
+    let var_dims = |name: &str| {
+        typed
+            .vars
+            .get(name)
+            .map(|s| [s.rows.clone(), s.cols.clone()])
+    };
+    let body = &typed.formula.body;
+    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let simplified = Normalizer::new(&mut graph).normalize(root)?;
+    let result = Formula {
+        lhs: None,
+        body: graph.export(
+            simplified,
+            &ExportOptions {
+                bare_gradients: single_call_arguments(&graph, root),
+                ..Default::default()
+            },
+        ),
+    };
+    Ok((typed, result))
+}

@@ -1,0 +1,326 @@
+//! Rendering derivations for people and programs: Unicode text with `where`
+//! bindings, Markdown, LaTeX, the input syntax, and JSON.
+//!
+//! Invariant: pure functions from results to strings; only the CLI prints.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::derive::{Derivation, Derivative, Form};
+use crate::syntax::{
+    expr_to_string, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula,
+};
+
+/// Smallest subexpression (in nodes) worth a `where` name.
+const MIN_SHARED_NODES: usize = 4;
+
+/// A derivative prepared for display: the left-hand side label, the result
+/// with the gradient of the loss and repeated subexpressions named, and the
+/// bindings.
+#[derive(Clone, Debug)]
+pub struct Display {
+    /// `∂L/∂X`, `∂f/∂x`, `∂²f/∂x∂y`.
+    pub label: String,
+    /// The result with names substituted.
+    pub formula: Formula,
+    /// `(name, expression)` pairs, in order of first use.
+    pub bindings: Vec<(String, Expr)>,
+}
+
+/// The label `∂f/∂X` for a derivative of `expr` (the loss itself when the
+/// whole expression is `L(E)`).
+pub fn label(expr: &Expr, wrt: &[String]) -> String {
+    let f = match &expr.kind {
+        ExprKind::Apply(name, _) => name.clone(),
+        _ => "f".to_string(),
+    };
+    match wrt {
+        [x] => format!("∂{f}/∂{x}"),
+        [x, y] if x == y => format!("∂²{f}/∂{x}²"),
+        [x, y] => format!("∂²{f}/∂{x}∂{y}"),
+        _ => format!("∂{f}"),
+    }
+}
+
+/// Prepares a derivative of `expr` for text display.
+pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Display {
+    let mut bindings = Vec::new();
+    let mut used: Vec<String> = taken.to_vec();
+    let mut body = derivative.formula.body.clone();
+    // The gradient of each abstract function at a compound argument: ∂L/∂Y.
+    for (name, arg) in loss_arguments(expr) {
+        let shown = match &arg.kind {
+            ExprKind::Var(v) => format!("∂{name}/∂{v}"),
+            _ => {
+                let y = fresh_name(&["Y", "Z", "U", "V"], &used);
+                used.push(y.clone());
+                bindings.push((y.clone(), arg.clone()));
+                format!("∂{name}/∂{y}")
+            }
+        };
+        body = replace_bare_gradient(body, &name, &shown);
+    }
+    // Repeated subexpressions: E₁, E₂, …
+    let mut counter = 0;
+    while let Some(shared) = largest_repeated(&body) {
+        counter += 1;
+        let name = format!("E{}", subscript(counter));
+        body = replace_subtree(body, &shared, &name);
+        bindings.push((name, shared));
+    }
+    Display {
+        label: label(expr, &derivative.wrt),
+        formula: Formula {
+            lhs: derivative.formula.lhs.clone(),
+            body,
+        },
+        bindings,
+    }
+}
+
+fn fresh_name(candidates: &[&str], used: &[String]) -> String {
+    candidates
+        .iter()
+        .find(|c| !used.iter().any(|u| u == *c))
+        .map_or_else(|| "Y₀".to_string(), |c| c.to_string())
+}
+
+fn subscript(n: usize) -> String {
+    n.to_string()
+        .chars()
+        .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+        .collect()
+}
+
+/// Each abstract function called with one argument throughout `expr`, with
+/// that argument.
+fn loss_arguments(expr: &Expr) -> BTreeMap<String, Expr> {
+    let mut seen: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        if let ExprKind::Apply(name, args) = &e.kind {
+            if let [arg] = args.as_slice() {
+                let list = seen.entry(name.clone()).or_default();
+                if !list.contains(arg) {
+                    list.push(arg.clone());
+                }
+            }
+        }
+        stack.extend(e.children());
+    }
+    seen.into_iter()
+        .filter_map(|(name, mut args)| (args.len() == 1).then(|| (name, args.remove(0))))
+        .collect()
+}
+
+fn map_children(expr: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+    let Expr { kind, span } = expr;
+    let mut b = |e: Box<Expr>| Box::new(f(*e));
+    let kind = match kind {
+        ExprKind::Neg(a) => ExprKind::Neg(b(a)),
+        ExprKind::Transpose(a) => ExprKind::Transpose(b(a)),
+        ExprKind::Call(func, a) => ExprKind::Call(func, b(a)),
+        ExprKind::Binary(op, x, y) => {
+            let x = b(x);
+            ExprKind::Binary(op, x, b(y))
+        }
+        ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
+        ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
+        ExprKind::Fill { kind, value, size } => ExprKind::Fill {
+            kind,
+            value: b(value),
+            size,
+        },
+        ExprKind::Apply(name, args) => {
+            ExprKind::Apply(name, args.into_iter().map(&mut *f).collect())
+        }
+        ExprKind::Grad(name, args) => ExprKind::Grad(name, args.into_iter().map(&mut *f).collect()),
+        other => other,
+    };
+    Expr { kind, span }
+}
+
+fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
+    let bare =
+        |e: &Expr| matches!(&e.kind, ExprKind::Grad(n, args) if n == name && args.is_empty());
+    match &expr.kind {
+        // A transposed ∂L/∂Y keeps its parentheses: (∂L/∂Y)ᵀ.
+        ExprKind::Transpose(inner) if bare(inner) => Expr::new(ExprKind::Transpose(Box::new(
+            Expr::var(&format!("({shown})")),
+        ))),
+        _ if bare(&expr) => Expr::var(shown),
+        _ => map_children(expr, &mut |e| replace_bare_gradient(e, name, shown)),
+    }
+}
+
+fn replace_subtree(expr: Expr, target: &Expr, name: &str) -> Expr {
+    if &expr == target {
+        return Expr::var(name);
+    }
+    map_children(expr, &mut |e| replace_subtree(e, target, name))
+}
+
+/// The largest subexpression (by nodes, at least [`MIN_SHARED_NODES`]) that
+/// occurs at least twice.
+fn largest_repeated(expr: &Expr) -> Option<Expr> {
+    let mut counts: BTreeMap<String, (usize, usize, Expr)> = BTreeMap::new();
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        let size = e.node_count();
+        if size >= MIN_SHARED_NODES && !has_index_notation(e) {
+            let key = expr_to_string(e);
+            let slot = counts.entry(key).or_insert((0, size, e.clone()));
+            slot.0 += 1;
+        }
+        stack.extend(e.children());
+    }
+    counts
+        .into_values()
+        .filter(|(n, _, _)| *n >= 2)
+        .max_by_key(|(_, size, _)| *size)
+        .map(|(_, _, e)| e)
+}
+
+fn has_index_notation(e: &Expr) -> bool {
+    matches!(
+        e.kind,
+        ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..)
+    ) || e.children().into_iter().any(has_index_notation)
+}
+
+/// One derivative as text for people: `∂L/∂X = ∂L/∂Y · Wᵀ   where Y = X·W + B`.
+pub fn derivative_text(expr: &Expr, derivative: &Derivative, variables: &[String]) -> String {
+    let shown = display(expr, derivative, variables);
+    let mut out = format!("{} = {}", shown.label, to_unicode(&shown.formula));
+    for (k, (name, e)) in shown.bindings.iter().enumerate() {
+        let sep = if k == 0 { "   where " } else { ", " };
+        out.push_str(&format!(
+            "{sep}{name} = {}",
+            to_unicode(&Formula {
+                lhs: None,
+                body: e.clone()
+            })
+        ));
+    }
+    if derivative.form == Form::Index {
+        out.push_str("\n  (index form: this derivative has no matrix form)");
+    }
+    out
+}
+
+/// The JSON record of one derivative.
+#[derive(Serialize)]
+pub struct DerivativeJson {
+    /// The variables differentiated by.
+    pub wrt: Vec<String>,
+    /// The result in the input syntax.
+    pub result: String,
+    /// `matrix` or `index`.
+    pub form: Form,
+    /// The result in Unicode.
+    pub unicode: String,
+    /// The result in LaTeX.
+    pub latex: String,
+    /// The layout convention.
+    pub layout: String,
+}
+
+impl DerivativeJson {
+    /// The record of `d`.
+    pub fn new(d: &Derivative) -> DerivativeJson {
+        DerivativeJson {
+            wrt: d.wrt.clone(),
+            result: to_expr_string(&d.formula),
+            form: d.form,
+            unicode: to_unicode(&d.formula),
+            latex: to_latex(&d.formula),
+            layout: d.layout.clone(),
+        }
+    }
+}
+
+/// The derivatives in the input syntax, one per line.
+pub fn derivation_expr(d: &Derivation) -> String {
+    d.derivatives
+        .iter()
+        .map(|x| to_expr_string(&x.formula))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The derivation for people: each derivative with its `where` bindings and
+/// layout, then the assumed shapes.
+pub fn derivation_text(d: &Derivation) -> String {
+    let expr = &d.typed.formula.body;
+    let vars: Vec<String> = d.typed.vars.keys().cloned().collect();
+    let mut out = String::new();
+    for x in &d.derivatives {
+        out.push_str(&derivative_text(expr, x, &vars));
+        out.push('\n');
+        out.push_str(&format!("  layout: {}\n", x.layout));
+    }
+    let assumptions = d.typed.assumptions();
+    if !assumptions.is_empty() {
+        out.push_str(&format!("  {assumptions}\n"));
+    }
+    out.trim_end().to_string()
+}
+
+/// The derivatives as LaTeX equations, one per line.
+pub fn derivation_latex(d: &Derivation) -> String {
+    let expr = &d.typed.formula.body;
+    d.derivatives
+        .iter()
+        .map(|x| {
+            format!(
+                "{} = {}",
+                latex_label(&label(expr, &x.wrt)),
+                to_latex(&x.formula)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The derivation as Markdown: the result in code, as display math, and the
+/// layout.
+pub fn derivation_markdown(d: &Derivation) -> String {
+    let expr = &d.typed.formula.body;
+    let mut out = String::new();
+    for x in &d.derivatives {
+        let name = label(expr, &x.wrt);
+        out.push_str(&format!(
+            "**{name}** = `{}`\n\n$$ {} = {} $$\n\n*Layout:* {}\n\n",
+            to_expr_string(&x.formula),
+            latex_label(&name),
+            to_latex(&x.formula),
+            x.layout
+        ));
+    }
+    let assumptions = d.typed.assumptions();
+    if !assumptions.is_empty() {
+        out.push_str(&format!("*{assumptions}*\n"));
+    }
+    out.trim_end().to_string()
+}
+
+/// The derivation as JSON: `{"expr", "assumed", "derivatives": [{"wrt",
+/// "result", "form", "unicode", "latex", "layout"}]}`.
+pub fn derivation_json(d: &Derivation) -> serde_json::Value {
+    let records: Vec<DerivativeJson> = d.derivatives.iter().map(DerivativeJson::new).collect();
+    serde_json::json!({
+        "expr": to_expr_string(&d.typed.formula),
+        "assumed": d.typed.assumptions(),
+        "derivatives": records,
+    })
+}
+
+/// `∂L/∂X` as LaTeX.
+fn latex_label(label: &str) -> String {
+    let body = label.replace('∂', "\\partial ").replace('²', "^2");
+    match body.split_once('/') {
+        Some((num, den)) => format!("\\frac{{{num}}}{{{den}}}"),
+        None => body,
+    }
+}

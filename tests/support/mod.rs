@@ -1,0 +1,7 @@
+//! Support shared by the integration tests: random, well-shaped
+//! expressions ([`gen`]). Each test binary includes it with `mod support;`
+//! and uses only part of it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod gen;
+pub mod shape_oracle;
