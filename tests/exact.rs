@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use matcalc::exact::{
-    expand, shrink_sizes, verify, Budget, Context, ExactError, ExactVerdict, Scalar, Session,
+    concrete_vars, expand, shrink_sizes, verify, Budget, Context, ExactError, ExactVerdict, Scalar,
+    Session,
 };
-use matcalc::numeric::{Case, Problem};
+use matcalc::numeric::{Case, Domain, Problem};
 use matcalc::syntax::{parse_expr, parse_formula, BinOp, Decls, Expr, ExprKind, Formula, Func};
 use num_rational::BigRational;
 
@@ -258,6 +259,115 @@ fn gradients_of_the_abstract_loss_are_atoms() {
 }
 
 // ---------------------------------------------------------------------------
+// Sampling domains
+
+fn with_domain(mut p: Problem, var: &str, domain: Domain) -> Problem {
+    p.domains.insert(var.to_string(), domain);
+    p
+}
+
+#[test]
+fn symmetric_domains_make_symmetric_forms_exact() {
+    let p = problem("x'*A*x", &[("x", vec![3]), ("A", vec![3, 3])], &["x"]);
+    let short = claim("2*A*x");
+    assert!(matches!(
+        verify(&p, &short, Budget::default()).unwrap(),
+        ExactVerdict::Differs { .. }
+    ));
+    assert_eq!(
+        verify(&p, &claim("(A + A')*x"), Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
+    for domain in [Domain::Symmetric, Domain::Spd] {
+        let on = with_domain(p.clone(), "A", domain);
+        assert_eq!(
+            verify(&on, &short, Budget::default()).unwrap(),
+            ExactVerdict::Equal
+        );
+        assert!(matches!(
+            verify(&on, &claim("A*x"), Budget::default()).unwrap(),
+            ExactVerdict::Differs { .. }
+        ));
+    }
+}
+
+#[test]
+fn label_domains_reduce_exactly() {
+    // Σy = 1 for a one-hot y: the cross-entropy gradient is softmax(x) − y.
+    let p = problem(
+        "-y'*log(softmax(x))",
+        &[("x", vec![3]), ("y", vec![3])],
+        &["x"],
+    );
+    let c = claim("softmax(x) - y");
+    assert!(matches!(
+        verify(&p, &c, Budget::default()).unwrap(),
+        ExactVerdict::Differs { .. }
+    ));
+    let onehot = with_domain(p.clone(), "y", Domain::Onehot);
+    assert_eq!(
+        verify(&onehot, &c, Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
+    let prob = with_domain(p, "y", Domain::Prob);
+    assert_eq!(
+        verify(&prob, &c, Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
+    // y² = 1 for ±1 labels, y² = y for 0/1 labels.
+    let q = problem("sum(y.*y.*x)", &[("x", vec![2]), ("y", vec![2])], &["x"]);
+    let pm1 = with_domain(q.clone(), "y", Domain::Pm1);
+    assert_eq!(
+        verify(&pm1, &claim("vector(1)"), Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
+    assert!(matches!(
+        verify(&pm1, &claim("y"), Budget::default()).unwrap(),
+        ExactVerdict::Differs { .. }
+    ));
+    let binary = with_domain(q, "y", Domain::Binary);
+    assert_eq!(
+        verify(&binary, &claim("y"), Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
+}
+
+#[test]
+fn identities_beyond_the_normal_form_stay_undecided() {
+    // QᵀQ = I holds for an orthogonal Q, but no reduction expresses it.
+    let p = problem(
+        "tr(Q'*Q*A)",
+        &[("Q", vec![3, 3]), ("A", vec![3, 3])],
+        &["A"],
+    );
+    let c = claim("eye(3)");
+    assert!(matches!(
+        verify(&p, &c, Budget::default()).unwrap(),
+        ExactVerdict::Differs { .. }
+    ));
+    let orthogonal = with_domain(p, "Q", Domain::Orthogonal);
+    let ExactVerdict::Undecided { reason } = verify(&orthogonal, &c, Budget::default()).unwrap()
+    else {
+        panic!("an orthogonality identity cannot be decided");
+    };
+    assert!(reason.contains("entries of Q"), "{reason}");
+    // sin² + cos² = 1 is an identity between atoms: undecided, not "differs".
+    let trig = problem("sum(x)", &[("x", vec![2])], &["x"]);
+    let verdict = verify(&trig, &claim("sin(x).^2 + cos(x).^2"), Budget::default()).unwrap();
+    assert!(
+        matches!(verdict, ExactVerdict::Undecided { .. }),
+        "{verdict:?}"
+    );
+    // A wrong claim among such atoms is still shown to differ, by a
+    // certified evaluation at a point of the domain.
+    let verdict = verify(&trig, &claim("sin(x).^2 + 2*cos(x).^2"), Budget::default()).unwrap();
+    assert!(
+        matches!(verdict, ExactVerdict::Differs { .. }),
+        "{verdict:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Expansion and the budget
 
 #[test]
@@ -305,6 +415,10 @@ fn the_term_budget_stops_expansion() {
         max_work: 1_000_000,
     };
     let verdict = verify(&p, &claim("det(X)*inv(X)'"), tight).unwrap();
+    assert_eq!(
+        verify(&p, &claim("det(X)*inv(X)'"), Budget::default()).unwrap(),
+        ExactVerdict::Equal
+    );
     let ExactVerdict::Undecided { reason } = &verdict else {
         panic!("{verdict:?}");
     };
@@ -319,6 +433,39 @@ fn the_term_budget_stops_expansion() {
         panic!("a work budget of 10 cannot suffice");
     };
     assert!(reason.starts_with("term budget exceeded"), "{reason}");
+}
+
+#[test]
+fn nothing_runs_away() {
+    let huge = problem("sum(X)", &[("X", vec![5000, 5000])], &["X"]);
+    let ExactVerdict::Undecided { reason } =
+        verify(&huge, &claim("matrix(1)"), Budget::default()).unwrap()
+    else {
+        panic!("25 million entries are over budget");
+    };
+    assert!(reason.starts_with("term budget exceeded"), "{reason}");
+    let power = problem("sum((2*x).^1000000000)", &[("x", vec![2])], &["x"]);
+    let verdict = verify(&power, &claim("x"), Budget::default()).unwrap();
+    assert!(
+        matches!(verdict, ExactVerdict::Undecided { .. }),
+        "{verdict:?}"
+    );
+}
+
+#[test]
+fn symbolic_dimensions_get_distinct_small_sizes() {
+    use matcalc::syntax::DimSpec;
+    let named = |s: &str| DimSpec::Named(s.to_string());
+    let declared: BTreeMap<String, Vec<DimSpec>> = [
+        ("X".to_string(), vec![named("n"), named("k")]),
+        ("W".to_string(), vec![named("k"), DimSpec::Fixed(3)]),
+    ]
+    .into();
+    let (concrete, sizes) = concrete_vars(&declared);
+    assert_eq!(concrete["W"], vec![sizes["k"], 3]);
+    assert_eq!(concrete["X"], vec![sizes["n"], sizes["k"]]);
+    assert!(sizes["n"] != sizes["k"] && sizes["n"] != 3 && sizes["k"] != 3);
+    assert!(sizes.values().all(|&n| (2..=4).contains(&n)));
 }
 
 #[test]

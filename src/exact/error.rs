@@ -191,7 +191,14 @@ pub enum ExactError {
         /// The budget.
         limit: u64,
     },
-    /// An exponent that does not fit 64-bit integers.
+    /// A matrix or tensor with too many entries.
+    #[error("term budget exceeded (a value with more than {limit} entries)")]
+    EntryBudget {
+        /// The most entries allowed.
+        limit: usize,
+    },
+    /// An exponent that does not fit 64-bit integers, or a power whose
+    /// exact value would be too large.
     #[error("an exponent is too large for exact expansion")]
     ExponentTooLarge,
 }
@@ -222,6 +229,7 @@ impl ExactError {
             | ExactError::BadProblem { .. }
             | ExactError::TermBudget { .. }
             | ExactError::WorkBudget { .. }
+            | ExactError::EntryBudget { .. }
             | ExactError::ExponentTooLarge => Span::NONE,
         }
     }
@@ -232,6 +240,7 @@ impl ExactError {
             self,
             ExactError::TermBudget { .. }
                 | ExactError::WorkBudget { .. }
+                | ExactError::EntryBudget { .. }
                 | ExactError::ExponentTooLarge
         )
     }

@@ -81,6 +81,7 @@ impl Val {
     /// dims (`[]`, `[n]` or `[r, c]`).
     pub(super) fn into_result(
         self,
+        cx: &Context,
         dims: Option<&[usize]>,
         span: Span,
     ) -> Result<Matrix, ExactError> {
@@ -98,6 +99,7 @@ impl Val {
                 } else {
                     (rows, cols)
                 };
+                cx.meter.check_size(&[rows, cols])?;
                 Ok(Tensor::filled(vec![rows, cols], value))
             }
         }
@@ -163,7 +165,7 @@ impl Env<'_> {
                 }
             })?),
             ExprKind::Neg(inner) => match self.value(inner)? {
-                Val::Mat(m) => Val::Mat(map(&m, |x| Ok(x.neg()))?),
+                Val::Mat(m) => Val::Mat(map(self.cx, &m, |x| Ok(x.neg()))?),
                 Val::Fill { shape, value, span } => Val::Fill {
                     shape,
                     value: value.neg(),
@@ -194,10 +196,11 @@ impl Env<'_> {
             ExprKind::Fill { kind, value, size } => {
                 let value = self.scalar_value(value, "vector")?;
                 match size {
-                    Some([rows, cols]) => Val::Mat(Tensor::filled(
-                        vec![self.dim(rows, span)?, self.dim(cols, span)?],
-                        value,
-                    )),
+                    Some([rows, cols]) => {
+                        let shape = vec![self.dim(rows, span)?, self.dim(cols, span)?];
+                        self.cx.meter.check_size(&shape)?;
+                        Val::Mat(Tensor::filled(shape, value))
+                    }
                     None => Val::Fill {
                         shape: match kind {
                             FillKind::Vector => Deferred::Column,
@@ -215,7 +218,7 @@ impl Env<'_> {
                     [r, c] => (self.dim(r, span)?, self.dim(c, span)?),
                     _ => return Err(ExactError::SizeNotInferred { span }),
                 };
-                Val::Mat(matrix_from_fn(rows, cols, |i, j| {
+                Val::Mat(matrix_from_fn(self.cx, rows, cols, |i, j| {
                     Ok(match kind {
                         ConstKind::Eye if i == j => Scalar::one(),
                         ConstKind::Ones => Scalar::one(),
@@ -288,7 +291,7 @@ impl Env<'_> {
         let cx = self.cx;
         let at = |e: ExactError| e.at(span);
         if func.is_elementwise() {
-            return map(x, |v| cx.apply(func, v)).map_err(at);
+            return map(cx, x, |v| cx.apply(func, v)).map_err(at);
         }
         let bad = |need: &'static str| ExactError::BadArgument {
             func: func.name(),
@@ -317,7 +320,7 @@ impl Env<'_> {
             Func::Diag if x.cols() == 1 || x.rows() == 1 => {
                 let entries = x.data();
                 let n = entries.len();
-                matrix_from_fn(n, n, |i, j| {
+                matrix_from_fn(cx, n, n, |i, j| {
                     Ok(if i == j {
                         entries[i].clone()
                     } else {
@@ -325,27 +328,27 @@ impl Env<'_> {
                     })
                 })
             }
-            Func::Diag if square => matrix_from_fn(x.rows(), 1, |i, _| Ok(x.at(i, i).clone())),
+            Func::Diag if square => matrix_from_fn(cx, x.rows(), 1, |i, _| Ok(x.at(i, i).clone())),
             Func::Diag => Err(bad("a vector or a square matrix")),
             Func::Sum => scalar(sum(cx, x)),
             Func::Norm1 => {
-                let abs = map(x, |v| cx.apply(Func::Abs, v))?;
+                let abs = map(cx, x, |v| cx.apply(Func::Abs, v))?;
                 scalar(sum(cx, &abs))
             }
             Func::Norm2 => {
-                let squares = map(x, |v| cx.mul(v, v))?;
+                let squares = map(cx, x, |v| cx.mul(v, v))?;
                 let total = sum(cx, &squares)?;
                 scalar(cx.apply(Func::Sqrt, &total))
             }
             Func::Softmax if x.cols() == 1 => {
-                let exps = map(x, |v| cx.exp(v))?;
+                let exps = map(cx, x, |v| cx.exp(v))?;
                 let total = sum(cx, &exps)?;
                 let scale = cx.inv(&total)?;
-                map(&exps, |e| cx.mul(e, &scale))
+                map(cx, &exps, |e| cx.mul(e, &scale))
             }
             Func::Softmax => Err(bad("a column vector")),
             Func::Logsumexp => {
-                let exps = map(x, |v| cx.exp(v))?;
+                let exps = map(cx, x, |v| cx.exp(v))?;
                 let total = sum(cx, &exps)?;
                 scalar(cx.apply(Func::Log, &total))
             }

@@ -100,6 +100,7 @@ impl<'e, 'c> IndexEvaluator<'e, 'c> {
             .iter()
             .map(|i| self.dim(i, body.span))
             .collect::<Result<_, _>>()?;
+        self.env.cx.meter.check_size(&shape)?;
         self.bound = lhs.to_vec();
         let value = self.labelled(body)?;
         let value = self.close(value, body.span)?;
@@ -182,6 +183,7 @@ impl<'e, 'c> IndexEvaluator<'e, 'c> {
             ExprKind::Delta(i, j) => {
                 let n = self.dim(i, span)?;
                 let m = self.dim(j, span)?;
+                cx.meter.check_size(&[n, m])?;
                 let eye = Tensor::try_from_fn(vec![n, m], |at| {
                     Ok::<_, ExactError>(if at[0] == at[1] {
                         Scalar::one()
@@ -223,9 +225,9 @@ impl<'e, 'c> IndexEvaluator<'e, 'c> {
                 if matches!(op, BinOp::Add | BinOp::Sub) {
                     let left = self.close(left, a.span)?;
                     let right = self.close(right, b.span)?;
-                    combine(&left, &right, f, usize::max)
+                    combine(self.env, &left, &right, f, usize::max)
                 } else {
-                    combine(&left, &right, f, |x, y| x + y)
+                    combine(self.env, &left, &right, f, |x, y| x + y)
                 }
             }
             ExprKind::Call(func, arg) if func.is_elementwise() => {
@@ -329,6 +331,7 @@ fn join_axes(data: &Tensor<Scalar>, idx: &[String]) -> Labelled {
 /// Combines two labelled tensors entry by entry over the union of their
 /// labels, joining shared labels.
 fn combine(
+    env: &Env<'_>,
     left: &Labelled,
     right: &Labelled,
     f: impl Fn(&Scalar, &Scalar) -> Result<Scalar, ExactError>,
@@ -352,6 +355,7 @@ fn combine(
             }
         }
     }
+    env.cx.meter.check_size(&shape)?;
     let left_rank = left.labels.len();
     let data = Tensor::try_from_fn(shape, |at| {
         let l = &at[..left_rank];

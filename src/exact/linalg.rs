@@ -16,12 +16,15 @@ use crate::syntax::{BinOp, Span};
 /// A 2-D tensor of scalars.
 pub type Matrix = Tensor<Scalar>;
 
-/// A `rows × cols` matrix from a function of `(i, j)`.
+/// A `rows × cols` matrix from a function of `(i, j)`, within the
+/// context's size budget.
 pub(super) fn matrix_from_fn(
+    cx: &Context,
     rows: usize,
     cols: usize,
     mut f: impl FnMut(usize, usize) -> Result<Scalar, ExactError>,
 ) -> Result<Matrix, ExactError> {
+    cx.meter.check_size(&[rows, cols])?;
     Tensor::try_from_fn(vec![rows, cols], |index| f(index[0], index[1]))
 }
 
@@ -53,10 +56,11 @@ pub(super) fn transpose(m: &Matrix) -> Matrix {
 
 /// Every entry mapped by `f`.
 pub(super) fn map(
+    cx: &Context,
     m: &Matrix,
     mut f: impl FnMut(&Scalar) -> Result<Scalar, ExactError>,
 ) -> Result<Matrix, ExactError> {
-    matrix_from_fn(m.rows(), m.cols(), |i, j| f(m.at(i, j)))
+    matrix_from_fn(cx, m.rows(), m.cols(), |i, j| f(m.at(i, j)))
 }
 
 /// The scalar operation of an element-wise operator (`*` and `/` act
@@ -105,11 +109,11 @@ pub(super) fn matrices(
     };
     let at = |e: ExactError| e.at(span);
     match op {
-        BinOp::Mul if is_scalar(a) => map(b, |x| cx.mul(a.at(0, 0), x)),
-        BinOp::Mul if is_scalar(b) => map(a, |x| cx.mul(x, b.at(0, 0))),
+        BinOp::Mul if is_scalar(a) => map(cx, b, |x| cx.mul(a.at(0, 0), x)),
+        BinOp::Mul if is_scalar(b) => map(cx, a, |x| cx.mul(x, b.at(0, 0))),
         BinOp::Mul if a.cols() == b.rows() => product(cx, a, b),
         BinOp::Div | BinOp::Pow if is_scalar(b) && (op == BinOp::Div || is_scalar(a)) => {
-            map(a, |x| scalar_op(cx, op, x, b.at(0, 0))).map_err(at)
+            map(cx, a, |x| scalar_op(cx, op, x, b.at(0, 0))).map_err(at)
         }
         BinOp::Mul | BinOp::Div | BinOp::Pow => Err(mismatch()),
         _ => {
@@ -122,7 +126,7 @@ pub(super) fn matrices(
                 )
                 .clone()
             };
-            matrix_from_fn(rows, cols, |i, j| {
+            matrix_from_fn(cx, rows, cols, |i, j| {
                 scalar_op(cx, op, &pick(a, i, j), &pick(b, i, j))
             })
             .map_err(at)
@@ -132,7 +136,7 @@ pub(super) fn matrices(
 
 /// The matrix product.
 fn product(cx: &Context, a: &Matrix, b: &Matrix) -> Result<Matrix, ExactError> {
-    matrix_from_fn(a.rows(), b.cols(), |i, j| {
+    matrix_from_fn(cx, a.rows(), b.cols(), |i, j| {
         let mut sum = Scalar::zero();
         for k in 0..a.cols() {
             let term = cx.mul(a.at(i, k), b.at(k, j))?;
@@ -205,7 +209,7 @@ pub(super) fn inverse(cx: &Context, m: &Matrix, span: Span) -> Result<Matrix, Ex
     }
     let scale = cx.inv(&det)?;
     let n = m.rows();
-    matrix_from_fn(n, n, |i, j| {
+    matrix_from_fn(cx, n, n, |i, j| {
         // inv[i][j] = cofactor(j, i) / det
         let minor = determinant(cx, &minor_matrix(m, j, i))?;
         let signed = if (i + j) % 2 == 0 { minor } else { minor.neg() };

@@ -85,6 +85,18 @@ impl Meter {
         }
     }
 
+    /// Fails when a value of this shape has more entries than fifty times
+    /// the term budget; otherwise charges one operation per entry.
+    pub(super) fn check_size(&self, shape: &[usize]) -> Result<(), ExactError> {
+        let limit = self.budget.max_terms.saturating_mul(50);
+        let entries = shape
+            .iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+            .filter(|&n| n <= limit)
+            .ok_or(ExactError::EntryBudget { limit })?;
+        self.charge(entries as u64)
+    }
+
     /// The term operations spent so far.
     pub(super) fn spent(&self) -> u64 {
         self.work.get()

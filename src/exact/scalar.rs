@@ -30,6 +30,9 @@ use super::error::ExactError;
 use super::poly::{Exponent, Meter, Monomial, Poly};
 use crate::syntax::{Func, Span};
 
+/// The largest coefficient an integer power may create, in bits.
+const MAX_COEFFICIENT_BITS: u64 = 1 << 20;
+
 /// Polynomial factors with their (nonzero) exponents, sorted by factor.
 pub type Factors = Vec<(Rc<Poly>, i32)>;
 
@@ -409,6 +412,10 @@ impl Context {
             })
             .collect::<Result<_, _>>()?;
         let power = if let Some((m, c)) = a.num.single_term() {
+            let bits = (c.numer().bits() + c.denom().bits()).saturating_mul(k.unsigned_abs());
+            if bits > MAX_COEFFICIENT_BITS {
+                return Err(ExactError::ExponentTooLarge);
+            }
             self.monomial(
                 m.pow(Exponent::from_integer(k))?,
                 num_traits::pow(c.clone(), exponent as usize),

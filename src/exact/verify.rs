@@ -161,6 +161,7 @@ impl Session {
                     })
                 }
             };
+            cx.meter.check_size(&[rows, cols])?;
             let atoms: Vec<AtomRef> = super::tensor::indices(dims)
                 .map(|index| cx.entry(name, &index))
                 .collect();
@@ -223,7 +224,7 @@ impl Session {
         match &formula.lhs {
             None => env
                 .value(&formula.body)?
-                .into_result(result_dims, formula.body.span),
+                .into_result(&self.cx, result_dims, formula.body.span),
             Some(lhs) => {
                 IndexEvaluator::new(&env).formula(&lhs.indices, &formula.body, result_dims)
             }
@@ -257,6 +258,7 @@ impl Session {
             layout.extend(self.problem.vars.get(w).cloned().unwrap_or_default());
             by.push(atoms);
         }
+        self.cx.meter.check_size(&layout)?;
         let mut current: Vec<Scalar> = f.into_data();
         for atoms in by {
             let mut next = Vec::with_capacity(current.len() * atoms.len());

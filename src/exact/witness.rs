@@ -89,11 +89,19 @@ impl Interval {
         }
     }
 
+    /// An integer power by repeated squaring (each product encloses).
     fn powi(self, k: i64) -> Option<Interval> {
-        let base = if k < 0 { self.recip()? } else { self };
+        let mut base = if k < 0 { self.recip()? } else { self };
         let mut out = Interval::point(1.0);
-        for _ in 0..k.unsigned_abs() {
-            out = out.mul(base)?;
+        let mut e = k.unsigned_abs();
+        while e > 0 {
+            if e & 1 == 1 {
+                out = out.mul(base)?;
+            }
+            e >>= 1;
+            if e > 0 {
+                base = base.mul(base)?;
+            }
         }
         Some(out)
     }
@@ -335,6 +343,11 @@ mod tests {
         }
         .excludes_zero());
         assert!(step(1.0, false) > 1.0 && step(-1.0, true) < -1.0);
+        let cube = Interval::point(-2.0).powi(3).unwrap();
+        assert!(cube.lo <= -8.0 && -8.0 <= cube.hi);
+        let tiny = Interval::point(0.5).powi(-4).unwrap();
+        assert!(tiny.lo <= 16.0 && 16.0 <= tiny.hi);
+        assert!(Interval::point(2.0).powi(i64::MAX).is_none());
     }
 
     #[test]
