@@ -36,11 +36,12 @@ pub struct Budget {
 }
 
 impl Default for Budget {
-    /// 20,000 terms per polynomial and 30 million term operations.
+    /// 20,000 terms per polynomial and 5 million term operations (a few
+    /// seconds at most).
     fn default() -> Budget {
         Budget {
             max_terms: 20_000,
-            max_work: 30_000_000,
+            max_work: 5_000_000,
         }
     }
 }

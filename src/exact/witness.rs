@@ -215,6 +215,7 @@ pub(super) fn domain_point(
 pub(super) struct Evaluator<'p> {
     point: &'p HashMap<(String, Vec<usize>), f64>,
     atoms: HashMap<u32, Option<Interval>>,
+    arguments: HashMap<u32, Option<Interval>>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -222,6 +223,7 @@ impl<'p> Evaluator<'p> {
         Evaluator {
             point,
             atoms: HashMap::new(),
+            arguments: HashMap::new(),
         }
     }
 
@@ -251,15 +253,25 @@ impl<'p> Evaluator<'p> {
         Some(total)
     }
 
+    /// The interval of the argument of an `exp` or root atom (cached).
+    fn argument(&mut self, a: &AtomRef, arg: &Scalar) -> Option<Interval> {
+        if let Some(v) = self.arguments.get(&a.id()) {
+            return *v;
+        }
+        let value = self.scalar(arg);
+        self.arguments.insert(a.id(), value);
+        value
+    }
+
     fn power(&mut self, a: &AtomRef, e: Exponent) -> Option<Interval> {
         let r = e.to_f64()?;
         match a.kind() {
             AtomKind::Exp { arg } => {
-                let t = self.scalar(arg)?.mul(Interval::point(r))?;
+                let t = self.argument(a, arg)?.mul(Interval::point(r))?;
                 t.increasing(f64::exp)
             }
             AtomKind::Root { base } => {
-                let u = self.scalar(base)?;
+                let u = self.argument(a, base)?;
                 if u.lo <= 0.0 {
                     return None;
                 }
