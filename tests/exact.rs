@@ -404,10 +404,12 @@ fn the_term_budget_stops_expansion() {
     let cx = Context::new(small);
     let (x, y) = (var(&cx, "x"), var(&cx, "y"));
     let sum = cx.add(&cx.add(&x, &y).unwrap(), &int(1)).unwrap();
+    let before = cx.work_spent();
     assert!(matches!(
         cx.mul(&sum, &sum),
         Err(ExactError::TermBudget { limit: 3 })
     ));
+    assert!(cx.work_spent() > before);
     // verify turns an exhausted budget into an honest verdict.
     let p = problem("det(X)", &[("X", vec![5, 5])], &["X"]);
     let tight = Budget {

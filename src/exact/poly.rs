@@ -202,13 +202,6 @@ impl Monomial {
         &self.0
     }
 
-    /// The exponent of `atom` (0 when absent).
-    pub fn exponent_of(&self, atom: &AtomRef) -> Exponent {
-        self.0
-            .binary_search_by(|(a, _)| a.cmp(atom))
-            .map_or_else(|_| Exponent::zero(), |k| self.0[k].1)
-    }
-
     /// The product of two monomials.
     pub(super) fn mul(&self, other: &Monomial) -> Result<Monomial, ExactError> {
         let (a, b) = (&self.0, &other.0);

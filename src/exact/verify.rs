@@ -35,7 +35,7 @@ pub enum ExactVerdict {
     /// The claim differs from the reference at `entry` (0-based layout
     /// index), as functions on the sampling domain.
     Differs {
-        /// The first differing entry.
+        /// The first entry shown to differ.
         entry: Vec<usize>,
         /// The claim's entry, reduced.
         claimed: String,
