@@ -25,6 +25,7 @@ pub mod batch;
 pub mod confirm;
 pub mod derive;
 pub mod diff;
+pub mod exact;
 pub mod index;
 pub mod numeric;
 pub mod render;
