@@ -362,18 +362,7 @@ fn finish(
             } else {
                 id
             };
-            let mut formula = Formula {
-                lhs: None,
-                body: graph.export(id, options),
-            };
-            if has_fill(graph, id) && !fills_inferable(&formula, vars) {
-                let explicit = ExportOptions {
-                    explicit_fills: true,
-                    ..options.clone()
-                };
-                formula.body = graph.export(id, &explicit);
-            }
-            (formula, Form::Matrix)
+            (written(graph, id, options, vars), Form::Matrix)
         }
         Raw::Index(tensor, free) => {
             let mut normalizer = Normalizer::new(graph);
@@ -405,6 +394,28 @@ fn finish(
 /// Results with more distinct nodes than this are not put in canonical form
 /// (which would multiply them out); they keep the sharing of the DAG.
 const MAX_NORMALIZED_NODES: usize = 400;
+
+/// The node as a formula whose `vector(1)`s can be sized when read back;
+/// where they cannot, they are written `ones(n)` with their size.
+fn written(
+    graph: &Graph,
+    id: Id,
+    options: &ExportOptions,
+    vars: &BTreeMap<String, Shape>,
+) -> Formula {
+    let mut formula = Formula {
+        lhs: None,
+        body: graph.export(id, options),
+    };
+    if has_fill(graph, id) && !fills_inferable(&formula, vars) {
+        let explicit = ExportOptions {
+            explicit_fills: true,
+            ..options.clone()
+        };
+        formula.body = graph.export(id, &explicit);
+    }
+    formula
+}
 
 fn has_fill(graph: &Graph, id: Id) -> bool {
     graph
@@ -544,15 +555,10 @@ fn index_formula(
 pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
-    let result = Formula {
-        lhs: None,
-        body: graph.export(
-            simplified,
-            &ExportOptions {
-                bare_gradients: single_call_arguments(&graph, root),
-                ..Default::default()
-            },
-        ),
+    let options = ExportOptions {
+        bare_gradients: single_call_arguments(&graph, root),
+        ..Default::default()
     };
+    let result = written(&graph, simplified, &options, &typed.vars);
     Ok((typed, result))
 }

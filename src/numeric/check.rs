@@ -161,9 +161,20 @@ impl CheckReport {
     }
 }
 
-/// The relative error of `claim` against `reference` (same shape).
+/// Below this size a reference is treated as zero: the error is measured
+/// against this scale instead. Finite differences of a derivative that is
+/// identically zero are round-off noise (around 1e-11), which a ratio would
+/// blow up.
+pub const ZERO_SCALE: f64 = 1e-4;
+
+/// The relative error of `claim` against `reference` (same shape): the
+/// largest entry-wise difference over the largest reference entry (or over
+/// [`ZERO_SCALE`] when the reference is smaller).
 pub fn relative_error(claim: &ArrayD<f64>, reference: &ArrayD<f64>) -> f64 {
-    let scale = reference.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = reference
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()))
+        .max(ZERO_SCALE);
     let diff = claim
         .iter()
         .zip(reference.iter())
@@ -175,11 +186,7 @@ pub fn relative_error(claim: &ArrayD<f64>, reference: &ArrayD<f64>) -> f64 {
                 m.max(d)
             }
         });
-    if scale > 0.0 {
-        diff / scale
-    } else {
-        diff
-    }
+    diff / scale
 }
 
 /// Checks a claimed derivative of `problem.expr` against finite differences.

@@ -23,7 +23,7 @@ mod rng;
 pub use cases::{check_cases, Case, CaseVerdict, Wrt};
 pub use check::{
     check, relative_error, CheckConfig, CheckReport, Method, Problem, SampleReport, Verdict,
-    KINK_MARGIN,
+    KINK_MARGIN, ZERO_SCALE,
 };
 pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION};
 pub use error::{EvalError, Size};

@@ -326,13 +326,15 @@ impl<'g> Normalizer<'g> {
             });
         }
         let monomial = match (numerator, denominator) {
-            (None, None) => {
+            (None, None) if is_scalar(&dims) && row_scales.is_empty() => {
                 return Ok(vec![Term {
                     coeff,
                     scalars: Vec::new(),
                     chain: Vec::new(),
                 }])
             }
+            // Everything cancelled: a matrix of ones (not the scalar 1).
+            (None, None) => self.graph.fill(1.0, dims.clone()),
             (Some(n), None) => n,
             (n, Some(d)) => {
                 let n = match n {
@@ -694,7 +696,9 @@ impl<'g> Normalizer<'g> {
                 Some(prev) => self.graph.binary(BinOp::Mul, prev, s)?,
             });
         }
-        let coeff = (term.coeff != 1.0).then(|| self.graph.num(term.coeff));
+        // A coefficient such as 1/3 has no short decimal: write p/q.
+        let (numerator, denominator) = fraction(term.coeff);
+        let coeff = (numerator != 1.0).then(|| self.graph.num(numerator));
         let prefix = match (coeff, scalar) {
             (Some(c), Some(s)) => Some(self.graph.binary(BinOp::Mul, c, s)?),
             (c, s) => c.or(s),
@@ -731,6 +735,10 @@ impl<'g> Normalizer<'g> {
         for d in divisors {
             acc = self.graph.binary(BinOp::Div, acc, d)?;
         }
+        if denominator != 1.0 {
+            let q = self.graph.num(denominator);
+            acc = self.graph.binary(BinOp::Div, acc, q)?;
+        }
         Ok(acc)
     }
 
@@ -765,6 +773,22 @@ impl<'g> Normalizer<'g> {
         }
         Ok(acc)
     }
+}
+
+/// `c` as `(p, q)` with `c = p/q`: `q = 1` when `c` has a short decimal
+/// writing, else the smallest denominator up to 1000 that makes `p` whole.
+fn fraction(c: f64) -> (f64, f64) {
+    let short = |x: f64| (x * 1e6 - (x * 1e6).round()).abs() < 1e-6 * x.abs().max(1.0);
+    if short(c) {
+        return (c, 1.0);
+    }
+    (2..=1000)
+        .map(f64::from)
+        .find(|&q| {
+            let p = c * q;
+            (p - p.round()).abs() < 1e-9 * p.abs().max(1.0)
+        })
+        .map_or((c, 1.0), |q| ((c * q).round(), q))
 }
 
 fn scale(mut p: Poly, by: f64) -> Poly {
