@@ -51,7 +51,7 @@ pub fn derive_case(case: &Case, timings: bool) -> CaseResult {
             let first = &d.derivatives[0];
             CaseResult {
                 id: case.id.clone(),
-                result: Some(to_expr_string(&first.formula)),
+                result: Some(to_expr_string(first.formula())),
                 form: Some(first.form),
                 error: None,
                 seconds,

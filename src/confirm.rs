@@ -66,7 +66,7 @@ pub fn confirm(
 ) -> Result<Vec<CheckReport>, EvalError> {
     d.derivatives
         .iter()
-        .map(|x| check(&problem(&d.typed, &x.wrt, domains), &x.formula, config))
+        .map(|x| check(&problem(&d.typed, &x.wrt, domains), x.formula(), config))
         .collect()
 }
 
@@ -99,10 +99,15 @@ mod tests {
             order: 1,
             ..Default::default()
         };
-        let mut d = derive("tr(A*X)", &config).unwrap();
-        // tr(A*X) has gradient A'; claim A instead.
-        d.derivatives[0].formula = crate::syntax::parse_formula("A", &Default::default()).unwrap();
-        let reports = confirm(&d, &BTreeMap::new(), &CheckConfig::default()).unwrap();
-        assert!(!reports[0].ok());
+        let d = derive("tr(A*X)", &config).unwrap();
+        // tr(A*X) has gradient A'; the problem refutes the claim A.
+        let claim = crate::syntax::parse_formula("A", &Default::default()).unwrap();
+        let p = problem(&d.typed, &d.derivatives[0].wrt, &BTreeMap::new());
+        assert!(!check(&p, &claim, &CheckConfig::default()).unwrap().ok());
+        assert!(
+            check(&p, d.derivatives[0].formula(), &CheckConfig::default())
+                .unwrap()
+                .ok()
+        );
     }
 }

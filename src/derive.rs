@@ -6,6 +6,7 @@
 //! Invariant: never prints; every error carries what the user needs to fix.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
@@ -45,12 +46,42 @@ pub enum Form {
 pub struct Derivative {
     /// The variables differentiated by, in order.
     pub wrt: Vec<String>,
-    /// The result, in matrix or index form.
-    pub formula: Formula,
     /// Which form it is in.
     pub form: Form,
     /// The layout convention, in words.
     pub layout: String,
+    written: Written,
+}
+
+/// A result in matrix form is kept as a node of the shared DAG and written
+/// out as a tree on first use: deriving stays linear in the size of the DAG,
+/// while a flat printout may repeat shared subterms many times.
+#[derive(Clone, Debug)]
+enum Written {
+    Ready(Formula),
+    Node {
+        graph: Arc<Graph>,
+        id: Id,
+        options: Arc<ExportOptions>,
+        vars: Arc<BTreeMap<String, Shape>>,
+        cache: OnceLock<Formula>,
+    },
+}
+
+impl Derivative {
+    /// The result in matrix or index form, as a syntax tree.
+    pub fn formula(&self) -> &Formula {
+        match &self.written {
+            Written::Ready(f) => f,
+            Written::Node {
+                graph,
+                id,
+                options,
+                vars,
+                cache,
+            } => cache.get_or_init(|| written(graph, *id, options, vars)),
+        }
+    }
 }
 
 /// The result of [`derive`]: the typed input, each derivative and the steps
@@ -63,8 +94,8 @@ pub struct Derivation {
     pub derivatives: Vec<Derivative>,
     /// The local steps, in the order taken (for proofs).
     pub steps: Vec<Step>,
-    /// The DAG the steps refer to.
-    pub graph: Graph,
+    /// The DAG the steps and the results refer to.
+    pub graph: Arc<Graph>,
     /// Index ranges of the steps' index forms.
     pub space: IndexSpace,
 }
@@ -126,7 +157,7 @@ impl DeriveError {
 /// use matcalc::derive::{derive, DeriveConfig};
 /// let config = DeriveConfig { wrt: vec!["X".into()], order: 1, ..Default::default() };
 /// let d = derive("L(X*W + B)", &config).unwrap();
-/// assert_eq!(matcalc::syntax::to_expr_string(&d.derivatives[0].formula), "dL*W'");
+/// assert_eq!(matcalc::syntax::to_expr_string(d.derivatives[0].formula()), "dL*W'");
 /// ```
 pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveError> {
     let (typed, mut graph, root) = prepare(text, &config.decls, "differentiated")?;
@@ -144,18 +175,37 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
         bare_gradients: single_call_arguments(&graph, root),
         ..Default::default()
     };
-    let mut derivatives = Vec::new();
+    let mut finished = Vec::new();
     for (pair, result) in wrt.iter().zip(raw) {
-        derivatives.push(finish(
-            &mut graph,
-            &options,
-            &typed.vars,
-            &root_dims,
-            pair,
-            result,
-            &var_dims,
+        finished.push(finish(
+            &mut graph, &options, &root_dims, pair, result, &var_dims,
         )?);
     }
+    let graph = Arc::new(graph);
+    let options = Arc::new(options);
+    let vars = Arc::new(typed.vars.clone());
+    let derivatives = finished
+        .into_iter()
+        .map(|f| Derivative {
+            form: if f.result.is_ok() {
+                Form::Matrix
+            } else {
+                Form::Index
+            },
+            wrt: f.wrt,
+            layout: f.layout,
+            written: match f.result {
+                Ok(id) => Written::Node {
+                    graph: Arc::clone(&graph),
+                    id,
+                    options: Arc::clone(&options),
+                    vars: Arc::clone(&vars),
+                    cache: OnceLock::new(),
+                },
+                Err(formula) => Written::Ready(formula),
+            },
+        })
+        .collect();
     Ok(Derivation {
         typed,
         derivatives,
@@ -343,26 +393,32 @@ fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Di
     }
 }
 
+/// A derivative before its graph is shared: a normalised node, or a
+/// finished index form.
+struct Finished {
+    wrt: Vec<String>,
+    layout: String,
+    result: Result<Id, Formula>,
+}
+
 fn finish(
     graph: &mut Graph,
     options: &ExportOptions,
-    vars: &BTreeMap<String, Shape>,
     body_dims: &Dims,
     wrt: &[String],
     raw: Raw,
     var_dims: &dyn Fn(&str) -> Option<Dims>,
-) -> Result<Derivative, DeriveError> {
+) -> Result<Finished, DeriveError> {
     let layout = layout(body_dims, wrt, var_dims);
-    let (formula, form) = match raw {
+    let result = match raw {
         Raw::Matrix(id) => {
             // Canonical forms flatten products, which un-shares subterms; a
             // large result keeps the shared DAG of the reverse pass instead.
-            let id = if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
+            Ok(if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
                 Normalizer::new(graph).normalize(id)?
             } else {
                 id
-            };
-            (written(graph, id, options, vars), Form::Matrix)
+            })
         }
         Raw::Index(tensor, free) => {
             let mut normalizer = Normalizer::new(graph);
@@ -377,17 +433,13 @@ fn finish(
             }
             let normalized = collect(normalized);
             let name = if wrt.len() == 2 { "H" } else { "J" };
-            (
-                index_formula(graph, options, &normalized, &free, name),
-                Form::Index,
-            )
+            Err(index_formula(graph, options, &normalized, &free, name))
         }
     };
-    Ok(Derivative {
+    Ok(Finished {
         wrt: wrt.to_vec(),
-        formula,
-        form,
         layout,
+        result,
     })
 }
 

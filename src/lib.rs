@@ -9,7 +9,7 @@
 //! use matcalc::{derive, DeriveConfig, syntax::to_expr_string};
 //! let config = DeriveConfig { wrt: vec!["X".into(), "W".into(), "B".into()], order: 1, ..Default::default() };
 //! let d = derive("L(X*W + B)", &config).unwrap();
-//! let results: Vec<String> = d.derivatives.iter().map(|r| to_expr_string(&r.formula)).collect();
+//! let results: Vec<String> = d.derivatives.iter().map(|r| to_expr_string(r.formula())).collect();
 //! assert_eq!(results, ["dL*W'", "X'*dL", "dL"]);
 //! ```
 //!

@@ -47,7 +47,7 @@ pub fn label(expr: &Expr, wrt: &[String]) -> String {
 pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Display {
     let mut bindings = Vec::new();
     let mut used: Vec<String> = taken.to_vec();
-    let mut body = derivative.formula.body.clone();
+    let mut body = derivative.formula().body.clone();
     // The gradient of each abstract function at a compound argument: ∂L/∂Y.
     for (name, arg) in loss_arguments(expr) {
         let shown = match &arg.kind {
@@ -72,7 +72,7 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Displa
     Display {
         label: label(expr, &derivative.wrt),
         formula: Formula {
-            lhs: derivative.formula.lhs.clone(),
+            lhs: derivative.formula().lhs.clone(),
             body,
         },
         bindings,
@@ -231,10 +231,10 @@ impl DerivativeJson {
     pub fn new(d: &Derivative) -> DerivativeJson {
         DerivativeJson {
             wrt: d.wrt.clone(),
-            result: to_expr_string(&d.formula),
+            result: to_expr_string(d.formula()),
             form: d.form,
-            unicode: to_unicode(&d.formula),
-            latex: to_latex(&d.formula),
+            unicode: to_unicode(d.formula()),
+            latex: to_latex(d.formula()),
             layout: d.layout.clone(),
         }
     }
@@ -244,7 +244,7 @@ impl DerivativeJson {
 pub fn derivation_expr(d: &Derivation) -> String {
     d.derivatives
         .iter()
-        .map(|x| to_expr_string(&x.formula))
+        .map(|x| to_expr_string(x.formula()))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -276,7 +276,7 @@ pub fn derivation_latex(d: &Derivation) -> String {
             format!(
                 "{} = {}",
                 latex_label(&label(expr, &x.wrt)),
-                to_latex(&x.formula)
+                to_latex(x.formula())
             )
         })
         .collect::<Vec<_>>()
@@ -292,9 +292,9 @@ pub fn derivation_markdown(d: &Derivation) -> String {
         let name = label(expr, &x.wrt);
         out.push_str(&format!(
             "**{name}** = `{}`\n\n$$ {} = {} $$\n\n*Layout:* {}\n\n",
-            to_expr_string(&x.formula),
+            to_expr_string(x.formula()),
             latex_label(&name),
-            to_latex(&x.formula),
+            to_latex(x.formula()),
             x.layout
         ));
     }

@@ -46,7 +46,7 @@ fn run(case: &Case) -> Outcome {
         }
     };
     let result = &derivation.derivatives[0];
-    let text = to_expr_string(&result.formula);
+    let text = to_expr_string(result.formula());
     let claim = match parse_formula(&text, &case.decls()) {
         Ok(f) => f,
         Err(e) => {
