@@ -284,6 +284,26 @@ impl Graph {
         if let (Func::Inv, Node::Call(Func::Inv, inner)) = (func, self.node(a).clone()) {
             return Ok(inner);
         }
+        // Functions of a zero matrix that are zero: sum, traces, norms, diag,
+        // and the element-wise functions with f(0) = 0.
+        if self.is_zero(a)
+            && matches!(
+                func,
+                Func::Tr
+                    | Func::Sum
+                    | Func::Norm1
+                    | Func::Norm2
+                    | Func::Diag
+                    | Func::Sin
+                    | Func::Tanh
+                    | Func::Sqrt
+                    | Func::Abs
+                    | Func::Sign
+                    | Func::Relu
+            )
+        {
+            return Ok(self.zero(dims));
+        }
         // Linear functions commute with negation: sum(-A) = -sum(A).
         if let (Func::Tr | Func::Sum | Func::Diag, Node::Neg(inner)) = (func, self.node(a).clone())
         {
@@ -399,6 +419,11 @@ impl Graph {
                 }
             }
             BinOp::Div | BinOp::HadDiv => {
+                if self.is_zero(b) {
+                    return Err(GraphError::Unsupported(
+                        "division by a zero constant".to_string(),
+                    ));
+                }
                 if vb == Some(1.0) && same_dims(self, a) {
                     return Ok(a);
                 }
@@ -413,6 +438,9 @@ impl Graph {
             BinOp::Pow | BinOp::HadPow => {
                 if vb == Some(1.0) && same_dims(self, a) {
                     return Ok(a);
+                }
+                if self.is_zero(a) && vb.is_some_and(|p| p > 0.0) {
+                    return Ok(self.zero(dims));
                 }
                 if vb == Some(0.0) {
                     return Ok(self.fill(1.0, dims));

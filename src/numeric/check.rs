@@ -214,7 +214,7 @@ pub fn check(
 ) -> Result<CheckReport, EvalError> {
     let wrt = problem.wrt_dims()?;
     let calls = abstract_calls(&problem.expr);
-    let losses: Vec<Option<Loss>> = if calls.is_empty() {
+    let losses: Vec<Option<Loss>> = if calls.is_empty() && !mentions_gradient(&problem.expr) {
         vec![None]
     } else {
         config.losses.iter().copied().map(Some).collect()
@@ -302,6 +302,12 @@ impl Problem {
 }
 
 /// Every abstract-function call in `e`: name and argument list.
+/// True when the expression uses the gradient of an abstract function
+/// (`dL(E)`), which needs an instantiation even without a call of `L`.
+fn mentions_gradient(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Grad(..)) || e.children().into_iter().any(mentions_gradient)
+}
+
 fn abstract_calls(e: &Expr) -> Vec<(String, Vec<Expr>)> {
     let mut out = Vec::new();
     collect_calls(e, &mut out);

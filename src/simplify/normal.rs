@@ -259,8 +259,10 @@ impl<'g> Normalizer<'g> {
                     stack.push((b, -e));
                 }
                 Node::Fill(_, v) => coeff *= v.get().powf(e),
+                // (a.^k).^m = a.^(k*m) only for whole k: (b.^2).^0.5 is |b|.
                 Node::Binary(BinOp::HadPow, a, p)
-                    if same(self.graph, a) && self.graph.num_value(p).is_some() =>
+                    if same(self.graph, a)
+                        && self.graph.num_value(p).is_some_and(|k| k.fract() == 0.0) =>
                 {
                     stack.push((a, e * self.graph.num_value(p).unwrap_or(1.0)));
                 }
