@@ -419,9 +419,12 @@ impl Graph {
                 }
             }
             BinOp::Div | BinOp::HadDiv => {
-                if self.is_zero(b) {
+                let has_zero_entries = self.is_zero(b)
+                    || matches!(self.node(b), Node::Const(ConstKind::Eye))
+                    || matches!(self.node(b), Node::Fill(_, v) if v.get() == 0.0);
+                if has_zero_entries {
                     return Err(GraphError::Unsupported(
-                        "division by a zero constant".to_string(),
+                        "division by a constant with zero entries".to_string(),
                     ));
                 }
                 if vb == Some(1.0) && same_dims(self, a) {
