@@ -72,8 +72,12 @@ fn derived_and_confirmed(
     if !well_conditioned(&p) {
         return Ok(false);
     }
+    // Random expressions are not well-conditioned (a det of a rank-deficient
+    // product is near zero), so finite differences get a looser tolerance
+    // than the corpus's 1e-6; a wrong derivative is off by far more.
     let config = CheckConfig {
         seeds: vec![1],
+        tolerance: 1e-4,
         ..CheckConfig::default()
     };
     match check(&p, result, &config) {
