@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use matcalc::confirm::{confirm, problem};
 use matcalc::derive::{derive, simplify, DeriveConfig, Form};
+use matcalc::numeric;
 use matcalc::numeric::{
     evaluate, evaluate_expr, layout_dims, parse_domains, relative_error, to_layout, Bindings,
     CheckConfig, Domain, Loss, Value,
@@ -241,22 +242,25 @@ fn derived_in(
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
     };
-    let mut d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` does not derive: {e}"));
+    let d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` does not derive: {e}"));
     let printed: Vec<String> = d
         .derivatives
         .iter()
-        .map(|x| to_expr_string(&x.formula))
+        .map(|x| to_expr_string(x.formula()))
         .collect();
-    for (x, shown) in d.derivatives.iter_mut().zip(&printed) {
-        x.formula = match x.form {
+    let domains = domains(domains_text);
+    for (x, shown) in d.derivatives.iter().zip(&printed) {
+        let claim = match x.form {
             Form::Matrix => read_back(&d.typed, shown),
             Form::Index => parse_formula(shown, &config.decls).map_err(|e| e.to_string()),
         }
         .unwrap_or_else(|why| panic!("`{text}` → `{shown}` {why}"));
-    }
-    let reports = confirm(&d, &domains(domains_text), &CheckConfig::default())
-        .unwrap_or_else(|e| panic!("`{text}` → {printed:?} cannot be checked: {e}"));
-    for (report, shown) in reports.iter().zip(&printed) {
+        let report = numeric::check(
+            &problem(&d.typed, &x.wrt, &domains),
+            &claim,
+            &CheckConfig::default(),
+        )
+        .unwrap_or_else(|e| panic!("`{text}` → `{shown}` cannot be checked: {e}"));
         assert!(
             report.ok(),
             "`{text}` → `{shown}` is refuted: {}",
@@ -281,7 +285,9 @@ fn transpose_of_a_product_reverses_it() {
 
 #[test]
 fn transpose_of_a_sum_and_of_a_scaled_matrix() {
-    assert_eq!(simplified("(A + B)'"), "A' + B'");
+    // A sum of transposes is written as one transposed sum: fewer transposes.
+    assert_eq!(simplified("(A + B)'"), "(A + B)'");
+    assert_eq!(simplified("A' + B'"), "(A + B)'");
     assert_eq!(simplified("(2*A)'"), "2*A'");
 }
 
@@ -690,6 +696,19 @@ fn signed_terms(e: &Expr, positive: bool, out: &mut Vec<(bool, Expr)>) {
             signed_terms(b, !positive, out);
         }
         ExprKind::Neg(a) => signed_terms(a, !positive, out),
+        // (A + B)' = A' + B': the transpose of a sum is a sum of transposes.
+        ExprKind::Transpose(a)
+            if matches!(
+                a.kind,
+                ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) | ExprKind::Neg(_)
+            ) =>
+        {
+            let mut inner = Vec::new();
+            signed_terms(a, positive, &mut inner);
+            for (sign, term) in inner {
+                out.push((sign, Expr::new(ExprKind::Transpose(Box::new(term)))));
+            }
+        }
         _ => out.push((positive, e.clone())),
     }
 }
@@ -779,6 +798,17 @@ fn commutative_key(e: &Expr, vars: &BTreeMap<String, gen::Shape>) -> String {
             }
             format!("mul[{}|{}]", scalars.join(" "), keys.join(" "))
         }
+        // a/b/c: the divisors of a chain of `/` commute.
+        ExprKind::Binary(BinOp::Div, ..) => {
+            let mut divisors = Vec::new();
+            let mut numerator = e;
+            while let ExprKind::Binary(BinOp::Div, a, b) = &numerator.kind {
+                divisors.push(key(b));
+                numerator = a;
+            }
+            divisors.sort();
+            format!("div[{}|{}]", key(numerator), divisors.join(" "))
+        }
         ExprKind::Transpose(a) => match transposed(a, vars) {
             Some(pushed) => key(&pushed),
             None => format!("T({})", key(a)),
@@ -790,6 +820,8 @@ fn commutative_key(e: &Expr, vars: &BTreeMap<String, gen::Shape>) -> String {
 fn property_config() -> ProptestConfig {
     ProptestConfig {
         cases: 64,
+        // Fixed, so that every machine runs the same cases.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(1),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
