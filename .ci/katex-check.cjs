@@ -28,5 +28,5 @@ for (const [name, tex] of formulas) {
     console.error(`${name}: ${err.message}\n  ${tex}`);
   }
 }
-console.log(`katex: ${formulas.length - failed} rendered, ${failed} failed`);
+console.log(`katex: ${formulas.length - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
