@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 
 use matcalc::confirm::{confirm, problem};
-use matcalc::numeric::{draw_sample, evaluate, evaluate_expr, Bindings, CheckConfig, Loss, Value};
+use matcalc::numeric::{
+    draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Loss, Value,
+};
 use matcalc::proof::{general, render_json, render_text, Proof};
-use matcalc::syntax::{to_expr_string, Decls, Expr, ExprKind};
+use matcalc::syntax::{to_expr_string, Decls, Expr, ExprKind, Formula, IndexLhs, Span};
 use matcalc::{derive, Derivation, DeriveConfig};
 
 fn settings() -> insta::Settings {
@@ -17,7 +19,7 @@ fn settings() -> insta::Settings {
     settings
 }
 
-fn derivation(text: &str, decls: &str, wrt: &[&str]) -> Derivation {
+fn derivation(text: &str, decls: &str, domains: &str, wrt: &[&str]) -> Derivation {
     let mut declared = Decls::new();
     if !decls.is_empty() {
         declared.extend_from_str(decls).unwrap();
@@ -28,7 +30,12 @@ fn derivation(text: &str, decls: &str, wrt: &[&str]) -> Derivation {
         order: 1,
     };
     let d = derive(text, &config).unwrap();
-    let reports = confirm(&d, &BTreeMap::new(), &CheckConfig::default()).unwrap();
+    let domains = if domains.is_empty() {
+        BTreeMap::new()
+    } else {
+        parse_domains(domains).unwrap()
+    };
+    let reports = confirm(&d, &domains, &CheckConfig::default()).unwrap();
     assert!(reports.iter().all(|r| r.ok()), "{text}: not confirmed");
     d
 }
@@ -56,6 +63,20 @@ fn bindings(d: &Derivation, wrt: &[String], seed: u64) -> Bindings {
     b
 }
 
+/// A scalar written in index notation (`sum[k](x[k]*x[k])`) is read as an
+/// index form with no free index, which the syntax has no spelling for.
+fn evaluable(f: &Formula) -> Formula {
+    let mut f = f.clone();
+    if f.lhs.is_none() && !f.is_matrix_form() {
+        f.lhs = Some(IndexLhs {
+            name: "s".into(),
+            indices: Vec::new(),
+            span: Span::NONE,
+        });
+    }
+    f
+}
+
 fn entries(v: Value) -> Vec<f64> {
     match v {
         Value::Matrix(m) => m.iter().copied().collect(),
@@ -63,38 +84,75 @@ fn entries(v: Value) -> Vec<f64> {
     }
 }
 
-/// Evaluates every step that claims to equal the one before it, and both;
-/// returns how many equalities were checked.
+fn layout_dims(v: &Value) -> Vec<usize> {
+    match v {
+        Value::Matrix(m) if m.len() == 1 => Vec::new(),
+        Value::Matrix(m) if m.ncols() == 1 => vec![m.nrows()],
+        Value::Matrix(m) => vec![m.nrows(), m.ncols()],
+        Value::Tensor(t) => t.shape().to_vec(),
+    }
+}
+
+/// Evaluates each run of steps joined by `equals_previous` and compares
+/// neighbours; a formula whose size nothing in it fixes (`D[a,b] = 1`) is
+/// sized like the others of its run. Returns how many equalities held.
 fn check_equalities(d: &Derivation, proof: &Proof, wrt: &[String]) -> usize {
+    let mut runs: Vec<Vec<&Formula>> = Vec::new();
+    for step in &proof.steps {
+        match runs.last_mut() {
+            Some(run) if step.equals_previous => run.push(&step.formula),
+            _ => runs.push(vec![&step.formula]),
+        }
+    }
     let mut checked = 0;
     for seed in 1..=3 {
         let b = bindings(d, wrt, seed);
-        for pair in proof.steps.windows(2) {
-            if !pair[1].equals_previous {
-                continue;
-            }
-            let [before, after] = [&pair[0], &pair[1]].map(|s| {
-                evaluate(&s.formula, &b, None)
-                    .unwrap_or_else(|e| panic!("{}: {e}", to_expr_string(&s.formula)))
-            });
-            let (x, y) = (entries(before.value), entries(after.value));
-            assert_eq!(x.len(), y.len(), "{}", to_expr_string(&pair[1].formula));
-            for (p, q) in x.iter().zip(&y) {
-                assert!(
-                    (p - q).abs() <= 1e-9 * (1.0 + p.abs()),
-                    "{} ≠ {}",
-                    to_expr_string(&pair[0].formula),
-                    to_expr_string(&pair[1].formula)
+        for run in runs.iter().filter(|r| r.len() > 1) {
+            let first: Vec<_> = run
+                .iter()
+                .map(|f| evaluate(&evaluable(f), &b, None).ok())
+                .collect();
+            let dims = first
+                .iter()
+                .flatten()
+                .map(|e| layout_dims(&e.value))
+                .next()
+                .expect("some formula of a run fixes its size");
+            let values: Vec<Vec<f64>> = run
+                .iter()
+                .zip(first)
+                .map(|(f, e)| {
+                    let e = e.unwrap_or_else(|| {
+                        evaluate(&evaluable(f), &b, Some(&dims))
+                            .unwrap_or_else(|e| panic!("{}: {e}", to_expr_string(f)))
+                    });
+                    entries(e.value)
+                })
+                .collect();
+            for (k, pair) in values.windows(2).enumerate() {
+                assert_eq!(
+                    pair[0].len(),
+                    pair[1].len(),
+                    "{}",
+                    to_expr_string(run[k + 1])
                 );
+                for (p, q) in pair[0].iter().zip(&pair[1]) {
+                    assert!(
+                        (p - q).abs() <= 1e-9 * (1.0 + p.abs()),
+                        "{} ≠ {}",
+                        to_expr_string(run[k]),
+                        to_expr_string(run[k + 1])
+                    );
+                }
+                checked += 1;
             }
-            checked += 1;
         }
     }
     checked
 }
 
-fn snapshot_general(name: &str, text: &str, decls: &str, wrt: &[&str]) {
-    let d = derivation(text, decls, wrt);
+fn snapshot_general(name: &str, text: &str, decls: &str, domains: &str, wrt: &[&str]) {
+    let d = derivation(text, decls, domains, wrt);
     let mut out = String::new();
     for (k, derivative) in d.derivatives.iter().enumerate() {
         let proof = general(&d, k).unwrap();
@@ -119,5 +177,35 @@ fn snapshot_general(name: &str, text: &str, decls: &str, wrt: &[&str]) {
 
 #[test]
 fn affine_layer() {
-    snapshot_general("affine", "L(X*W + B)", "", &["X", "W", "B"]);
+    snapshot_general("affine", "L(X*W + B)", "", "", &["X", "W", "B"]);
+}
+
+#[test]
+fn broadcast_bias() {
+    snapshot_general("broadcast_bias", "L(X*W + b')", "b: m", "", &["b"]);
+}
+
+#[test]
+fn relu() {
+    snapshot_general("relu", "L(relu(X))", "", "", &["X"]);
+}
+
+#[test]
+fn sigmoid() {
+    snapshot_general("sigmoid", "sum(sigmoid(X))", "", "", &["X"]);
+}
+
+#[test]
+fn trace_of_product() {
+    snapshot_general("trace_axb", "tr(A*X*B)", "", "", &["X"]);
+}
+
+#[test]
+fn quadratic_form() {
+    snapshot_general("quadratic", "x'*A*x", "", "", &["x"]);
+}
+
+#[test]
+fn log_det() {
+    snapshot_general("logdet", "log(det(X))", "", "X: posdet", &["X"]);
 }

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use crate::derive::Derivation;
 use crate::diff::{partial, DiffError, Differentiator};
 use crate::index::{
-    collect, contract, entry, lower, product, raise, single_call_arguments, ExportOptions, Graph,
-    Id, IndexSpace, Node,
+    collect, contract, entry, lower, product, raise, single_call_arguments, ExportOptions, Factor,
+    Graph, Id, IndexSpace, Node,
 };
 use crate::syntax::{to_unicode, BinOp, Formula};
 use written::{index_formula, matrix_formula};
@@ -178,7 +178,10 @@ impl<'g> Writer<'g> {
         steps.push(ProofStep {
             rule: "differentiate-entries",
             text: format!(
-                "Differentiate each entry of {y} by each entry of {c} (∂X[k,l]/∂X[a,b] = δ(k,a)·δ(l,b)): P[i,j,a,b] = ∂({y})[i,j]/∂({c})[a,b]."
+                "Differentiate every entry of {y} by every entry of {c} (each entry of a variable by itself gives Kronecker deltas): P{p} = ∂({y}){o}/∂({c}){a}.",
+                p = bracket(&mut names, &both),
+                o = bracket(&mut names, &out),
+                a = bracket(&mut names, &at),
             ),
             formula: index_formula(self.graph, &self.options, &mut names, &local, "P", &both),
             equals_previous: false,
@@ -190,19 +193,31 @@ impl<'g> Writer<'g> {
         steps.push(ProofStep {
             rule: "chain-rule",
             text: format!(
-                "Chain rule with the gradient {} that reaches {y}: the contribution to ∂L/∂({c}) sums it against P.",
+                "Chain rule: the gradient {} of f with respect to {y}, summed against P, is this contribution to ∂f/∂({c}).",
                 self.show(adjoint)
             ),
             formula: index_formula(self.graph, &self.options, &mut names, &chained, "D", &at),
             equals_previous: false,
         });
+        let has_delta = chained
+            .iter()
+            .any(|t| t.factors.iter().any(|f| matches!(f, Factor::Delta(..))));
         let contracted = collect(contract(chained, &self.space));
-        steps.push(ProofStep {
-            rule: "delta-contract",
-            text: "Contract the Kronecker deltas: a sum over δ(k,a) sets k = a.".into(),
-            formula: index_formula(self.graph, &self.options, &mut names, &contracted, "D", &at),
-            equals_previous: true,
-        });
+        if has_delta {
+            steps.push(ProofStep {
+                rule: "delta-contract",
+                text: "Contract the Kronecker deltas: a sum over δ(k,a) sets k = a.".into(),
+                formula: index_formula(
+                    self.graph,
+                    &self.options,
+                    &mut names,
+                    &contracted,
+                    "D",
+                    &at,
+                ),
+                equals_previous: true,
+            });
+        }
         if let Some(raised) =
             raise(self.graph, &self.space, &contracted, &at).map_err(DiffError::from)?
         {
@@ -230,13 +245,24 @@ impl<'g> Writer<'g> {
     }
 }
 
-/// `transpose-of-product` when the raised form is a transposed product,
-/// `matmul-from-sum` otherwise.
+/// The rule that names the matrix form recognised: a transposed product,
+/// a product, a Hadamard product, or another matrix operation.
 fn rule_of_raised(graph: &Graph, id: Id) -> &'static str {
     match graph.node(id) {
         Node::T(inner) if matches!(graph.node(*inner), Node::Binary(BinOp::Mul, ..)) => {
             "transpose-of-product"
         }
-        _ => "matmul-from-sum",
+        Node::Binary(BinOp::Mul, ..) => "matmul-from-sum",
+        Node::Binary(BinOp::HadMul, ..) => "hadamard-from-entries",
+        _ => "matrix-form",
     }
+}
+
+/// `[i,j]`, or nothing for a scalar.
+fn bracket(names: &mut IndexNames, ixs: &[crate::index::Ix]) -> String {
+    if ixs.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = ixs.iter().map(|&ix| names.name(ix)).collect();
+    format!("[{}]", list.join(","))
 }
