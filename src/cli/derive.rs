@@ -9,6 +9,7 @@ use matcalc::batch::derive_cases;
 use matcalc::confirm::confirm;
 use matcalc::derive::{derive, Derivation, DeriveConfig};
 use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
+use matcalc::proof::{general, render_json, render_latex, render_markdown, render_text, Proof};
 use matcalc::render;
 use matcalc::syntax::{Decls, Diagnostic};
 
@@ -65,6 +66,12 @@ pub struct DeriveArgs {
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["expr", "wrt"])]
     cases: Option<PathBuf>,
 
+    /// Also write each derivation out step by step: the expression in index
+    /// notation, the chain rule with Kronecker deltas, their contraction and
+    /// the matrix form recognised.
+    #[arg(long, conflicts_with = "cases")]
+    proof: bool,
+
     /// With --cases: add the seconds each case took.
     #[arg(long, requires = "cases")]
     timings: bool,
@@ -90,7 +97,25 @@ impl Run for DeriveArgs {
         } else {
             None
         };
-        Ok(Box::new(Derived { derivation, checks }))
+        let proofs = if self.proof {
+            let proofs: Result<Vec<Proof>, _> = (0..derivation.derivatives.len())
+                .map(|k| general(&derivation, k))
+                .collect();
+            Some(proofs.map_err(|e| {
+                CliError::new(
+                    ErrorKind::Unsupported,
+                    Diagnostic::new(e.to_string()),
+                    &source,
+                )
+            })?)
+        } else {
+            None
+        };
+        Ok(Box::new(Derived {
+            derivation,
+            checks,
+            proofs,
+        }))
     }
 }
 
@@ -137,13 +162,35 @@ impl Report for JsonLines {
     }
 }
 
-/// A derivation and, with --check, its numeric verdicts.
+/// A derivation and, with --check, its numeric verdicts; with --proof, one
+/// proof per derivative.
 struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
+    proofs: Option<Vec<Proof>>,
 }
 
 impl Derived {
+    /// Each proof under a heading, rendered by `render`.
+    fn proofs(
+        &self,
+        heading: &dyn Fn(&str) -> String,
+        render: &dyn Fn(&Proof) -> String,
+    ) -> String {
+        let Some(proofs) = &self.proofs else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for (d, p) in self.derivation.derivatives.iter().zip(proofs) {
+            out.push_str(&format!(
+                "\n\n{}\n{}",
+                heading(&d.wrt.join(", ")),
+                render(p)
+            ));
+        }
+        out.trim_end().to_string()
+    }
+
     fn verdicts(&self) -> String {
         let Some(reports) = &self.checks else {
             return String::new();
@@ -171,16 +218,22 @@ impl Derived {
 
 impl Report for Derived {
     fn text(&self) -> String {
-        render::derivation_text(&self.derivation) + &self.verdicts()
+        render::derivation_text(&self.derivation)
+            + &self.verdicts()
+            + &self.proofs(&|w| format!("Proof ({w}):"), &render_text)
     }
     fn expr(&self) -> String {
         render::derivation_expr(&self.derivation)
+            + &self.proofs(&|w| format!("# proof ({w})"), &render_text)
     }
     fn latex(&self) -> String {
         render::derivation_latex(&self.derivation)
+            + &self.proofs(&|w| format!("% proof ({w})"), &render_latex)
     }
     fn markdown(&self) -> String {
-        render::derivation_markdown(&self.derivation) + &self.verdicts()
+        render::derivation_markdown(&self.derivation)
+            + &self.verdicts()
+            + &self.proofs(&|w| format!("### Proof ({w})"), &render_markdown)
     }
     fn json(&self) -> String {
         json_text(&self.json_value())
@@ -210,6 +263,9 @@ impl Derived {
         let mut doc = render::derivation_json(&self.derivation);
         if let Some(reports) = &self.checks {
             doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+        if let Some(proofs) = &self.proofs {
+            doc["proofs"] = proofs.iter().map(render_json).collect();
         }
         doc
     }

@@ -89,13 +89,22 @@ pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
             }
         }
     }
-    steps.push(ProofStep {
-        rule: "result",
-        text: format!(
+    let forward = root.is_none() || derivative.wrt.len() != 1;
+    let text = if forward {
+        format!(
+            "Derived in forward mode ({}); its steps are not written out yet.",
+            derivative.layout
+        )
+    } else {
+        format!(
             "Adding the contributions that reach {}: {}",
             derivative.wrt.join(", "),
             derivative.layout
-        ),
+        )
+    };
+    steps.push(ProofStep {
+        rule: "result",
+        text,
         formula: derivative.formula().clone(),
         equals_previous: false,
     });
