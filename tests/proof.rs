@@ -9,7 +9,7 @@ use matcalc::confirm::{confirm, problem};
 use matcalc::numeric::{
     draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Loss, Value,
 };
-use matcalc::proof::{general, render_json, render_text, Proof};
+use matcalc::proof::{concrete, general, render_json, render_text, Proof};
 use matcalc::syntax::{to_expr_string, Decls, Expr, ExprKind, Formula, IndexLhs, Span};
 use matcalc::{derive, Derivation, DeriveConfig};
 
@@ -208,4 +208,44 @@ fn quadratic_form() {
 #[test]
 fn log_det() {
     snapshot_general("logdet", "log(det(X))", "", "X: posdet", &["X"]);
+}
+
+fn snapshot_concrete(name: &str, text: &str, domains: &str, wrt: &str, sizes: &[(&str, &[usize])]) {
+    let d = derivation(text, "", domains, &[wrt]);
+    let sizes: BTreeMap<String, Vec<usize>> = sizes
+        .iter()
+        .map(|(n, dims)| (n.to_string(), dims.to_vec()))
+        .collect();
+    let proof = concrete(&d, 0, &sizes).unwrap();
+    let last = proof.steps.last().unwrap();
+    assert_eq!(last.rule, "exact-check");
+    assert!(
+        last.text.contains("verified exactly for these sizes"),
+        "{}",
+        last.text
+    );
+    settings().bind(|| insta::assert_snapshot!(name, render_text(&proof)));
+}
+
+#[test]
+fn affine_concrete() {
+    snapshot_concrete(
+        "affine_concrete_2x2_2x3",
+        "L(X*W + B)",
+        "",
+        "X",
+        &[("X", &[2, 2]), ("W", &[2, 3])],
+    );
+}
+
+#[test]
+fn trace_concrete_smallest_sizes() {
+    snapshot_concrete("trace_axb_concrete", "tr(A*X*B)", "", "X", &[]);
+}
+
+#[test]
+fn inconsistent_sizes_are_refused() {
+    let d = derivation("L(X*W + B)", "", "", &["X"]);
+    let sizes = BTreeMap::from([("X".to_string(), vec![2, 2]), ("W".to_string(), vec![3, 3])]);
+    assert!(concrete(&d, 0, &sizes).is_err());
 }

@@ -10,9 +10,11 @@
 //! step before it (the tests evaluate both); the library never prints.
 //! Uses `syntax`, `index`, `diff` and `derive`.
 
+mod concrete;
 mod render;
 mod written;
 
+pub use concrete::concrete;
 pub use render::{render_json, render_latex, render_markdown, render_text};
 pub use written::IndexNames;
 
@@ -56,6 +58,15 @@ pub enum ProofError {
     /// Replaying a step failed.
     #[error(transparent)]
     Diff(#[from] DiffError),
+    /// The exact expansion failed.
+    #[error(transparent)]
+    Exact(#[from] crate::exact::ExactError),
+    /// The concrete sizes do not fit the variables.
+    #[error("{0}")]
+    Sizes(String),
+    /// An expansion did not have the shape it should.
+    #[error("an expansion does not have the shape of its expression")]
+    Shape,
 }
 
 /// The general proof of derivative `k` of `d`, with symbolic sizes.
