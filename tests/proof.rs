@@ -249,3 +249,26 @@ fn inconsistent_sizes_are_refused() {
     let sizes = BTreeMap::from([("X".to_string(), vec![2, 2]), ("W".to_string(), vec![3, 3])]);
     assert!(concrete(&d, 0, &sizes).is_err());
 }
+
+#[test]
+fn cli_writes_both_proofs_in_json() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_matcalc"))
+        .args(["derive", "L(X*W + B)", "--wrt", "X", "--format", "json"])
+        .args(["--concrete", "X: 2x2, W: 2x3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let proofs = doc["proofs"].as_array().unwrap();
+    assert_eq!(proofs.len(), 2, "the general proof and the concrete one");
+    let last = proofs[1]["steps"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(last["text"]
+        .as_str()
+        .unwrap()
+        .contains("verified exactly for these sizes"));
+}

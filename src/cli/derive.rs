@@ -9,9 +9,11 @@ use matcalc::batch::derive_cases;
 use matcalc::confirm::confirm;
 use matcalc::derive::{derive, Derivation, DeriveConfig};
 use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
-use matcalc::proof::{general, render_json, render_latex, render_markdown, render_text, Proof};
+use matcalc::proof::{
+    concrete, general, render_json, render_latex, render_markdown, render_text, Proof, ProofError,
+};
 use matcalc::render;
-use matcalc::syntax::{Decls, Diagnostic};
+use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
@@ -72,6 +74,12 @@ pub struct DeriveArgs {
     #[arg(long, conflicts_with = "cases")]
     proof: bool,
 
+    /// Also write each proof for these concrete sizes, entry by entry, e.g.
+    /// 'X: 2x2, W: 2x3' (implies --proof; names left out get the smallest
+    /// sizes that fit).
+    #[arg(long, value_name = "DECLS", conflicts_with = "cases")]
+    concrete: Option<String>,
+
     /// With --cases: add the seconds each case took.
     #[arg(long, requires = "cases")]
     timings: bool,
@@ -97,26 +105,74 @@ impl Run for DeriveArgs {
         } else {
             None
         };
-        let proofs = if self.proof {
-            let proofs: Result<Vec<Proof>, _> = (0..derivation.derivatives.len())
-                .map(|k| general(&derivation, k))
-                .collect();
-            Some(proofs.map_err(|e| {
-                CliError::new(
-                    ErrorKind::Unsupported,
-                    Diagnostic::new(e.to_string()),
-                    &source,
-                )
-            })?)
-        } else {
-            None
-        };
+        let proofs = self.proofs(&derivation, &source)?;
         Ok(Box::new(Derived {
             derivation,
             checks,
             proofs,
         }))
     }
+}
+
+impl DeriveArgs {
+    /// With --proof or --concrete: each derivative's proofs, labelled by the
+    /// variables (and the sizes, for a concrete one).
+    fn proofs(
+        &self,
+        derivation: &Derivation,
+        source: &str,
+    ) -> Result<Option<Vec<(String, Proof)>>, CliError> {
+        if !self.proof && self.concrete.is_none() {
+            return Ok(None);
+        }
+        let sizes = self.concrete.as_deref().map(concrete_sizes).transpose()?;
+        let failed = |e: ProofError| {
+            CliError::new(
+                ErrorKind::Unsupported,
+                Diagnostic::new(e.to_string()),
+                source,
+            )
+        };
+        let mut proofs = Vec::new();
+        for (k, d) in derivation.derivatives.iter().enumerate() {
+            let wrt = d.wrt.join(", ");
+            proofs.push((wrt.clone(), general(derivation, k).map_err(failed)?));
+            if let (Some(sizes), Some(text)) = (&sizes, &self.concrete) {
+                let proof = concrete(derivation, k, sizes).map_err(failed)?;
+                proofs.push((format!("{wrt}; {text}"), proof));
+            }
+        }
+        Ok(Some(proofs))
+    }
+}
+
+/// Parses `--concrete 'X: 2x2, W: 2x3'` into layout dims.
+fn concrete_sizes(text: &str) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
+    let decls = parse_decls(text).map_err(|e| CliError::declaration(&e))?;
+    let mut sizes = BTreeMap::new();
+    for decl in decls {
+        let numbers: Option<Vec<usize>> = match &decl.kind {
+            DeclKind::Value(dims) => dims
+                .iter()
+                .map(|d| match d {
+                    DimSpec::Fixed(n) => Some(*n),
+                    DimSpec::Named(_) => None,
+                })
+                .collect(),
+            DeclKind::Function => None,
+        };
+        let dims = numbers.ok_or_else(|| {
+            CliError::plain(
+                ErrorKind::Usage,
+                Diagnostic::new(format!(
+                    "--concrete needs numbers, e.g. '{}: 2x3'",
+                    decl.name
+                )),
+            )
+        })?;
+        sizes.insert(decl.name, dims);
+    }
+    Ok(sizes)
 }
 
 /// Parses `--domain`.
@@ -167,7 +223,7 @@ impl Report for JsonLines {
 struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
-    proofs: Option<Vec<Proof>>,
+    proofs: Option<Vec<(String, Proof)>>,
 }
 
 impl Derived {
@@ -181,12 +237,8 @@ impl Derived {
             return String::new();
         };
         let mut out = String::new();
-        for (d, p) in self.derivation.derivatives.iter().zip(proofs) {
-            out.push_str(&format!(
-                "\n\n{}\n{}",
-                heading(&d.wrt.join(", ")),
-                render(p)
-            ));
+        for (label, p) in proofs {
+            out.push_str(&format!("\n\n{}\n{}", heading(label), render(p)));
         }
         out.trim_end().to_string()
     }
@@ -265,7 +317,10 @@ impl Derived {
             doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
         }
         if let Some(proofs) = &self.proofs {
-            doc["proofs"] = proofs.iter().map(render_json).collect();
+            doc["proofs"] = proofs
+                .iter()
+                .map(|(label, p)| serde_json::json!({"of": label, "steps": render_json(p)}))
+                .collect();
         }
         doc
     }
