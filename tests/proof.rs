@@ -9,7 +9,9 @@ use matcalc::confirm::{confirm, problem};
 use matcalc::numeric::{
     draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Loss, Value,
 };
-use matcalc::proof::{concrete, general, render_json, render_text, Proof};
+use matcalc::proof::{
+    concrete, general, render_json, render_latex, render_markdown, render_text, Proof,
+};
 use matcalc::syntax::{to_expr_string, Decls, Expr, ExprKind, Formula, IndexLhs, Span};
 use matcalc::{derive, Derivation, DeriveConfig};
 
@@ -210,8 +212,15 @@ fn log_det() {
     snapshot_general("logdet", "log(det(X))", "", "X: posdet", &["X"]);
 }
 
-fn snapshot_concrete(name: &str, text: &str, domains: &str, wrt: &str, sizes: &[(&str, &[usize])]) {
-    let d = derivation(text, "", domains, &[wrt]);
+fn snapshot_concrete(
+    name: &str,
+    text: &str,
+    decls: &str,
+    domains: &str,
+    wrt: &str,
+    sizes: &[(&str, &[usize])],
+) {
+    let d = derivation(text, decls, domains, &[wrt]);
     let sizes: BTreeMap<String, Vec<usize>> = sizes
         .iter()
         .map(|(n, dims)| (n.to_string(), dims.to_vec()))
@@ -233,6 +242,7 @@ fn affine_concrete() {
         "affine_concrete_2x2_2x3",
         "L(X*W + B)",
         "",
+        "",
         "X",
         &[("X", &[2, 2]), ("W", &[2, 3])],
     );
@@ -240,7 +250,7 @@ fn affine_concrete() {
 
 #[test]
 fn trace_concrete_smallest_sizes() {
-    snapshot_concrete("trace_axb_concrete", "tr(A*X*B)", "", "X", &[]);
+    snapshot_concrete("trace_axb_concrete", "tr(A*X*B)", "", "", "X", &[]);
 }
 
 #[test]
@@ -271,4 +281,24 @@ fn cli_writes_both_proofs_in_json() {
         .as_str()
         .unwrap()
         .contains("verified exactly for these sizes"));
+}
+
+#[test]
+fn broadcast_bias_concrete() {
+    snapshot_concrete(
+        "broadcast_bias_concrete",
+        "L(X*W + b')",
+        "b: m",
+        "",
+        "b",
+        &[("X", &[2, 2]), ("W", &[2, 3])],
+    );
+}
+
+#[test]
+fn markdown_and_latex() {
+    let d = derivation("L(X*W + B)", "", "", &["X"]);
+    let proof = general(&d, 0).unwrap();
+    let out = format!("{}\n---\n{}", render_markdown(&proof), render_latex(&proof));
+    settings().bind(|| insta::assert_snapshot!("affine_markdown_latex", out));
 }
