@@ -2,15 +2,25 @@
 //! one block per step) and JSON. Invariant: pure string building; uses the
 //! `syntax` printers only.
 
-use super::Proof;
+use super::{Proof, ProofStep};
 use crate::syntax::{to_expr_string, to_latex};
+
+/// `= ` before a matrix form that equals the previous step; an index form
+/// shows its own left-hand side.
+fn equals(step: &ProofStep) -> &'static str {
+    if step.equals_previous && step.formula.lhs.is_none() {
+        "= "
+    } else {
+        ""
+    }
+}
 
 /// Numbered steps, each with its rule, its text and its formula (in the
 /// input syntax, so that it can be pasted back).
 pub fn render_text(proof: &Proof) -> String {
     let mut out = String::new();
     for (n, step) in proof.steps.iter().enumerate() {
-        let eq = if step.equals_previous { "= " } else { "" };
+        let eq = equals(step);
         out.push_str(&format!(
             "{}. [{}] {}\n     {eq}{}\n",
             n + 1,
@@ -41,7 +51,7 @@ pub fn render_markdown(proof: &Proof) -> String {
 pub fn render_latex(proof: &Proof) -> String {
     let mut out = String::new();
     for (n, step) in proof.steps.iter().enumerate() {
-        let eq = if step.equals_previous { "= " } else { "" };
+        let eq = equals(step);
         out.push_str(&format!(
             "{}. {} ({})\n$$ {eq}{} $$\n\n",
             n + 1,
