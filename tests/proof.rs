@@ -302,3 +302,45 @@ fn markdown_and_latex() {
     let out = format!("{}\n---\n{}", render_markdown(&proof), render_latex(&proof));
     settings().bind(|| insta::assert_snapshot!("affine_markdown_latex", out));
 }
+
+/// Every first-order corpus case that derives has a general proof that
+/// ends with its result.
+#[test]
+fn every_corpus_gradient_has_a_proof() {
+    let mut proved = 0;
+    for line in include_str!("corpus/cases.jsonl").lines() {
+        let case: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (Some(wrt), Some(1)) = (case["wrt"].as_str(), case["order"].as_u64()) else {
+            continue;
+        };
+        let mut decls = Decls::new();
+        for (name, dims) in case["vars"].as_object().unwrap() {
+            let dims: Vec<String> = dims
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            if !dims.is_empty() {
+                decls
+                    .extend_from_str(&format!("{name}: {}", dims.join("x")))
+                    .unwrap();
+            }
+        }
+        let config = DeriveConfig {
+            decls,
+            wrt: vec![wrt.to_string()],
+            order: 1,
+        };
+        let Ok(d) = derive(case["expr"].as_str().unwrap(), &config) else {
+            continue;
+        };
+        let proof = general(&d, 0).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+        assert_eq!(
+            proof.steps.last().unwrap().formula,
+            *d.derivatives[0].formula()
+        );
+        proved += 1;
+    }
+    assert!(proved > 50, "only {proved} proofs");
+}

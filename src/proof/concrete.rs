@@ -227,10 +227,9 @@ fn concrete_problem(
                     )))
                 }
                 Dim::Named(s) => {
-                    if bound.insert(s.clone(), n).is_some_and(|m| m != n) {
+                    if let Some(m) = bound.insert(s.clone(), n).filter(|&m| m != n) {
                         return Err(ProofError::Sizes(format!(
-                            "`{s}` cannot be both {m} and {n}",
-                            m = bound[s]
+                            "`{s}` cannot be both {m} and {n}"
                         )));
                     }
                 }
