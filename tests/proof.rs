@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use matcalc::confirm::{confirm, problem};
 use matcalc::numeric::{
-    draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Loss, Value,
+    draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Domain, Loss, Value,
 };
 use matcalc::proof::{
     concrete, general, render_json, render_latex, render_markdown, render_text, Proof,
@@ -50,8 +50,13 @@ fn loss_argument(e: &Expr) -> Option<&Expr> {
     e.children().into_iter().find_map(loss_argument)
 }
 
-fn bindings(d: &Derivation, wrt: &[String], seed: u64) -> Bindings {
-    let p = problem(&d.typed, wrt, &BTreeMap::new());
+fn bindings(
+    d: &Derivation,
+    wrt: &[String],
+    domains: &BTreeMap<String, Domain>,
+    seed: u64,
+) -> Bindings {
+    let p = problem(&d.typed, wrt, domains);
     let mut b = Bindings {
         values: draw_sample(&p.vars, &p.domains, seed, 0).unwrap(),
         sizes: p.sizes,
@@ -98,7 +103,12 @@ fn layout_dims(v: &Value) -> Vec<usize> {
 /// Evaluates each run of steps joined by `equals_previous` and compares
 /// neighbours; a formula whose size nothing in it fixes (`D[a,b] = 1`) is
 /// sized like the others of its run. Returns how many equalities held.
-fn check_equalities(d: &Derivation, proof: &Proof, wrt: &[String]) -> usize {
+fn check_equalities(
+    d: &Derivation,
+    proof: &Proof,
+    wrt: &[String],
+    domains: &BTreeMap<String, Domain>,
+) -> usize {
     let mut runs: Vec<Vec<&Formula>> = Vec::new();
     for step in &proof.steps {
         match runs.last_mut() {
@@ -108,7 +118,7 @@ fn check_equalities(d: &Derivation, proof: &Proof, wrt: &[String]) -> usize {
     }
     let mut checked = 0;
     for seed in 1..=3 {
-        let b = bindings(d, wrt, seed);
+        let b = bindings(d, wrt, domains, seed);
         for run in runs.iter().filter(|r| r.len() > 1) {
             let first: Vec<_> = run
                 .iter()
@@ -158,7 +168,12 @@ fn snapshot_general(name: &str, text: &str, decls: &str, domains: &str, wrt: &[&
     let mut out = String::new();
     for (k, derivative) in d.derivatives.iter().enumerate() {
         let proof = general(&d, k).unwrap();
-        assert!(check_equalities(&d, &proof, &derivative.wrt) > 0);
+        let domains = if domains.is_empty() {
+            BTreeMap::new()
+        } else {
+            parse_domains(domains).unwrap()
+        };
+        assert!(check_equalities(&d, &proof, &derivative.wrt, &domains) > 0);
         assert_eq!(
             proof.steps.last().unwrap().formula,
             *derivative.formula(),
@@ -304,10 +319,11 @@ fn markdown_and_latex() {
 }
 
 /// Every first-order corpus case that derives has a general proof that
-/// ends with its result.
+/// ends with its result, and every equality in it holds at random values
+/// from the case's domains.
 #[test]
 fn every_corpus_gradient_has_a_proof() {
-    let mut proved = 0;
+    let (mut proved, mut equalities) = (0, 0);
     for line in include_str!("corpus/cases.jsonl").lines() {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
         let (Some(wrt), Some(1)) = (case["wrt"].as_str(), case["order"].as_u64()) else {
@@ -336,6 +352,18 @@ fn every_corpus_gradient_has_a_proof() {
             continue;
         };
         let proof = general(&d, 0).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+        let domains: BTreeMap<String, Domain> = case["domain"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, dom)| {
+                (
+                    name.clone(),
+                    Domain::from_name(dom.as_str().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        equalities += check_equalities(&d, &proof, &d.derivatives[0].wrt, &domains);
         assert_eq!(
             proof.steps.last().unwrap().formula,
             *d.derivatives[0].formula()
@@ -343,4 +371,5 @@ fn every_corpus_gradient_has_a_proof() {
         proved += 1;
     }
     assert!(proved > 50, "only {proved} proofs");
+    assert!(equalities > proved, "only {equalities} equalities checked");
 }
