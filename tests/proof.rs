@@ -373,3 +373,19 @@ fn every_corpus_gradient_has_a_proof() {
     assert!(proved > 50, "only {proved} proofs");
     assert!(equalities > proved, "only {equalities} equalities checked");
 }
+
+#[test]
+fn elementwise_and_determinant_concrete() {
+    let square: &[(&str, &[usize])] = &[("X", &[2, 2])];
+    snapshot_concrete("relu_concrete", "L(relu(X))", "", "", "X", square);
+    snapshot_concrete("sigmoid_concrete", "sum(sigmoid(X))", "", "", "X", square);
+    snapshot_concrete(
+        "logdet_concrete",
+        "log(det(X))",
+        "",
+        "X: posdet",
+        "X",
+        square,
+    );
+    snapshot_concrete("quadratic_concrete", "x'*A*x", "", "", "x", &[("x", &[2])]);
+}
