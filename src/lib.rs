@@ -28,6 +28,7 @@ pub mod diff;
 pub mod exact;
 pub mod index;
 pub mod numeric;
+pub mod proof;
 pub mod render;
 pub mod shape;
 pub mod simplify;

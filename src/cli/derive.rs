@@ -9,8 +9,11 @@ use matcalc::batch::derive_cases;
 use matcalc::confirm::confirm;
 use matcalc::derive::{derive, Derivation, DeriveConfig};
 use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
+use matcalc::proof::{
+    concrete, general, render_json, render_latex, render_markdown, render_text, Proof, ProofError,
+};
 use matcalc::render;
-use matcalc::syntax::{Decls, Diagnostic};
+use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
@@ -65,6 +68,18 @@ pub struct DeriveArgs {
     #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["expr", "wrt"])]
     cases: Option<PathBuf>,
 
+    /// Also write each derivation out step by step: the expression in index
+    /// notation, the chain rule with Kronecker deltas, their contraction and
+    /// the matrix form recognised.
+    #[arg(long, conflicts_with = "cases")]
+    proof: bool,
+
+    /// Also write each proof for these concrete sizes, entry by entry, e.g.
+    /// 'X: 2x2, W: 2x3' (implies --proof; names left out get the smallest
+    /// sizes that fit).
+    #[arg(long, value_name = "DECLS", conflicts_with = "cases")]
+    concrete: Option<String>,
+
     /// With --cases: add the seconds each case took.
     #[arg(long, requires = "cases")]
     timings: bool,
@@ -90,8 +105,74 @@ impl Run for DeriveArgs {
         } else {
             None
         };
-        Ok(Box::new(Derived { derivation, checks }))
+        let proofs = self.proofs(&derivation, &source)?;
+        Ok(Box::new(Derived {
+            derivation,
+            checks,
+            proofs,
+        }))
     }
+}
+
+impl DeriveArgs {
+    /// With --proof or --concrete: each derivative's proofs, labelled by the
+    /// variables (and the sizes, for a concrete one).
+    fn proofs(
+        &self,
+        derivation: &Derivation,
+        source: &str,
+    ) -> Result<Option<Vec<(String, Proof)>>, CliError> {
+        if !self.proof && self.concrete.is_none() {
+            return Ok(None);
+        }
+        let sizes = self.concrete.as_deref().map(concrete_sizes).transpose()?;
+        let failed = |e: ProofError| {
+            CliError::new(
+                ErrorKind::Unsupported,
+                Diagnostic::new(e.to_string()),
+                source,
+            )
+        };
+        let mut proofs = Vec::new();
+        for (k, d) in derivation.derivatives.iter().enumerate() {
+            let wrt = d.wrt.join(", ");
+            proofs.push((wrt.clone(), general(derivation, k).map_err(failed)?));
+            if let (Some(sizes), Some(text)) = (&sizes, &self.concrete) {
+                let proof = concrete(derivation, k, sizes).map_err(failed)?;
+                proofs.push((format!("{wrt}; {text}"), proof));
+            }
+        }
+        Ok(Some(proofs))
+    }
+}
+
+/// Parses `--concrete 'X: 2x2, W: 2x3'` into layout dims.
+fn concrete_sizes(text: &str) -> Result<BTreeMap<String, Vec<usize>>, CliError> {
+    let decls = parse_decls(text).map_err(|e| CliError::declaration(&e))?;
+    let mut sizes = BTreeMap::new();
+    for decl in decls {
+        let numbers: Option<Vec<usize>> = match &decl.kind {
+            DeclKind::Value(dims) => dims
+                .iter()
+                .map(|d| match d {
+                    DimSpec::Fixed(n) => Some(*n),
+                    DimSpec::Named(_) => None,
+                })
+                .collect(),
+            DeclKind::Function => None,
+        };
+        let dims = numbers.ok_or_else(|| {
+            CliError::plain(
+                ErrorKind::Usage,
+                Diagnostic::new(format!(
+                    "--concrete needs numbers, e.g. '{}: 2x3'",
+                    decl.name
+                )),
+            )
+        })?;
+        sizes.insert(decl.name, dims);
+    }
+    Ok(sizes)
 }
 
 /// Parses `--domain`.
@@ -137,13 +218,31 @@ impl Report for JsonLines {
     }
 }
 
-/// A derivation and, with --check, its numeric verdicts.
+/// A derivation and, with --check, its numeric verdicts; with --proof, one
+/// proof per derivative.
 struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
+    proofs: Option<Vec<(String, Proof)>>,
 }
 
 impl Derived {
+    /// Each proof under a heading, rendered by `render`.
+    fn proofs(
+        &self,
+        heading: &dyn Fn(&str) -> String,
+        render: &dyn Fn(&Proof) -> String,
+    ) -> String {
+        let Some(proofs) = &self.proofs else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for (label, p) in proofs {
+            out.push_str(&format!("\n\n{}\n{}", heading(label), render(p)));
+        }
+        out.trim_end().to_string()
+    }
+
     fn verdicts(&self) -> String {
         let Some(reports) = &self.checks else {
             return String::new();
@@ -171,16 +270,22 @@ impl Derived {
 
 impl Report for Derived {
     fn text(&self) -> String {
-        render::derivation_text(&self.derivation) + &self.verdicts()
+        render::derivation_text(&self.derivation)
+            + &self.verdicts()
+            + &self.proofs(&|w| format!("Proof ({w}):"), &render_text)
     }
     fn expr(&self) -> String {
         render::derivation_expr(&self.derivation)
+            + &self.proofs(&|w| format!("# proof ({w})"), &render_text)
     }
     fn latex(&self) -> String {
         render::derivation_latex(&self.derivation)
+            + &self.proofs(&|w| format!("% proof ({w})"), &render_latex)
     }
     fn markdown(&self) -> String {
-        render::derivation_markdown(&self.derivation) + &self.verdicts()
+        render::derivation_markdown(&self.derivation)
+            + &self.verdicts()
+            + &self.proofs(&|w| format!("### Proof ({w})"), &render_markdown)
     }
     fn json(&self) -> String {
         json_text(&self.json_value())
@@ -210,6 +315,12 @@ impl Derived {
         let mut doc = render::derivation_json(&self.derivation);
         if let Some(reports) = &self.checks {
             doc["checks"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+        if let Some(proofs) = &self.proofs {
+            doc["proofs"] = proofs
+                .iter()
+                .map(|(label, p)| serde_json::json!({"of": label, "steps": render_json(p)}))
+                .collect();
         }
         doc
     }
