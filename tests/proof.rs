@@ -227,6 +227,81 @@ fn log_det() {
     snapshot_general("logdet", "log(det(X))", "", "X: posdet", &["X"]);
 }
 
+#[test]
+fn softmax_with_loss() {
+    // Deep Learning from Scratch ch. 5.6.3: Softmax-with-Loss.
+    snapshot_general(
+        "softmax_with_loss",
+        "-y'*log(softmax(x))",
+        "",
+        "y: onehot",
+        &["x"],
+    );
+}
+
+/// Ten more identities of the corpus (Matrix Cookbook equation numbers as
+/// its `source` fields give them), one proof each.
+#[test]
+fn corpus_identities() {
+    let cases: [(&str, &str, &str, &str, &str); 10] = [
+        ("cookbook_69_lin_atx", "a'*x", "a: 4, x: 4", "", "x"),
+        (
+            "cookbook_71_lin_atxtb",
+            "a'*X'*b",
+            "a: 4, X: 3x4, b: 3",
+            "",
+            "X",
+        ),
+        (
+            "cookbook_101_tr_axb",
+            "tr(A*X*B)",
+            "A: 2x3, X: 3x4, B: 4x2",
+            "",
+            "X",
+        ),
+        ("cookbook_106_tr_x2", "tr(X*X)", "X: 3x3", "", "X"),
+        (
+            "cookbook_57_logdet",
+            "log(det(X))",
+            "X: 4x4",
+            "X: posdet",
+            "X",
+        ),
+        (
+            "cookbook_63_inv_tr_axb",
+            "tr(A*inv(X)*B)",
+            "A: 2x3, X: 3x3, B: 3x2",
+            "X: invertible",
+            "X",
+        ),
+        (
+            "cookbook_129_norm_l2",
+            "norm2(x - a)",
+            "x: 4, a: 4",
+            "",
+            "x",
+        ),
+        (
+            "norm_fro_axb",
+            "norm2(A*X - B)^2",
+            "A: 4x3, X: 3x2, B: 4x2",
+            "",
+            "X",
+        ),
+        (
+            "dl_mlp_w2",
+            "L(relu(X*W1 + b1')*W2 + b2')",
+            "X: 4x3, W1: 3x5, b1: 5, W2: 5x2, b2: 2",
+            "",
+            "W2",
+        ),
+        ("ac_hadamard", "L(X .* Y)", "X: 3x4, Y: 3x4", "", "X"),
+    ];
+    for (name, text, decls, domains, wrt) in cases {
+        snapshot_general(name, text, decls, domains, &[wrt]);
+    }
+}
+
 fn snapshot_concrete(
     name: &str,
     text: &str,
