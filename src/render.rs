@@ -19,7 +19,7 @@ const MIN_SHARED_NODES: usize = 4;
 /// with the gradient of the loss and repeated subexpressions named, and the
 /// bindings.
 #[derive(Clone, Debug)]
-pub struct Display {
+pub struct Presented {
     /// `∂L/∂X`, `∂f/∂x`, `∂²f/∂x∂y`.
     pub label: String,
     /// The result with names substituted.
@@ -44,7 +44,7 @@ pub fn label(expr: &Expr, wrt: &[String]) -> String {
 }
 
 /// Prepares a derivative of `expr` for text display.
-pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Display {
+pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presented {
     let mut bindings = Vec::new();
     let mut used: Vec<String> = taken.to_vec();
     let mut body = derivative.formula().body.clone();
@@ -69,7 +69,7 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Displa
         body = replace_subtree(body, &shared, &name);
         bindings.push((name, shared));
     }
-    Display {
+    Presented {
         label: label(expr, &derivative.wrt),
         formula: Formula {
             lhs: derivative.formula().lhs.clone(),
