@@ -455,11 +455,34 @@ fn markdown_and_latex() {
 /// from the case's domains.
 #[test]
 fn every_corpus_gradient_has_a_proof() {
+    let (proved, equalities) = prove_corpus(1);
+    assert!(proved > 50, "only {proved} proofs");
+    assert!(equalities > proved, "only {equalities} equalities checked");
+}
+
+#[test]
+fn every_corpus_second_derivative_has_a_proof() {
+    let (proved, equalities) = prove_corpus(2);
+    assert!(proved >= 4, "only {proved} proofs");
+    assert!(equalities > proved, "only {equalities} equalities checked");
+}
+
+/// Proves every corpus case of `order` that derives, evaluating every
+/// equality; gives how many were proved and how many equalities held.
+fn prove_corpus(order: u8) -> (usize, usize) {
     let (mut proved, mut equalities) = (0, 0);
     for line in include_str!("corpus/cases.jsonl").lines() {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
-        let (Some(wrt), Some(1)) = (case["wrt"].as_str(), case["order"].as_u64()) else {
+        if case["order"].as_u64() != Some(u64::from(order)) {
             continue;
+        }
+        let wrt: Vec<String> = match &case["wrt"] {
+            serde_json::Value::String(w) => vec![w.clone()],
+            serde_json::Value::Array(ws) => ws
+                .iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect(),
+            _ => continue,
         };
         let mut decls = Decls::new();
         for (name, dims) in case["vars"].as_object().unwrap() {
@@ -475,11 +498,7 @@ fn every_corpus_gradient_has_a_proof() {
                     .unwrap();
             }
         }
-        let config = DeriveConfig {
-            decls,
-            wrt: vec![wrt.to_string()],
-            order: 1,
-        };
+        let config = DeriveConfig { decls, wrt, order };
         let Ok(d) = derive(case["expr"].as_str().unwrap(), &config) else {
             continue;
         };
@@ -500,10 +519,16 @@ fn every_corpus_gradient_has_a_proof() {
             proof.steps.last().unwrap().formula,
             *d.derivatives[0].formula()
         );
+        if order == 2 {
+            assert!(
+                proof.steps.iter().any(|s| s.rule == "read-off"),
+                "{}: the second derivative is not read off a differential",
+                case["id"]
+            );
+        }
         proved += 1;
     }
-    assert!(proved > 50, "only {proved} proofs");
-    assert!(equalities > proved, "only {equalities} equalities checked");
+    (proved, equalities)
 }
 
 #[test]
