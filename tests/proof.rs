@@ -233,6 +233,11 @@ fn hessian_of_quadratic_form() {
 }
 
 #[test]
+fn mixed_second_derivative() {
+    snapshot_general_of_order("mixed_bilinear", "x'*A*y", "", "", &["x", "y"], 2);
+}
+
+#[test]
 fn jacobian_of_softmax() {
     snapshot_general("jacobian_softmax", "softmax(x)", "", "", &["x"]);
 }
