@@ -22,6 +22,16 @@ fn settings() -> insta::Settings {
 }
 
 fn derivation(text: &str, decls: &str, domains: &str, wrt: &[&str]) -> Derivation {
+    derivation_of_order(text, decls, domains, wrt, 1)
+}
+
+fn derivation_of_order(
+    text: &str,
+    decls: &str,
+    domains: &str,
+    wrt: &[&str],
+    order: u8,
+) -> Derivation {
     let mut declared = Decls::new();
     if !decls.is_empty() {
         declared.extend_from_str(decls).unwrap();
@@ -29,7 +39,7 @@ fn derivation(text: &str, decls: &str, domains: &str, wrt: &[&str]) -> Derivatio
     let config = DeriveConfig {
         decls: declared,
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
-        order: 1,
+        order,
     };
     let d = derive(text, &config).unwrap();
     let domains = if domains.is_empty() {
@@ -57,8 +67,19 @@ fn bindings(
     seed: u64,
 ) -> Bindings {
     let p = problem(&d.typed, wrt, domains);
+    let mut values = draw_sample(&p.vars, &p.domains, seed, 0).unwrap();
+    // The differential `dx` of a variable (forward-mode proofs) is a random
+    // direction of its shape.
+    let directions = draw_sample(&p.vars, &p.domains, seed + 1000, 0).unwrap();
+    for name in wrt {
+        if let Some(v) = directions.get(name) {
+            values
+                .entry(format!("d{name}"))
+                .or_insert_with(|| v.clone());
+        }
+    }
     let mut b = Bindings {
-        values: draw_sample(&p.vars, &p.domains, seed, 0).unwrap(),
+        values,
         sizes: p.sizes,
         loss: Some(Loss::L2),
         loss_arguments: BTreeMap::new(),
@@ -129,7 +150,10 @@ fn check_equalities(
                 .flatten()
                 .map(|e| layout_dims(&e.value))
                 .next()
-                .expect("some formula of a run fixes its size");
+                .unwrap_or_else(|| {
+                    let run: Vec<String> = run.iter().map(|f| to_expr_string(f)).collect();
+                    panic!("no formula of this run fixes its size: {run:?}")
+                });
             let values: Vec<Vec<f64>> = run
                 .iter()
                 .zip(first)
@@ -164,7 +188,18 @@ fn check_equalities(
 }
 
 fn snapshot_general(name: &str, text: &str, decls: &str, domains: &str, wrt: &[&str]) {
-    let d = derivation(text, decls, domains, wrt);
+    snapshot_general_of_order(name, text, decls, domains, wrt, 1);
+}
+
+fn snapshot_general_of_order(
+    name: &str,
+    text: &str,
+    decls: &str,
+    domains: &str,
+    wrt: &[&str],
+    order: u8,
+) {
+    let d = derivation_of_order(text, decls, domains, wrt, order);
     let mut out = String::new();
     for (k, derivative) in d.derivatives.iter().enumerate() {
         let proof = general(&d, k).unwrap();
@@ -185,11 +220,38 @@ fn snapshot_general(name: &str, text: &str, decls: &str, domains: &str, wrt: &[&
         );
         out.push_str(&format!(
             "∂/∂{}\n{}\n",
-            derivative.wrt[0],
+            derivative.wrt.join("∂"),
             render_text(&proof)
         ));
     }
     settings().bind(|| insta::assert_snapshot!(name, out));
+}
+
+#[test]
+fn hessian_of_quadratic_form() {
+    snapshot_general_of_order("hessian_quadratic", "x'*A*x", "", "", &["x"], 2);
+}
+
+#[test]
+fn mixed_second_derivative() {
+    snapshot_general_of_order("mixed_bilinear", "x'*A*y", "", "", &["x", "y"], 2);
+}
+
+#[test]
+fn jacobian_of_softmax() {
+    snapshot_general("jacobian_softmax", "softmax(x)", "", "", &["x"]);
+}
+
+#[test]
+fn hessian_of_least_squares() {
+    snapshot_general_of_order(
+        "hessian_least_squares",
+        "norm2(A*x - y)^2",
+        "",
+        "",
+        &["x"],
+        2,
+    );
 }
 
 #[test]
@@ -398,11 +460,34 @@ fn markdown_and_latex() {
 /// from the case's domains.
 #[test]
 fn every_corpus_gradient_has_a_proof() {
+    let (proved, equalities) = prove_corpus(1);
+    assert!(proved > 50, "only {proved} proofs");
+    assert!(equalities > proved, "only {equalities} equalities checked");
+}
+
+#[test]
+fn every_corpus_second_derivative_has_a_proof() {
+    let (proved, equalities) = prove_corpus(2);
+    assert!(proved >= 4, "only {proved} proofs");
+    assert!(equalities > proved, "only {equalities} equalities checked");
+}
+
+/// Proves every corpus case of `order` that derives, evaluating every
+/// equality; gives how many were proved and how many equalities held.
+fn prove_corpus(order: u8) -> (usize, usize) {
     let (mut proved, mut equalities) = (0, 0);
     for line in include_str!("corpus/cases.jsonl").lines() {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
-        let (Some(wrt), Some(1)) = (case["wrt"].as_str(), case["order"].as_u64()) else {
+        if case["order"].as_u64() != Some(u64::from(order)) {
             continue;
+        }
+        let wrt: Vec<String> = match &case["wrt"] {
+            serde_json::Value::String(w) => vec![w.clone()],
+            serde_json::Value::Array(ws) => ws
+                .iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect(),
+            _ => continue,
         };
         let mut decls = Decls::new();
         for (name, dims) in case["vars"].as_object().unwrap() {
@@ -418,11 +503,7 @@ fn every_corpus_gradient_has_a_proof() {
                     .unwrap();
             }
         }
-        let config = DeriveConfig {
-            decls,
-            wrt: vec![wrt.to_string()],
-            order: 1,
-        };
+        let config = DeriveConfig { decls, wrt, order };
         let Ok(d) = derive(case["expr"].as_str().unwrap(), &config) else {
             continue;
         };
@@ -443,10 +524,16 @@ fn every_corpus_gradient_has_a_proof() {
             proof.steps.last().unwrap().formula,
             *d.derivatives[0].formula()
         );
+        if order == 2 {
+            assert!(
+                proof.steps.iter().any(|s| s.rule == "read-off"),
+                "{}: the second derivative is not read off a differential",
+                case["id"]
+            );
+        }
         proved += 1;
     }
-    assert!(proved > 50, "only {proved} proofs");
-    assert!(equalities > proved, "only {equalities} equalities checked");
+    (proved, equalities)
 }
 
 #[test]

@@ -5,7 +5,13 @@
 //! the chain rule through the adjoint with the local derivative in Kronecker
 //! deltas (`diff::partial`), the contraction of the deltas
 //! (`index::contract`) and the recognition of the remaining sums as matrix
-//! operations (`index::raise`). Nothing is special-cased per expression.
+//! operations (`index::raise`). A derivative taken in forward mode (a
+//! Jacobian, or a Hessian: the gradient's proof, then the gradient
+//! differentiated again) replays `Differentiator::tangent`: the differential
+//! of every node in terms of its operands' differentials, each raised to
+//! matrix form, then the derivative read off the last differential
+//! (`Differentiator::jacobian_index_form`). Nothing is special-cased per
+//! expression.
 //! Invariant: a step marked `equals_previous` states the same value as the
 //! step before it (the tests evaluate both); the library never prints.
 //! Uses `syntax`, `index`, `diff` and `derive`.
@@ -24,7 +30,7 @@ use crate::derive::Derivation;
 use crate::diff::{partial, DiffError, Differentiator};
 use crate::index::{
     collect, contract, entry, lower, product, raise, single_call_arguments, ExportOptions, Factor,
-    Graph, Id, IndexSpace, Node,
+    Graph, Id, IndexSpace, Ix, Node, Tensor,
 };
 use crate::syntax::{to_unicode, BinOp, Formula};
 use written::{index_formula, matrix_formula};
@@ -69,7 +75,10 @@ pub enum ProofError {
     Shape,
 }
 
-/// The general proof of derivative `k` of `d`, with symbolic sizes.
+/// The general proof of derivative `k` of `d`, with symbolic sizes: the
+/// reverse pass for a gradient; for a Jacobian the forward pass; for a
+/// second derivative the gradient's reverse pass, then the forward pass
+/// over the gradient.
 ///
 /// ```
 /// use matcalc::{derive, DeriveConfig};
@@ -81,35 +90,69 @@ pub enum ProofError {
 pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
     let derivative = d.derivatives.get(k).ok_or(ProofError::NoDerivative(k))?;
     let mut steps = Vec::new();
-    let root = d
+    let reverse_root = d
         .steps
         .first()
         .filter(|s| s.mode == "reverse")
         .map(|s| s.node);
-    if let (Some(root), [name]) = (root, derivative.wrt.as_slice()) {
-        if let Some(dims) = d.typed.var_dims(name) {
-            let mut graph: Graph = (*d.graph).clone();
-            let x = graph.var(name, dims);
-            let mut replay = Differentiator::new(&mut graph);
-            replay.gradients(root, &[x])?;
-            let recorded = std::mem::take(&mut replay.steps);
-            let space = std::mem::take(&mut replay.space);
-            let mut writer = Writer::new(&mut graph, space, root);
-            for step in &recorded {
-                writer.block(step.node, step.child, step.result, &mut steps)?;
+    // The last forward step of a Jacobian is the one through its root.
+    let forward_root = d
+        .steps
+        .last()
+        .filter(|s| s.mode == "forward")
+        .map(|s| s.node);
+    let wrt = derivative.wrt.as_slice();
+    let mut graph: Graph = (*d.graph).clone();
+    let mut written_forward = false;
+    match (reverse_root, wrt) {
+        (Some(root), [x, rest @ ..]) if rest.len() <= 1 => {
+            if let Some(dims) = d.typed.var_dims(x) {
+                let var = graph.var(x, dims.clone());
+                let mut replay = Differentiator::new(&mut graph);
+                let gradient = replay.gradients(root, &[var])?[0];
+                let recorded = std::mem::take(&mut replay.steps);
+                let space = std::mem::take(&mut replay.space);
+                let mut writer = Writer::new(&mut graph, space, root);
+                for step in &recorded {
+                    writer.block(step.node, step.child, step.result, &mut steps)?;
+                }
+                if let [y] = rest {
+                    let gradient = match gradient {
+                        Some(g) => g,
+                        None => writer.graph.zero(dims),
+                    };
+                    steps.push(ProofStep {
+                        rule: "differentiate-again",
+                        text: format!(
+                            "Differentiate the gradient again, now by {y}: write the differential of every node in terms of the differentials of its operands, starting from d{y}."
+                        ),
+                        formula: matrix_formula(writer.graph.export(gradient, &writer.options)),
+                        equals_previous: false,
+                    });
+                    written_forward = writer.forward(gradient, y, d, &mut steps)?;
+                }
             }
         }
+        (None, [x]) => {
+            if let Some(root) = forward_root {
+                let mut writer = Writer::new(&mut graph, IndexSpace::new(), root);
+                written_forward = writer.forward(root, x, d, &mut steps)?;
+            }
+        }
+        _ => {}
     }
-    let forward = root.is_none() || derivative.wrt.len() != 1;
-    let text = if forward {
-        format!(
-            "Derived in forward mode ({}); its steps are not written out yet.",
-            derivative.layout
-        )
-    } else {
+    let forward = reverse_root.is_none() || wrt.len() != 1;
+    let text = if !forward {
         format!(
             "Adding the contributions that reach {}: {}",
-            derivative.wrt.join(", "),
+            wrt.join(", "),
+            derivative.layout
+        )
+    } else if written_forward {
+        format!("In canonical form: {}", derivative.layout)
+    } else {
+        format!(
+            "Derived in forward mode ({}); its steps are not written out yet.",
             derivative.layout
         )
     };
@@ -117,7 +160,7 @@ pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
         rule: "result",
         text,
         formula: derivative.formula().clone(),
-        equals_previous: false,
+        equals_previous: written_forward && derivative.formula().lhs.is_none(),
     });
     Ok(Proof { steps })
 }
@@ -149,30 +192,16 @@ impl<'g> Writer<'g> {
         to_unicode(&matrix_formula(self.graph.export(id, &self.options)))
     }
 
-    /// The steps of one local derivative: the adjoint of `node` flows to
-    /// `child` and raises to `result`.
-    fn block(
+    /// The first steps of a local derivative of `node` by `child`: the node
+    /// named and written entry by entry (when that says more than `Y[i]`),
+    /// then differentiated entry by entry. Gives the entry of the node, the
+    /// entry of the child, their names and the local derivative.
+    fn expand(
         &mut self,
         node: Id,
         child: Id,
-        result: Id,
         steps: &mut Vec<ProofStep>,
-    ) -> Result<(), ProofError> {
-        let adjoint = self.adjoints.get(&node).copied().unwrap_or(result);
-        if let Node::Apply(name, _) = self.graph.node(node) {
-            // The gradient of an abstract function is a given, not derived.
-            steps.push(ProofStep {
-                rule: "given-gradient",
-                text: format!(
-                    "The gradient of {name} at its argument {} is given: call it d{name}.",
-                    self.show(child)
-                ),
-                formula: matrix_formula(self.graph.export(result, &self.options)),
-                equals_previous: false,
-            });
-            self.adjoints.insert(child, result);
-            return Ok(());
-        }
+    ) -> Result<(Vec<Ix>, Vec<Ix>, IndexNames, Tensor), ProofError> {
         let out = self.space.fresh_for(&self.graph.dims(node).clone());
         let at = self.space.fresh_for(&self.graph.dims(child).clone());
         let mut names = IndexNames::new(&out, &at);
@@ -206,6 +235,36 @@ impl<'g> Writer<'g> {
             formula: index_formula(self.graph, &self.options, &mut names, &local, "P", &both),
             equals_previous: false,
         });
+        Ok((out, at, names, local))
+    }
+
+    /// The steps of one local derivative: the adjoint of `node` flows to
+    /// `child` and raises to `result`.
+    fn block(
+        &mut self,
+        node: Id,
+        child: Id,
+        result: Id,
+        steps: &mut Vec<ProofStep>,
+    ) -> Result<(), ProofError> {
+        let adjoint = self.adjoints.get(&node).copied().unwrap_or(result);
+        if let Node::Apply(name, _) = self.graph.node(node) {
+            // The gradient of an abstract function is a given, not derived.
+            steps.push(ProofStep {
+                rule: "given-gradient",
+                text: format!(
+                    "The gradient of {name} at its argument {} is given: call it d{name}.",
+                    self.show(child)
+                ),
+                formula: matrix_formula(self.graph.export(result, &self.options)),
+                equals_previous: false,
+            });
+            self.adjoints.insert(child, result);
+            return Ok(());
+        }
+        let (out, at, mut names, local) = self.expand(node, child, steps)?;
+        let y = self.show(node);
+        let c = self.show(child);
         let mut chained = product(&entry(self.graph, adjoint, &out), &local);
         for term in &mut chained {
             term.sums.extend_from_slice(&out);
@@ -219,40 +278,7 @@ impl<'g> Writer<'g> {
             formula: index_formula(self.graph, &self.options, &mut names, &chained, "D", &at),
             equals_previous: false,
         });
-        let has_delta = chained
-            .iter()
-            .any(|t| t.factors.iter().any(|f| matches!(f, Factor::Delta(..))));
-        let contracted = collect(contract(chained, &self.space));
-        if has_delta {
-            steps.push(ProofStep {
-                rule: "delta-contract",
-                text: "Contract the Kronecker deltas: a sum over δ(k,a) sets k = a.".into(),
-                formula: index_formula(
-                    self.graph,
-                    &self.options,
-                    &mut names,
-                    &contracted,
-                    "D",
-                    &at,
-                ),
-                equals_previous: true,
-            });
-        }
-        if let Some(raised) =
-            raise(self.graph, &self.space, &contracted, &at).map_err(DiffError::from)?
-        {
-            let raised = if self.graph.dims(raised) != self.graph.dims(child) {
-                self.graph.transpose(raised)
-            } else {
-                raised
-            };
-            steps.push(ProofStep {
-                rule: rule_of_raised(self.graph, raised),
-                text: "Recognise the remaining sums as matrix operations.".into(),
-                formula: matrix_formula(self.graph.export(raised, &self.options)),
-                equals_previous: true,
-            });
-        }
+        self.settle(chained, &mut names, "D", &at, child, steps)?;
         let total = match self.adjoints.get(&child) {
             Some(&prev) => self
                 .graph
@@ -261,6 +287,180 @@ impl<'g> Writer<'g> {
             None => result,
         };
         self.adjoints.insert(child, total);
+        Ok(())
+    }
+
+    /// Contracts the deltas of `chained` (a step when there are any) and
+    /// raises the rest to matrix form, transposed to the dims of `like`
+    /// (a step when a matrix form exists). Gives the contracted form and the
+    /// matrix form.
+    fn settle(
+        &mut self,
+        chained: Tensor,
+        names: &mut IndexNames,
+        name: &str,
+        free: &[Ix],
+        like: Id,
+        steps: &mut Vec<ProofStep>,
+    ) -> Result<(Tensor, Option<Id>), ProofError> {
+        let has_delta = chained
+            .iter()
+            .any(|t| t.factors.iter().any(|f| matches!(f, Factor::Delta(..))));
+        let contracted = collect(contract(chained, &self.space));
+        if has_delta {
+            steps.push(ProofStep {
+                rule: "delta-contract",
+                text: "Contract the Kronecker deltas: a sum over δ(k,a) sets k = a.".into(),
+                formula: index_formula(self.graph, &self.options, names, &contracted, name, free),
+                equals_previous: true,
+            });
+        }
+        let raised = self.raise_like(&contracted, free, like)?;
+        if let Some(raised) = raised {
+            steps.push(ProofStep {
+                rule: rule_of_raised(self.graph, raised),
+                text: "Recognise the remaining sums as matrix operations.".into(),
+                formula: matrix_formula(self.graph.export(raised, &self.options)),
+                equals_previous: true,
+            });
+        }
+        Ok((contracted, raised))
+    }
+
+    /// The matrix form of `tensor`, transposed to the dims of `like`.
+    fn raise_like(
+        &mut self,
+        tensor: &Tensor,
+        free: &[Ix],
+        like: Id,
+    ) -> Result<Option<Id>, ProofError> {
+        let Some(raised) = raise(self.graph, &self.space, tensor, free).map_err(DiffError::from)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(if self.graph.dims(raised) != self.graph.dims(like) {
+            self.graph.transpose(raised)
+        } else {
+            raised
+        }))
+    }
+
+    /// The forward pass that differentiates `f` by the variable `name`,
+    /// replayed with the engine's own [`Differentiator::tangent`] and
+    /// [`Differentiator::jacobian_index_form`] and written out: the
+    /// differential of every node in terms of its operands' differentials,
+    /// then the derivative read off the last differential. False when the
+    /// variable's shape is unknown (nothing is written).
+    fn forward(
+        &mut self,
+        f: Id,
+        name: &str,
+        d: &Derivation,
+        steps: &mut Vec<ProofStep>,
+    ) -> Result<bool, ProofError> {
+        let Some(dims) = d.typed.var_dims(name) else {
+            return Ok(false);
+        };
+        let var = self.graph.var(name, dims.clone());
+        let direction = self.graph.tangent(name, dims);
+        let mut replay = Differentiator::new(self.graph);
+        replay.space = std::mem::take(&mut self.space);
+        let tangent = replay.tangent(f, var, direction)?;
+        let recorded = std::mem::take(&mut replay.steps);
+        self.space = std::mem::take(&mut replay.space);
+        let mut tangents = HashMap::from([(var, direction)]);
+        let mut parts: Vec<Id> = Vec::new();
+        for (k, step) in recorded.iter().enumerate() {
+            let dc = tangents.get(&step.child).copied().unwrap_or(direction);
+            self.differential(step.node, step.child, dc, steps)?;
+            parts.push(step.result);
+            if recorded.get(k + 1).map(|s| s.node) != Some(step.node) {
+                let total = self
+                    .graph
+                    .sum_all(&parts)
+                    .map_err(DiffError::from)?
+                    .unwrap_or(step.result);
+                if parts.len() > 1 {
+                    steps.push(ProofStep {
+                        rule: "add-differentials",
+                        text: format!(
+                            "The differential of {} is the sum of the terms through each operand.",
+                            self.show(step.node)
+                        ),
+                        formula: matrix_formula(self.graph.export(total, &self.options)),
+                        equals_previous: false,
+                    });
+                }
+                tangents.insert(step.node, total);
+                parts.clear();
+            }
+        }
+        let f_dims = self.graph.dims(f).clone();
+        let var_dims = self.graph.dims(var).clone();
+        let out = self.space.fresh_for(&f_dims);
+        let at = self.space.fresh_for(&var_dims);
+        let free: Vec<Ix> = out.iter().chain(&at).copied().collect();
+        let mut replay = Differentiator::new(self.graph);
+        replay.space = std::mem::take(&mut self.space);
+        let tensor = match tangent {
+            Some(t) => replay.jacobian_index_form(t, direction, &out, &at)?,
+            None => Tensor::new(),
+        };
+        self.space = std::mem::take(&mut replay.space);
+        let mut names = IndexNames::new(&out, &at);
+        let both = bracket(&mut names, &free);
+        steps.push(ProofStep {
+            rule: "read-off",
+            text: format!(
+                "Read the derivative off the differential of {f}: write it entry by entry, put a Kronecker delta in place of each entry of d{name} and contract: J{both} = ∂({f}){o}/∂{name}{a}.",
+                f = self.show(f),
+                o = bracket(&mut names, &out),
+                a = bracket(&mut names, &at),
+            ),
+            formula: index_formula(self.graph, &self.options, &mut names, &tensor, "J", &free),
+            equals_previous: false,
+        });
+        if free.len() <= 2 {
+            if let Some(raised) =
+                raise(self.graph, &self.space, &tensor, &free).map_err(DiffError::from)?
+            {
+                steps.push(ProofStep {
+                    rule: rule_of_raised(self.graph, raised),
+                    text: "Recognise the remaining sums as matrix operations.".into(),
+                    formula: matrix_formula(self.graph.export(raised, &self.options)),
+                    equals_previous: true,
+                });
+            }
+        }
+        Ok(true)
+    }
+
+    /// The steps of one forward term: the differential `dc` of `child`
+    /// flows through `node`.
+    fn differential(
+        &mut self,
+        node: Id,
+        child: Id,
+        dc: Id,
+        steps: &mut Vec<ProofStep>,
+    ) -> Result<(), ProofError> {
+        let (out, at, mut names, local) = self.expand(node, child, steps)?;
+        let mut chained = product(&local, &entry(self.graph, dc, &at));
+        for term in &mut chained {
+            term.sums.extend_from_slice(&at);
+        }
+        steps.push(ProofStep {
+            rule: "chain-rule",
+            text: format!(
+                "Chain rule: P summed against the differential {} of {} is this term of the differential dY of {}.",
+                self.show(dc),
+                self.show(child),
+                self.show(node)
+            ),
+            formula: index_formula(self.graph, &self.options, &mut names, &chained, "dY", &out),
+            equals_previous: false,
+        });
+        self.settle(chained, &mut names, "dY", &out, node, steps)?;
         Ok(())
     }
 }
