@@ -372,21 +372,45 @@ fn jacobian(
 
 fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Dims>) -> String {
     let shape = |d: &Dims| format!("{}×{}", d[0], d[1]);
-    let x = var_dims(&wrt[0]).map(|d| shape(&d)).unwrap_or_default();
+    // The entries of a value: `[i,j]` for a matrix, `[i]` for a vector,
+    // nothing for a scalar, with index names drawn from `names`.
+    let entries = |d: &Dims, names: &mut dyn Iterator<Item = char>| -> String {
+        let ixs: Vec<String> = d
+            .iter()
+            .filter(|x| !crate::index::is_one(x))
+            .filter_map(|_| names.next().map(String::from))
+            .collect();
+        if ixs.is_empty() {
+            String::new()
+        } else {
+            format!("[{}]", ixs.join(","))
+        }
+    };
+    let x_dims = var_dims(&wrt[0]).unwrap_or_else(crate::index::scalar_dims);
+    let x = shape(&x_dims);
     if wrt.len() == 2 {
+        let y_dims = var_dims(&wrt[1]).unwrap_or_else(crate::index::scalar_dims);
+        let mut names = "ijkl".chars();
+        let (ex, ey) = (entries(&x_dims, &mut names), entries(&y_dims, &mut names));
+        let all: String = format!("{ex}{ey}").replace("][", ",");
         return format!(
-            "second derivative: H[i,j] = ∂²f/∂{}[i]∂{}[j] (entries of {} first)",
+            "second derivative: H{all} = ∂²f/∂{}{ex}∂{}{ey} (entries of {} first)",
             wrt[0], wrt[1], wrt[0]
         );
     }
     if is_scalar(body_dims) {
+        let ex = entries(&x_dims, &mut "ij".chars());
         format!(
-            "gradient of a scalar: the shape of {} ({x}), G[i,j] = ∂f/∂{}[i,j]",
+            "gradient of a scalar: the shape of {} ({x}), G{ex} = ∂f/∂{}{ex}",
             wrt[0], wrt[0]
         )
     } else {
+        let mut names = "ijkl".chars();
+        let (ef, ex) = (entries(body_dims, &mut names), entries(&x_dims, &mut names));
+        let all: String = format!("{ef}{ex}").replace("][", ",");
         format!(
-            "Jacobian: the entries of f ({}) first, then those of {} ({x})",
+            "Jacobian: J{all} = ∂f{ef}/∂{}{ex}, the entries of f ({}) first, then those of {} ({x})",
+            wrt[0],
             shape(body_dims),
             wrt[0]
         )
