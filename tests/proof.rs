@@ -49,6 +49,16 @@ fn derivation_of_order(
     };
     let reports = confirm(&d, &domains, &CheckConfig::default()).unwrap();
     assert!(reports.iter().all(|r| r.ok()), "{text}: not confirmed");
+    // And exactly, where the exact layer can decide (small concrete sizes):
+    // it must never find a difference.
+    for x in &d.derivatives {
+        let p = problem(&d.typed, &x.wrt, &domains);
+        let verdict = matcalc::exact::verify(&p, x.formula(), Default::default());
+        assert!(
+            !matches!(verdict, Ok(matcalc::exact::ExactVerdict::Differs { .. })),
+            "{text}: refuted exactly: {verdict:?}"
+        );
+    }
     d
 }
 
