@@ -16,7 +16,7 @@ use crate::index::{
 use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
 use crate::simplify::Normalizer;
 use crate::syntax::{
-    parse_formula, BinOp, Decls, Diagnostic, Expr, ExprKind, Formula, IndexLhs, ParseError, Span,
+    parse_formula, Decls, Diagnostic, Expr, ExprKind, Formula, IndexLhs, ParseError, Span,
 };
 
 /// What to differentiate with respect to, and how often.
@@ -562,9 +562,9 @@ fn index_formula(
             );
         }
         let name_of = |ix: &Ix| local[ix].clone();
-        let mut product: Option<Expr> = None;
+        let mut factors = Vec::new();
         for f in &term.factors {
-            let e = match f {
+            factors.push(match f {
                 Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
                 Factor::Entry(id, ixs) => {
                     let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
@@ -577,18 +577,9 @@ fn index_formula(
                     ))
                 }
                 Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
-            };
-            product = Some(match product {
-                None => e,
-                Some(p) => Expr::binary(BinOp::Mul, p, e),
             });
         }
-        let magnitude = term.coeff.abs();
-        let mut e = match product {
-            None => Expr::num(magnitude),
-            Some(p) if magnitude == 1.0 => p,
-            Some(p) => Expr::binary(BinOp::Mul, Expr::num(magnitude), p),
-        };
+        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
         let explicit: Vec<String> = term
             .sums
             .iter()
@@ -604,12 +595,7 @@ fn index_formula(
         if !sums.is_empty() {
             e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
         }
-        body = Some(match (body, term.coeff < 0.0) {
-            (None, false) => e,
-            (None, true) => Expr::new(ExprKind::Neg(Box::new(e))),
-            (Some(b), false) => Expr::binary(BinOp::Add, b, e),
-            (Some(b), true) => Expr::binary(BinOp::Sub, b, e),
-        });
+        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
     }
     Formula {
         lhs: Some(IndexLhs {

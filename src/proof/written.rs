@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::index::{ExportOptions, Factor, Graph, Ix, Node, Tensor};
-use crate::syntax::{BinOp, Expr, ExprKind, Formula, IndexLhs, Span};
+use crate::syntax::{Expr, ExprKind, Formula, IndexLhs, Span};
 
 const OUT_NAMES: [&str; 2] = ["i", "j"];
 const AT_NAMES: [&str; 2] = ["a", "b"];
@@ -65,30 +65,17 @@ pub fn index_formula(
     });
     let mut body: Option<Expr> = None;
     for term in tensor {
-        let mut product: Option<Expr> = None;
-        for factor in &term.factors {
-            let e = factor_expr(graph, options, names, factor);
-            product = Some(match product {
-                None => e,
-                Some(p) => Expr::binary(BinOp::Mul, p, e),
-            });
-        }
-        let magnitude = term.coeff.abs();
-        let mut e = match product {
-            None => Expr::num(magnitude),
-            Some(p) if magnitude == 1.0 => p,
-            Some(p) => Expr::binary(BinOp::Mul, Expr::num(magnitude), p),
-        };
+        let factors: Vec<Expr> = term
+            .factors
+            .iter()
+            .map(|factor| factor_expr(graph, options, names, factor))
+            .collect();
+        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
         if !term.sums.is_empty() {
             let sums = term.sums.iter().map(|&ix| names.name(ix)).collect();
             e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
         }
-        body = Some(match (body, term.coeff < 0.0) {
-            (None, false) => e,
-            (None, true) => Expr::new(ExprKind::Neg(Box::new(e))),
-            (Some(b), false) => Expr::binary(BinOp::Add, b, e),
-            (Some(b), true) => Expr::binary(BinOp::Sub, b, e),
-        });
+        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
     }
     Formula {
         lhs,

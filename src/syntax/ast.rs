@@ -363,6 +363,30 @@ impl Expr {
         Expr::new(ExprKind::Call(func, Box::new(arg)))
     }
 
+    /// `magnitude * f1 * f2 * …` (left-associated); the bare number when
+    /// there is no factor, and no `1*` in front.
+    pub fn scaled_product(magnitude: f64, factors: impl IntoIterator<Item = Expr>) -> Expr {
+        let product = factors
+            .into_iter()
+            .reduce(|p, e| Expr::binary(BinOp::Mul, p, e));
+        match product {
+            None => Expr::num(magnitude),
+            Some(p) if magnitude == 1.0 => p,
+            Some(p) => Expr::binary(BinOp::Mul, Expr::num(magnitude), p),
+        }
+    }
+
+    /// Adds (or, when `negative`, subtracts) `term` to a running sum that
+    /// starts as `None`.
+    pub fn accumulate(sum: Option<Expr>, term: Expr, negative: bool) -> Expr {
+        match (sum, negative) {
+            (None, false) => term,
+            (None, true) => Expr::new(ExprKind::Neg(Box::new(term))),
+            (Some(b), false) => Expr::binary(BinOp::Add, b, term),
+            (Some(b), true) => Expr::binary(BinOp::Sub, b, term),
+        }
+    }
+
     /// The immediate subexpressions, in source order.
     pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
