@@ -404,6 +404,37 @@ impl Expr {
         }
     }
 
+    /// The expression with each immediate subexpression replaced by `f` of
+    /// it, in source order (the order of [`Expr::children`]).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let Expr { kind, span } = self;
+        let mut b = |e: Box<Expr>| Box::new(f(*e));
+        let kind = match kind {
+            ExprKind::Neg(a) => ExprKind::Neg(b(a)),
+            ExprKind::Transpose(a) => ExprKind::Transpose(b(a)),
+            ExprKind::Call(func, a) => ExprKind::Call(func, b(a)),
+            ExprKind::Binary(op, x, y) => {
+                let x = b(x);
+                ExprKind::Binary(op, x, b(y))
+            }
+            ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
+            ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
+            ExprKind::Fill { kind, value, size } => ExprKind::Fill {
+                kind,
+                value: b(value),
+                size,
+            },
+            ExprKind::Apply(name, args) => {
+                ExprKind::Apply(name, args.into_iter().map(&mut *f).collect())
+            }
+            ExprKind::Grad(name, args) => {
+                ExprKind::Grad(name, args.into_iter().map(&mut *f).collect())
+            }
+            other => other,
+        };
+        Expr { kind, span }
+    }
+
     /// Number of nodes in the tree (the corpus's size measure).
     pub fn node_count(&self) -> usize {
         1 + self

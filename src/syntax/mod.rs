@@ -10,6 +10,7 @@ mod diagnostic;
 mod names;
 mod parser;
 mod print;
+mod sharing;
 
 pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
@@ -19,3 +20,4 @@ pub use parser::{parse_expr, parse_formula, ParseError, MAX_DEPTH, MAX_NESTING};
 pub use print::{
     expr_to_latex, expr_to_string, expr_to_unicode, to_expr_string, to_latex, to_unicode,
 };
+pub use sharing::name_repeated;
