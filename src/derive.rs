@@ -120,6 +120,34 @@ pub enum DeriveError {
     /// The derivative needs something matcalc does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The result is too large to write out.
+    #[error(
+        "the result would have {nodes} nodes written out, more than the limit of {limit} \
+         nodes on a written result"
+    )]
+    TooLarge {
+        /// Its size written out as a tree (saturating).
+        nodes: usize,
+        /// [`MAX_WRITTEN_NODES`].
+        limit: usize,
+    },
+}
+
+/// Results are written out as trees of at most this many nodes. The DAG of
+/// a derivative stays linear in the input, but writing it out repeats
+/// shared subterms: the gradient of `tr(X*X*…*X)` with k factors has k²
+/// nodes, so a few kilobytes of input could otherwise ask for gigabytes.
+pub const MAX_WRITTEN_NODES: usize = 500_000;
+
+/// Refuses a result of `nodes` nodes when it is too large to write out.
+fn writable(nodes: usize) -> Result<(), DeriveError> {
+    if nodes > MAX_WRITTEN_NODES {
+        return Err(DeriveError::TooLarge {
+            nodes,
+            limit: MAX_WRITTEN_NODES,
+        });
+    }
+    Ok(())
 }
 
 impl From<DiffError> for DeriveError {
@@ -147,6 +175,10 @@ impl DeriveError {
                 Diagnostic::new(message.clone()).with_label(*span, "")
             }
             DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
+            DeriveError::TooLarge { .. } => Diagnostic::new(self.to_string()).with_help(
+                "its shared subterms repeat too often to print it in full; \
+                 differentiate a smaller part of the expression",
+            ),
         }
     }
 }
@@ -436,21 +468,23 @@ fn finish(
     let layout = layout(body_dims, wrt, var_dims);
     let result = match raw {
         Raw::Matrix(id) => {
-            // Canonical forms flatten products, which un-shares subterms; a
-            // large result keeps the shared DAG of the reverse pass instead.
-            Ok(if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
-                Normalizer::new(graph).normalize(id)?
-            } else {
-                id
-            })
+            writable(graph.tree_size(id))?;
+            Ok(canonical(graph, id)?)
         }
         Raw::Index(tensor, free) => {
-            let mut normalizer = Normalizer::new(graph);
+            writable(tensor.iter().fold(0usize, |n, term| {
+                term.factors.iter().fold(n, |n, f| match f {
+                    Factor::Entry(id, ixs) => n
+                        .saturating_add(graph.tree_size(*id))
+                        .saturating_add(ixs.len() + 1),
+                    Factor::Delta(..) => n.saturating_add(3),
+                })
+            }))?;
             let mut normalized = Tensor::new();
             for mut term in tensor {
                 for f in &mut term.factors {
                     if let Factor::Entry(id, _) = f {
-                        *id = normalizer.normalize(*id)?;
+                        *id = canonical(graph, *id)?;
                     }
                 }
                 normalized.push(term);
@@ -470,6 +504,18 @@ fn finish(
 /// Results with more distinct nodes than this are not put in canonical form
 /// (which would multiply them out); they keep the sharing of the DAG.
 const MAX_NORMALIZED_NODES: usize = 400;
+
+/// The canonical form of a node of at most [`MAX_NORMALIZED_NODES`]
+/// distinct nodes; a larger one as it is. Canonical forms flatten products,
+/// which un-shares subterms; a large result keeps the shared DAG of the
+/// reverse pass instead.
+fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
+    if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
+        Ok(Normalizer::new(graph).normalize(id)?)
+    } else {
+        Ok(id)
+    }
+}
 
 /// The node as a formula whose `vector(1)`s can be sized when read back;
 /// where they cannot, they are written `ones(n)` with their size.
@@ -617,6 +663,7 @@ fn index_formula(
 pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
+    writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
         bare_gradients: single_call_arguments(&graph, root),
         ..Default::default()

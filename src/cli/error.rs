@@ -25,7 +25,8 @@ pub enum ErrorKind {
     UnknownName,
     /// Operand shapes that do not fit.
     Shape,
-    /// Brackets or the syntax tree go deeper than matcalc's limits.
+    /// The input or the result goes over one of matcalc's limits (nesting,
+    /// depth, tensor order, written size, numeric size).
     Limit,
     /// The derivation needs something matcalc does not support.
     Unsupported,
@@ -83,7 +84,9 @@ impl CliError {
     pub fn parse(err: &ParseError, source: &str) -> CliError {
         let kind = match err {
             ParseError::UnknownFunction { .. } => ErrorKind::UnknownName,
-            ParseError::TooDeeplyNested { .. } | ParseError::TooDeep { .. } => ErrorKind::Limit,
+            ParseError::TooDeeplyNested { .. }
+            | ParseError::TooDeep { .. }
+            | ParseError::TooManyIndices { .. } => ErrorKind::Limit,
             _ => ErrorKind::Syntax,
         };
         CliError::new(kind, err.diagnostic(), source)
@@ -99,6 +102,9 @@ impl CliError {
             }
             DeriveError::Unsupported(_) => {
                 CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
+            }
+            DeriveError::TooLarge { .. } => {
+                CliError::new(ErrorKind::Limit, err.diagnostic(), source)
             }
         }
     }

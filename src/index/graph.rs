@@ -578,6 +578,20 @@ impl Graph {
         order
     }
 
+    /// The number of nodes of `root` written out as a tree, with shared
+    /// subterms repeated (saturating, so an exponential tree cannot overflow).
+    pub fn tree_size(&self, root: Id) -> usize {
+        let mut size = vec![0usize; self.nodes.len()];
+        for id in self.topological(&[root]) {
+            size[id.index()] = self
+                .node(id)
+                .children()
+                .iter()
+                .fold(1usize, |n, c| n.saturating_add(size[c.index()]));
+        }
+        size[root.index()]
+    }
+
     /// For every node reachable from `roots`: does it depend on a node for
     /// which `leaf` is true?
     pub fn depends_on(&self, roots: &[Id], leaf: &dyn Fn(&Node) -> bool) -> Vec<bool> {
