@@ -120,17 +120,10 @@ pub enum DeriveError {
     /// The derivative needs something matcalc does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),
-    /// The result is too large to write out.
-    #[error(
-        "the result would have {nodes} nodes written out, more than the limit of {limit} \
-         nodes on a written result"
-    )]
-    TooLarge {
-        /// Its size written out as a tree (saturating).
-        nodes: usize,
-        /// [`MAX_WRITTEN_NODES`].
-        limit: usize,
-    },
+    /// The derivation would go over one of matcalc's limits; the message
+    /// names it.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// Results are written out as trees of at most this many nodes. The DAG of
@@ -142,23 +135,33 @@ pub const MAX_WRITTEN_NODES: usize = 500_000;
 /// Refuses a result of `nodes` nodes when it is too large to write out.
 fn writable(nodes: usize) -> Result<(), DeriveError> {
     if nodes > MAX_WRITTEN_NODES {
-        return Err(DeriveError::TooLarge {
-            nodes,
-            limit: MAX_WRITTEN_NODES,
-        });
+        let nodes = match nodes {
+            usize::MAX => format!("more than {}", usize::MAX),
+            n => n.to_string(),
+        };
+        return Err(DeriveError::Limit(format!(
+            "the result would have {nodes} nodes written out, more than the limit of \
+             {MAX_WRITTEN_NODES} nodes on a written result"
+        )));
     }
     Ok(())
 }
 
 impl From<DiffError> for DeriveError {
     fn from(e: DiffError) -> DeriveError {
-        DeriveError::Unsupported(e.to_string())
+        match e {
+            DiffError::Graph(g) => g.into(),
+            other => DeriveError::Unsupported(other.to_string()),
+        }
     }
 }
 
 impl From<GraphError> for DeriveError {
     fn from(e: GraphError) -> DeriveError {
-        DeriveError::Unsupported(e.to_string())
+        match e {
+            GraphError::Limit(m) => DeriveError::Limit(m),
+            other => DeriveError::Unsupported(other.to_string()),
+        }
     }
 }
 
@@ -175,9 +178,8 @@ impl DeriveError {
                 Diagnostic::new(message.clone()).with_label(*span, "")
             }
             DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
-            DeriveError::TooLarge { .. } => Diagnostic::new(self.to_string()).with_help(
-                "its shared subterms repeat too often to print it in full; \
-                 differentiate a smaller part of the expression",
+            DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
+                "the result grows too fast; differentiate a smaller part of the expression",
             ),
         }
     }
@@ -506,14 +508,19 @@ fn finish(
 const MAX_NORMALIZED_NODES: usize = 400;
 
 /// The canonical form of a node of at most [`MAX_NORMALIZED_NODES`]
-/// distinct nodes; a larger one as it is. Canonical forms flatten products,
+/// distinct nodes whose normalisation stays within the simplifier's step
+/// budget; any other as it is. Canonical forms flatten products,
 /// which un-shares subterms; a large result keeps the shared DAG of the
 /// reverse pass instead.
 fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
-    if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
-        Ok(Normalizer::new(graph).normalize(id)?)
-    } else {
-        Ok(id)
+    if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
+        return Ok(id);
+    }
+    match Normalizer::new(graph).normalize(id) {
+        // Past the simplifier's step budget the result stays as derived:
+        // correct, only not in canonical form.
+        Err(GraphError::Limit(_)) => Ok(id),
+        other => Ok(other?),
     }
 }
 

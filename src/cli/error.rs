@@ -103,9 +103,7 @@ impl CliError {
             DeriveError::Unsupported(_) => {
                 CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
             }
-            DeriveError::TooLarge { .. } => {
-                CliError::new(ErrorKind::Limit, err.diagnostic(), source)
-            }
+            DeriveError::Limit(_) => CliError::new(ErrorKind::Limit, err.diagnostic(), source),
         }
     }
 

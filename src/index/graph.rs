@@ -110,6 +110,10 @@ pub enum GraphError {
     /// Operand shapes do not fit (an engine bug if the input was shape-checked).
     #[error("internal shape mismatch: {0}")]
     Shape(String),
+    /// The work would go over one of the engine's limits; the message names
+    /// it.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// The arena of matrix nodes.
