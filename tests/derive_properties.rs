@@ -309,23 +309,28 @@ struct Broken(String);
 /// further: the larger, the closer the sample came to being used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Rejection {
-    /// The expression is undefined, infinite or huge there.
+    /// The expression is undefined, infinite, huge or noise there.
     Expression,
     /// An argument of `abs`, `relu`, `sign` or `norm1` is near its kink.
     Kink,
     /// Finite differences change when their step is halved.
     Unstable,
-    /// The result is undefined there although the expression is fine.
+    /// The result is undefined or noise there although the expression is
+    /// fine.
     Result,
 }
 
 impl Rejection {
     fn text(self) -> &'static str {
         match self {
-            Rejection::Expression => "the expression is undefined or huge at every sample",
+            Rejection::Expression => {
+                "the expression is undefined, huge or numerical noise at every sample"
+            }
             Rejection::Kink => "an argument is near a kink at every sample",
             Rejection::Unstable => "finite differences are unstable at every sample",
-            Rejection::Result => "the result is undefined where the expression is fine",
+            Rejection::Result => {
+                "the result is undefined or numerical noise where the expression is fine"
+            }
         }
     }
 }
@@ -473,6 +478,11 @@ fn conditioning(p: &Problem, claim: &Formula, seed: u64) -> Result<Result<(), Re
                 format!("its largest entry is {size:e}"),
             );
         }
+        match movement(&f_formula, &bindings, None, &f.value) {
+            Ok(change) if change <= STABILITY => {}
+            Ok(change) => return rejected(Rejection::Expression, moved(change)),
+            Err(e) => return evaluation_error(Rejection::Expression, "the nudged expression", e),
+        }
         if f.kink_distance < KINK_MARGIN {
             return rejected(Rejection::Kink, format!("distance {:.1e}", f.kink_distance));
         }
@@ -494,13 +504,72 @@ fn conditioning(p: &Problem, claim: &Formula, seed: u64) -> Result<Result<(), Re
             .into_iter()
             .chain(wrt.iter().flat_map(|(_, d)| d.clone()))
             .collect();
-        match evaluate(claim, &bindings, Some(&layout)) {
-            Ok(c) if value_size(&c.value).is_finite() => {}
+        let value = match evaluate(claim, &bindings, Some(&layout)) {
+            Ok(c) if value_size(&c.value).is_finite() => c.value,
             Ok(_) => return rejected(Rejection::Result, "not finite".to_string()),
             Err(e) => return evaluation_error(Rejection::Result, "the result", e),
+        };
+        match movement(claim, &bindings, Some(&layout), &value) {
+            Ok(change) if change <= STABILITY => {}
+            Ok(change) => return rejected(Rejection::Result, moved(change)),
+            Err(e) => return evaluation_error(Rejection::Result, "the nudged result", e),
         }
     }
     Ok(Ok(()))
+}
+
+fn moved(change: f64) -> String {
+    format!("it moves by {change:.1e} when the variables move by {NUDGE:e}")
+}
+
+/// How much (relative) `formula`, worth `value` at `bindings`, moves when
+/// the variables are nudged.
+fn movement(
+    formula: &Formula,
+    bindings: &Bindings,
+    dims: Option<&[usize]>,
+    value: &Value,
+) -> Result<f64, EvalError> {
+    let nudged = evaluate(formula, &nudge(bindings), dims)?.value;
+    let change = relative_error(&flat(&nudged), &flat(value));
+    Ok(if change.is_nan() {
+        f64::INFINITY
+    } else {
+        change
+    })
+}
+
+/// How far [`nudge`] moves every variable (relative).
+const NUDGE: f64 = 1e-6;
+
+/// An expression or result that moves by more than this (relative) when
+/// the variables are nudged is numerical noise at the sample — say
+/// det(M)·inv(M) or logdet(M) for a singular M: rounding error, amplified —
+/// not a value to compare. A smooth one moves by about [`NUDGE`] times its
+/// condition number.
+const STABILITY: f64 = 1e-3;
+
+/// The bindings with every entry of every variable moved by [`NUDGE`]
+/// (relative to the entry, at least absolute), in alternating directions.
+fn nudge(bindings: &Bindings) -> Bindings {
+    let mut nudged = bindings.clone();
+    let mut k = 0.0f64;
+    for value in nudged.values.values_mut() {
+        value.mapv_inplace(|x| {
+            k += 1.0;
+            let sign = if k % 2.0 == 0.0 { 1.0 } else { -1.0 };
+            x + sign * NUDGE * x.abs().max(1.0)
+        });
+    }
+    nudged
+}
+
+/// A value's entries as one array (for [`relative_error`]).
+fn flat(v: &Value) -> ArrayD<f64> {
+    match v {
+        Value::Matrix(m) => m.clone().into_dyn(),
+        Value::Tensor(t) => t.clone(),
+    }
 }
 
 fn f_layout(v: &Value) -> Vec<usize> {
@@ -593,7 +662,8 @@ fn with_quiet_panics<T>(body: impl FnOnce() -> T) -> T {
 }
 
 /// Examples of not-checkable cases listed per reason; the rest are
-/// counted.
+/// counted. Results that are undefined where the expression is fine are
+/// all listed: they are answers nothing confirms.
 const EXAMPLES: usize = 12;
 
 /// How many of the slowest cases are listed.
@@ -689,11 +759,16 @@ impl fmt::Display for Tally {
             writeln!(f, "not checkable, by reason:")?;
             for (why, cases) in &self.not_checkable {
                 writeln!(f, "{:>8}  {}", cases.len(), why.text())?;
-                for line in cases.iter().take(EXAMPLES) {
+                let shown = if *why == Rejection::Result {
+                    cases.len()
+                } else {
+                    EXAMPLES
+                };
+                for line in cases.iter().take(shown) {
                     writeln!(f, "            {line}")?;
                 }
-                if cases.len() > EXAMPLES {
-                    writeln!(f, "            … and {} more", cases.len() - EXAMPLES)?;
+                if cases.len() > shown {
+                    writeln!(f, "            … and {} more", cases.len() - shown)?;
                 }
             }
         }
