@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 use matcalc::derive::{derive, Derivation, DeriveConfig, DeriveError};
 use matcalc::exact::{verify, Budget, ExactVerdict};
 use matcalc::numeric::{
-    check, evaluate, finite_difference, relative_error, Bindings, CheckConfig, Domain, EvalError,
-    Loss, Method, Problem, Value, KINK_MARGIN,
+    check, evaluate, finite_difference, relative_error, relative_step, Bindings, CheckConfig,
+    Domain, EvalError, Loss, Method, Problem, Value, KINK_MARGIN, ZERO_SCALE,
 };
 use matcalc::syntax::{to_expr_string, Expr, ExprKind, Formula};
 use ndarray::ArrayD;
@@ -500,6 +500,16 @@ fn conditioning(p: &Problem, claim: &Formula, seed: u64) -> Result<Result<(), Re
         if spread.is_nan() || spread > CONSISTENCY || largest(fine.iter()) >= LARGE {
             return rejected(Rejection::Unstable, format!("spread {spread:.1e}"));
         }
+        // Halving the step keeps the rounding of the perturbed points, so
+        // the rounding error is bounded apart: at worst it may use half the
+        // tolerance, against the scale the check divides by.
+        let rounding = rounding_error(size, wrt.len()) / largest(fine.iter()).max(ZERO_SCALE);
+        if rounding > TOLERANCE / 2.0 {
+            return rejected(
+                Rejection::Unstable,
+                format!("rounding error up to {rounding:.1e}"),
+            );
+        }
         let layout: Vec<usize> = f_layout(&f.value)
             .into_iter()
             .chain(wrt.iter().flat_map(|(_, d)| d.clone()))
@@ -516,6 +526,14 @@ fn conditioning(p: &Problem, claim: &Formula, seed: u64) -> Result<Result<(), Re
         }
     }
     Ok(Ok(()))
+}
+
+/// A bound on the rounding error of the finite differences of an
+/// expression of size `size` (its largest entry): machine epsilon times
+/// the sum of the stencil's weights (1.5 per order) over the smallest step.
+fn rounding_error(size: f64, order: usize) -> f64 {
+    let order = order as i32;
+    size * f64::EPSILON * 1.5f64.powi(order) / relative_step(order as usize).powi(order)
 }
 
 fn moved(change: f64) -> String {
