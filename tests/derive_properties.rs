@@ -15,7 +15,10 @@
 //!   called);
 //! - **not checkable**: derived, but no well-conditioned sample was found
 //!   and the exact layer could not decide (kept small by the sampler, which
-//!   tries several domains and seeds);
+//!   tries several domains and seeds; a sample is well-conditioned when the
+//!   expression and the result are finite and do not move when the
+//!   variables are nudged, and the finite differences neither change when
+//!   their step is halved nor carry a large rounding error);
 //! - **failure**: a refuted result, an unexpected error, a result or
 //!   expression that cannot be evaluated, or a panic.
 //!
@@ -25,8 +28,8 @@
 //! Environment:
 //!
 //! - `MATCALC_LONG_RUN=N` runs N cases, seeds `S..S+N` (default 500). The
-//!   long run: `MATCALC_LONG_RUN=100000 cargo test --release --test
-//!   derive_properties -- --nocapture`.
+//!   long run (about 2 CPU-minutes):
+//!   `MATCALC_LONG_RUN=100000 cargo test --release --test derive_properties -- --nocapture`.
 //! - `MATCALC_FIRST_SEED=S` starts at seed S (default 1).
 //! - `MATCALC_CASE_SEED=S` runs the single case of seed S and prints it in
 //!   detail (expression, declarations, result, class).
