@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
-    collect, is_scalar, raise, single_call_arguments, Dims, ExportOptions, Factor, Graph,
-    GraphError, Id, IndexSpace, Ix, Tensor,
+    bare_gradients, collect, is_scalar, raise, Dims, ExportOptions, Factor, Graph, GraphError, Id,
+    IndexSpace, Ix, Tensor,
 };
 use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
 use crate::simplify::Normalizer;
@@ -206,7 +206,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     let steps = std::mem::take(&mut diff.steps);
     let space = std::mem::take(&mut diff.space);
     let options = ExportOptions {
-        bare_gradients: single_call_arguments(&graph, root),
+        bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
     let mut finished = Vec::new();
@@ -275,24 +275,9 @@ fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), 
     let mut graph = Graph::new();
     let var_dims = |name: &str| typed.var_dims(name);
     let body = &typed.formula.body;
-    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let arguments = body.loss_arguments();
+    let root = graph.import(body, &var_dims, &|name| arguments.get(name).cloned())?;
     Ok((typed, graph, root))
-}
-
-/// The argument of the only call of abstract function `name` in `expr`, if
-/// it is called with one argument everywhere.
-fn loss_argument(expr: &Expr, name: &str) -> Option<Expr> {
-    let mut found: Vec<Expr> = Vec::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        if let ExprKind::Apply(f, args) = &e.kind {
-            if f == name && args.len() == 1 && !found.contains(&args[0]) {
-                found.push(args[0].clone());
-            }
-        }
-        stack.extend(e.children());
-    }
-    (found.len() == 1).then(|| found.remove(0))
 }
 
 fn requested_pairs(config: &DeriveConfig, typed: &Typed) -> Result<Vec<Vec<String>>, DeriveError> {
@@ -672,7 +657,7 @@ pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveErr
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
     writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
-        bare_gradients: single_call_arguments(&graph, root),
+        bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
     let result = written(&graph, simplified, &options, &typed.vars);

@@ -3,8 +3,6 @@
 //!
 //! Invariant: pure functions from results to strings; only the CLI prints.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::derive::{Derivation, Derivative, Form};
@@ -47,7 +45,7 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presen
     let mut used: Vec<String> = taken.to_vec();
     let mut body = derivative.formula().body.clone();
     // The gradient of each abstract function at a compound argument: ∂L/∂Y.
-    for (name, arg) in loss_arguments(expr) {
+    for (name, arg) in expr.loss_arguments() {
         let shown = match &arg.kind {
             ExprKind::Var(v) => format!("∂{name}/∂{v}"),
             _ => {
@@ -85,27 +83,6 @@ fn subscript(n: usize) -> String {
     n.to_string()
         .chars()
         .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
-        .collect()
-}
-
-/// Each abstract function called with one argument throughout `expr`, with
-/// that argument.
-fn loss_arguments(expr: &Expr) -> BTreeMap<String, Expr> {
-    let mut seen: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        if let ExprKind::Apply(name, args) = &e.kind {
-            if let [arg] = args.as_slice() {
-                let list = seen.entry(name.clone()).or_default();
-                if !list.contains(arg) {
-                    list.push(arg.clone());
-                }
-            }
-        }
-        stack.extend(e.children());
-    }
-    seen.into_iter()
-        .filter_map(|(name, mut args)| (args.len() == 1).then(|| (name, args.remove(0))))
         .collect()
 }
 

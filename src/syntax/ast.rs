@@ -4,6 +4,7 @@
 //! nodes carry [`Span::NONE`]). Equality ignores spans, so that
 //! `parse(print(e)) == e` is the round-trip property of the printers.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A byte range `start..end` in the source text.
@@ -433,6 +434,28 @@ impl Expr {
             other => other,
         };
         Expr { kind, span }
+    }
+
+    /// Each abstract function called with one argument throughout, and at
+    /// one argument as written, with that argument: where a bare `dL` means
+    /// the gradient at it.
+    pub fn loss_arguments(&self) -> BTreeMap<String, Expr> {
+        let mut seen: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if let ExprKind::Apply(name, args) = &e.kind {
+                if let [arg] = args.as_slice() {
+                    let list = seen.entry(name.clone()).or_default();
+                    if !list.contains(arg) {
+                        list.push(arg.clone());
+                    }
+                }
+            }
+            stack.extend(e.children());
+        }
+        seen.into_iter()
+            .filter_map(|(name, mut args)| (args.len() == 1).then(|| (name, args.remove(0))))
+            .collect()
     }
 
     /// Number of nodes in the tree (the corpus's size measure).
