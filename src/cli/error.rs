@@ -25,7 +25,8 @@ pub enum ErrorKind {
     UnknownName,
     /// Operand shapes that do not fit.
     Shape,
-    /// Brackets or the syntax tree go deeper than matcalc's limits.
+    /// Brackets or the syntax tree go deeper than matcalc's limits, or a
+    /// numeric evaluation or check would go over its size or work limits.
     Limit,
     /// The derivation needs something matcalc does not support.
     Unsupported,
@@ -105,7 +106,12 @@ impl CliError {
 
     /// A failed evaluation; `source` is the text its spans point into.
     pub fn eval(err: &EvalError, source: &str) -> CliError {
-        CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
+        let kind = if err.is_limit() {
+            ErrorKind::Limit
+        } else {
+            ErrorKind::Evaluation
+        };
+        CliError::new(kind, err.diagnostic(), source)
     }
 
     /// A shape error in the expression `source`.
