@@ -266,6 +266,11 @@ pub fn check(
         samples_left: config.seeds.len() * losses.len(),
         sample_work: problem.sample_work(),
     };
+    run.meter.ensure(
+        run.sample_work * run.samples_left as f64,
+        format_args!("drawing {} sample(s)", run.samples_left),
+        Span::NONE,
+    )?;
     let mut samples = Vec::new();
     for &seed in &config.seeds {
         for &loss in &losses {

@@ -5,9 +5,11 @@
 //! dims), so the same seed gives the same bits forever and adding a
 //! variable does not change the others. A sample is checked against
 //! [`MAX_ENTRIES`](super::MAX_ENTRIES) and its work against
-//! [`MAX_WORK`](super::MAX_WORK) before anything is drawn; the redraws of an
-//! `invertible` sample are as many as fit in that work (all of them up to
-//! about 270×270).
+//! [`MAX_WORK`](super::MAX_WORK) before anything is drawn. The redraws of
+//! an `invertible` sample are as many as fit in [`REDRAW_WORK`]: all of
+//! them up to 69×69, none from 323×323, where a normal matrix is
+//! never well conditioned anyway and its singular values are lifted at
+//! once.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +24,7 @@ use nom::{
 };
 
 use super::error::EvalError;
-use super::limits::{check_entries, MAX_WORK};
+use super::limits::{check_entries, Budget, MAX_WORK};
 use super::linalg;
 use super::rng::{derive_seed, Rng};
 use crate::syntax::Span;
@@ -33,6 +35,10 @@ pub const MAX_CONDITION: f64 = 30.0;
 /// Most redraws of an `invertible` or `posdet` sample before its small
 /// singular values are lifted.
 const DRAWS: usize = 100;
+
+/// The most estimated operations the redraws of one `invertible` or
+/// `posdet` sample may take (2^27).
+pub const REDRAW_WORK: u64 = 1 << 27;
 
 /// How a variable's entries are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -134,7 +140,7 @@ impl Domain {
             return Err(EvalError::TooMuchWork {
                 what: format!("drawing the {} sample of `{var}`", self.name()),
                 work: cost.fixed,
-                budget: super::limits::Budget::Evaluation,
+                budget: Budget::Evaluation,
                 span: Span::NONE,
             });
         }
@@ -217,15 +223,13 @@ struct SampleCost {
 }
 
 impl SampleCost {
-    /// How many redraws fit in [`MAX_WORK`] besides the fixed work (at most
-    /// [`DRAWS`]).
+    /// How many redraws fit in [`REDRAW_WORK`] (at most [`DRAWS`]).
     fn redraws(&self) -> usize {
         if self.per_redraw <= 0.0 {
             return 0;
         }
-        let room = (MAX_WORK as f64 - self.fixed).max(0.0);
         // Truncation is the intent: whole redraws only.
-        ((room / self.per_redraw) as usize).min(DRAWS)
+        ((REDRAW_WORK as f64 / self.per_redraw) as usize).min(DRAWS)
     }
 }
 

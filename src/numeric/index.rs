@@ -245,9 +245,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 if matches!(op, BinOp::Add | BinOp::Sub) {
                     let left = self.close(left, a.span)?;
                     let right = self.close(right, b.span)?;
-                    self.combine(&left, &right, (scalar_op(*op), usize::max), span)
+                    self.combine(&left, &right, scalar_op(*op), usize::max, span)
                 } else {
-                    self.combine(&left, &right, (scalar_op(*op), |x, y| x + y), span)
+                    self.combine(&left, &right, scalar_op(*op), |x, y| x + y, span)
                 }
             }
             ExprKind::Call(func, arg) => {
@@ -358,7 +358,8 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
         &mut self,
         left: &Labelled,
         right: &Labelled,
-        (f, count): (fn(f64, f64) -> f64, fn(usize, usize) -> usize),
+        f: fn(f64, f64) -> f64,
+        count: fn(usize, usize) -> usize,
         span: Span,
     ) -> Result<Labelled, EvalError> {
         let mut labels = left.labels.clone();

@@ -28,7 +28,7 @@ pub use check::{
     check, relative_error, CheckConfig, CheckReport, Method, Problem, SampleReport, Verdict,
     KINK_MARGIN, ZERO_SCALE,
 };
-pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION};
+pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION, REDRAW_WORK};
 pub use error::{EvalError, Size};
 pub use eval::{evaluate, evaluate_expr, Bindings, Evaluation, Value};
 pub use fd::{directional_difference, finite_difference, layout_dims, relative_step, to_layout};
