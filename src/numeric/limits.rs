@@ -2,34 +2,43 @@
 //! can make the numeric layer run out of memory or run for minutes.
 //!
 //! - [`MAX_ENTRIES`] bounds every array the layer allocates: sampled and
-//!   constant values, products, `diag`, broadcasts, index-form tensors and
-//!   finite-difference derivatives. The entry count is computed with checked
-//!   multiplication and compared *before* the array is allocated.
+//!   constant values, products, `diag`, the coupling matrices of a loss,
+//!   index-form tensors and finite-difference derivatives. The entry count
+//!   is computed with checked multiplication and compared *before* the
+//!   array is allocated. Results of element-wise operations and broadcasts
+//!   are no larger than their larger operand, and value literals no larger
+//!   than their text, so those need no check of their own.
 //! - [`MAX_WORK`] bounds the estimated work of one evaluation of a formula
 //!   and of drawing one sample. Each operation is charged before it runs:
 //!   one operation per entry it writes, `2nkm` for an n×k by k×m product,
 //!   `2n³` for an inverse, `n³` for a determinant, `4n³` for singular values,
 //!   `12n³` for a full SVD, `3n³` for a QR factorization, and
 //!   [`INDEX_ENTRY_WORK`] per entry of an index-form tensor (those entries are
-//!   built through index vectors, far slower than a dense kernel). The
+//!   built through index vectors, far slower than a dense kernel). Drawing
+//!   an `invertible` sample spends at most
+//!   [`REDRAW_WORK`](super::REDRAW_WORK) on redraws. The
 //!   product of all index ranges of an Einstein product is exactly the entry
 //!   count of the tensor the evaluator forms before summing, so both limits
 //!   bound index-form loops too.
 //! - [`MAX_CHECK_WORK`] bounds a whole check: every sample drawn, every
 //!   evaluation of the expression by finite differences and of the claim.
 //!   Full finite differences cost (entries of the `wrt` variables) ×
-//!   4^order evaluations per sample; when that does not fit, the check's
-//!   default method differences along 3 random directions instead (4^order
-//!   evaluations each) and its report says so. When even that does not fit,
-//!   the check stops with an error naming this limit.
+//!   4^order evaluations per sample; when that does not fit (or the
+//!   derivative would go over [`MAX_ENTRIES`]), the default method
+//!   (`Method::Auto`) differences along 3 random directions instead
+//!   (4^order evaluations each) and the report's `method` says so. When
+//!   even that does not fit, the check stops with an error naming this
+//!   limit, before the differences run.
 //!
 //! Why these values: 2^22 entries (32 MiB of f64: a 2048×2048 matrix, a
 //! 4-million vector, a 45⁴ tensor) leaves room for the several arrays that
 //! live together (operands, result, perturbed copies) within a few hundred
-//! MiB. 2^33 operations take about a second in a dense product and a few
-//! seconds in nalgebra's factorizations or the index-form evaluator; 2^35
-//! lets a check run a few such evaluations, so `--check` answers within
-//! seconds or says why it cannot.
+//! MiB. The costs are estimates, in the operations of a dense kernel:
+//! 2^33 of them take about a second in a dense product and a few seconds
+//! in nalgebra's factorizations or (at [`INDEX_ENTRY_WORK`] per entry,
+//! about 100 ns) in the index-form evaluator; 2^35 lets a check run a few
+//! such evaluations, so `--check` answers within seconds or says why it
+//! cannot.
 //!
 //! Invariant: a limit is checked before the memory or time it guards is
 //! spent; exceeding one is an [`EvalError`] naming it, never a panic.
@@ -50,8 +59,9 @@ pub const MAX_WORK: u64 = 1 << 33;
 /// and evaluations (2^35).
 pub const MAX_CHECK_WORK: u64 = 1 << 35;
 
-/// The work charged per entry of an index-form tensor.
-pub const INDEX_ENTRY_WORK: f64 = 64.0;
+/// The work charged per entry of an index-form tensor, in dense-kernel
+/// operations (each entry is built through index vectors).
+pub const INDEX_ENTRY_WORK: f64 = 256.0;
 
 /// What a piece of work is charged to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,7 +26,7 @@ mod rng;
 pub use cases::{check_cases, Case, CaseVerdict, Wrt};
 pub use check::{
     check, relative_error, CheckConfig, CheckReport, Method, Problem, SampleReport, Verdict,
-    KINK_MARGIN, ZERO_SCALE,
+    AUTO_DIRECTIONS, KINK_MARGIN, ZERO_SCALE,
 };
 pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION, REDRAW_WORK};
 pub use error::{EvalError, Size};
