@@ -496,8 +496,8 @@ fn evaluations(wrt: &[(String, Vec<usize>)], directions: Option<usize>) -> f64 {
 
 impl Run {
     /// The method of this check, chosen at its first usable sample from
-    /// the work `per_evaluation` of one evaluation: `None` differences every
-    /// entry, `Some(d)` along `d` directions.
+    /// the work `per_evaluation` of one evaluation (with its perturbation):
+    /// `None` differences every entry, `Some(d)` along `d` directions.
     fn directions(
         &mut self,
         configured: Method,
@@ -556,13 +556,14 @@ fn check_sample(
         };
         run.meter
             .spend(work, "evaluating the expression", Span::NONE)?;
-        let directions = run.directions(config.method, wrt, &f_dims, work);
         // Each evaluation also copies or perturbs the variables.
         let moved: f64 = wrt
             .iter()
             .map(|(_, d)| entry_count(d).unwrap_or(usize::MAX) as f64)
             .sum();
-        let differences = evaluations(wrt, directions) * (work + moved);
+        let per_evaluation = work + moved;
+        let directions = run.directions(config.method, wrt, &f_dims, per_evaluation);
+        let differences = evaluations(wrt, directions) * per_evaluation;
         let what = match directions {
             None => format!(
                 "finite differences of every entry on each of {} sample(s)",
