@@ -26,7 +26,8 @@ pub enum ErrorKind {
     /// Operand shapes that do not fit.
     Shape,
     /// The input or the result goes over one of matcalc's limits (nesting,
-    /// depth, tensor order, written size, numeric size).
+    /// depth, tensor order, written size, term and step budgets, numeric
+    /// size and work).
     Limit,
     /// The derivation needs something matcalc does not support.
     Unsupported,
@@ -109,7 +110,12 @@ impl CliError {
 
     /// A failed evaluation; `source` is the text its spans point into.
     pub fn eval(err: &EvalError, source: &str) -> CliError {
-        CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
+        let kind = if err.is_limit() {
+            ErrorKind::Limit
+        } else {
+            ErrorKind::Evaluation
+        };
+        CliError::new(kind, err.diagnostic(), source)
     }
 
     /// A shape error in the expression `source`.
