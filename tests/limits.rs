@@ -117,8 +117,9 @@ fn the_cli_names_the_limit_and_exits_with_an_input_error() {
         .output()
         .expect("the binary runs");
     assert_eq!(out.status.code(), Some(1));
-    let error: serde_json::Value =
-        serde_json::from_slice(&out.stderr).expect("a JSON error on stderr");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("a JSON error document");
+    let error = &doc["error"];
     assert_eq!(error["kind"], "limit", "{error}");
     assert!(
         error["message"]
