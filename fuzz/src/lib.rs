@@ -180,16 +180,19 @@ fn check_declared_shapes(text: &str, formula: &Formula, decls: &Decls, typed: &T
             kind: DeclKind::Value(written_dims(shape)),
         });
     }
-    match parse_formula(text, &declared) {
-        Ok(again) if again == *formula => {
-            let retyped = shape::check(&again, &context(text, &declared)).unwrap_or_else(|err| {
-                panic!("`{text}`: declaring the inferred shapes is rejected: {err}")
-            });
-            assert_eq!(retyped.vars, typed.vars, "`{text}`: variable shapes differ");
-            assert_eq!(retyped.result, typed.result, "`{text}`: result shapes differ");
-        }
-        _ => {}
+    let Ok(again) = parse_formula(text, &declared) else {
+        return;
+    };
+    if again != *formula {
+        return;
     }
+    let retyped = shape::check(&again, &context(text, &declared))
+        .unwrap_or_else(|err| panic!("`{text}`: declaring the inferred shapes is rejected: {err}"));
+    assert_eq!(retyped.vars, typed.vars, "`{text}`: variable shapes differ");
+    assert_eq!(
+        retyped.result, typed.result,
+        "`{text}`: result shapes differ"
+    );
 }
 
 /// The dimensions a declaration would give for `shape`.
