@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
-    collect, is_scalar, raise, single_call_arguments, Dims, ExportOptions, Factor, Graph,
-    GraphError, Id, IndexSpace, Ix, Tensor,
+    bare_gradients, collect, is_scalar, raise, Dims, ExportOptions, Factor, Graph, GraphError, Id,
+    IndexSpace, Ix, Tensor,
 };
 use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
 use crate::simplify::Normalizer;
@@ -120,17 +120,48 @@ pub enum DeriveError {
     /// The derivative needs something matcalc does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The derivation would go over one of matcalc's limits; the message
+    /// names it.
+    #[error("{0}")]
+    Limit(String),
+}
+
+/// Results are written out as trees of at most this many nodes. The DAG of
+/// a derivative stays linear in the input, but writing it out repeats
+/// shared subterms: the gradient of `tr(X*X*…*X)` with k factors has k²
+/// nodes, so a few kilobytes of input could otherwise ask for gigabytes.
+pub const MAX_WRITTEN_NODES: usize = 500_000;
+
+/// Refuses a result of `nodes` nodes when it is too large to write out.
+fn writable(nodes: usize) -> Result<(), DeriveError> {
+    if nodes > MAX_WRITTEN_NODES {
+        let nodes = match nodes {
+            usize::MAX => format!("more than {}", usize::MAX),
+            n => n.to_string(),
+        };
+        return Err(DeriveError::Limit(format!(
+            "the result would have {nodes} nodes written out, more than the limit of \
+             {MAX_WRITTEN_NODES} nodes on a written result"
+        )));
+    }
+    Ok(())
 }
 
 impl From<DiffError> for DeriveError {
     fn from(e: DiffError) -> DeriveError {
-        DeriveError::Unsupported(e.to_string())
+        match e {
+            DiffError::Graph(g) => g.into(),
+            other => DeriveError::Unsupported(other.to_string()),
+        }
     }
 }
 
 impl From<GraphError> for DeriveError {
     fn from(e: GraphError) -> DeriveError {
-        DeriveError::Unsupported(e.to_string())
+        match e {
+            GraphError::Limit(m) => DeriveError::Limit(m),
+            other => DeriveError::Unsupported(other.to_string()),
+        }
     }
 }
 
@@ -147,6 +178,9 @@ impl DeriveError {
                 Diagnostic::new(message.clone()).with_label(*span, "")
             }
             DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
+            DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
+                "the result grows too fast; differentiate a smaller part of the expression",
+            ),
         }
     }
 }
@@ -172,7 +206,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     let steps = std::mem::take(&mut diff.steps);
     let space = std::mem::take(&mut diff.space);
     let options = ExportOptions {
-        bare_gradients: single_call_arguments(&graph, root),
+        bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
     let mut finished = Vec::new();
@@ -241,24 +275,9 @@ fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), 
     let mut graph = Graph::new();
     let var_dims = |name: &str| typed.var_dims(name);
     let body = &typed.formula.body;
-    let root = graph.import(body, &var_dims, &|name| loss_argument(body, name))?;
+    let arguments = body.loss_arguments();
+    let root = graph.import(body, &var_dims, &|name| arguments.get(name).cloned())?;
     Ok((typed, graph, root))
-}
-
-/// The argument of the only call of abstract function `name` in `expr`, if
-/// it is called with one argument everywhere.
-fn loss_argument(expr: &Expr, name: &str) -> Option<Expr> {
-    let mut found: Vec<Expr> = Vec::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        if let ExprKind::Apply(f, args) = &e.kind {
-            if f == name && args.len() == 1 && !found.contains(&args[0]) {
-                found.push(args[0].clone());
-            }
-        }
-        stack.extend(e.children());
-    }
-    (found.len() == 1).then(|| found.remove(0))
 }
 
 fn requested_pairs(config: &DeriveConfig, typed: &Typed) -> Result<Vec<Vec<String>>, DeriveError> {
@@ -436,21 +455,23 @@ fn finish(
     let layout = layout(body_dims, wrt, var_dims);
     let result = match raw {
         Raw::Matrix(id) => {
-            // Canonical forms flatten products, which un-shares subterms; a
-            // large result keeps the shared DAG of the reverse pass instead.
-            Ok(if graph.topological(&[id]).len() <= MAX_NORMALIZED_NODES {
-                Normalizer::new(graph).normalize(id)?
-            } else {
-                id
-            })
+            writable(graph.tree_size(id))?;
+            Ok(canonical(graph, id)?)
         }
         Raw::Index(tensor, free) => {
-            let mut normalizer = Normalizer::new(graph);
+            writable(tensor.iter().fold(0usize, |n, term| {
+                term.factors.iter().fold(n, |n, f| match f {
+                    Factor::Entry(id, ixs) => n
+                        .saturating_add(graph.tree_size(*id))
+                        .saturating_add(ixs.len() + 1),
+                    Factor::Delta(..) => n.saturating_add(3),
+                })
+            }))?;
             let mut normalized = Tensor::new();
             for mut term in tensor {
                 for f in &mut term.factors {
                     if let Factor::Entry(id, _) = f {
-                        *id = normalizer.normalize(*id)?;
+                        *id = canonical(graph, *id)?;
                     }
                 }
                 normalized.push(term);
@@ -470,6 +491,23 @@ fn finish(
 /// Results with more distinct nodes than this are not put in canonical form
 /// (which would multiply them out); they keep the sharing of the DAG.
 const MAX_NORMALIZED_NODES: usize = 400;
+
+/// The canonical form of a node of at most [`MAX_NORMALIZED_NODES`]
+/// distinct nodes whose normalisation stays within the simplifier's step
+/// budget; any other as it is. Canonical forms flatten products,
+/// which un-shares subterms; a large result keeps the shared DAG of the
+/// reverse pass instead.
+fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
+    if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
+        return Ok(id);
+    }
+    match Normalizer::new(graph).normalize(id) {
+        // Past the simplifier's step budget the result stays as derived:
+        // correct, only not in canonical form.
+        Err(GraphError::Limit(_)) => Ok(id),
+        other => Ok(other?),
+    }
+}
 
 /// The node as a formula whose `vector(1)`s can be sized when read back;
 /// where they cannot, they are written `ones(n)` with their size.
@@ -617,8 +655,9 @@ fn index_formula(
 pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
     let simplified = Normalizer::new(&mut graph).normalize(root)?;
+    writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
-        bare_gradients: single_call_arguments(&graph, root),
+        bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
     let result = written(&graph, simplified, &options, &typed.vars);

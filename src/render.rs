@@ -3,14 +3,10 @@
 //!
 //! Invariant: pure functions from results to strings; only the CLI prints.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::derive::{Derivation, Derivative, Form};
-use crate::syntax::{
-    expr_to_string, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula,
-};
+use crate::syntax::{name_repeated, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula};
 
 /// Smallest subexpression (in nodes) worth a `where` name.
 const MIN_SHARED_NODES: usize = 4;
@@ -49,7 +45,7 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presen
     let mut used: Vec<String> = taken.to_vec();
     let mut body = derivative.formula().body.clone();
     // The gradient of each abstract function at a compound argument: ∂L/∂Y.
-    for (name, arg) in loss_arguments(expr) {
+    for (name, arg) in expr.loss_arguments() {
         let shown = match &arg.kind {
             ExprKind::Var(v) => format!("∂{name}/∂{v}"),
             _ => {
@@ -62,13 +58,10 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presen
         body = replace_bare_gradient(body, &name, &shown);
     }
     // Repeated subexpressions: E₁, E₂, …
-    let mut counter = 0;
-    while let Some(shared) = largest_repeated(&body) {
-        counter += 1;
-        let name = format!("E{}", subscript(counter));
-        body = replace_subtree(body, &shared, &name);
-        bindings.push((name, shared));
-    }
+    let (named, shared) =
+        name_repeated(body, MIN_SHARED_NODES, |k| format!("E{}", subscript(k + 1)));
+    body = named;
+    bindings.extend(shared);
     Presented {
         label: label(expr, &derivative.wrt),
         formula: Formula {
@@ -93,54 +86,6 @@ fn subscript(n: usize) -> String {
         .collect()
 }
 
-/// Each abstract function called with one argument throughout `expr`, with
-/// that argument.
-fn loss_arguments(expr: &Expr) -> BTreeMap<String, Expr> {
-    let mut seen: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        if let ExprKind::Apply(name, args) = &e.kind {
-            if let [arg] = args.as_slice() {
-                let list = seen.entry(name.clone()).or_default();
-                if !list.contains(arg) {
-                    list.push(arg.clone());
-                }
-            }
-        }
-        stack.extend(e.children());
-    }
-    seen.into_iter()
-        .filter_map(|(name, mut args)| (args.len() == 1).then(|| (name, args.remove(0))))
-        .collect()
-}
-
-fn map_children(expr: Expr, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
-    let Expr { kind, span } = expr;
-    let mut b = |e: Box<Expr>| Box::new(f(*e));
-    let kind = match kind {
-        ExprKind::Neg(a) => ExprKind::Neg(b(a)),
-        ExprKind::Transpose(a) => ExprKind::Transpose(b(a)),
-        ExprKind::Call(func, a) => ExprKind::Call(func, b(a)),
-        ExprKind::Binary(op, x, y) => {
-            let x = b(x);
-            ExprKind::Binary(op, x, b(y))
-        }
-        ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
-        ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
-        ExprKind::Fill { kind, value, size } => ExprKind::Fill {
-            kind,
-            value: b(value),
-            size,
-        },
-        ExprKind::Apply(name, args) => {
-            ExprKind::Apply(name, args.into_iter().map(&mut *f).collect())
-        }
-        ExprKind::Grad(name, args) => ExprKind::Grad(name, args.into_iter().map(&mut *f).collect()),
-        other => other,
-    };
-    Expr { kind, span }
-}
-
 fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
     let bare =
         |e: &Expr| matches!(&e.kind, ExprKind::Grad(n, args) if n == name && args.is_empty());
@@ -150,43 +95,8 @@ fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
             Expr::var(&format!("({shown})")),
         ))),
         _ if bare(&expr) => Expr::var(shown),
-        _ => map_children(expr, &mut |e| replace_bare_gradient(e, name, shown)),
+        _ => expr.map_children(&mut |e| replace_bare_gradient(e, name, shown)),
     }
-}
-
-fn replace_subtree(expr: Expr, target: &Expr, name: &str) -> Expr {
-    if &expr == target {
-        return Expr::var(name);
-    }
-    map_children(expr, &mut |e| replace_subtree(e, target, name))
-}
-
-/// The largest subexpression (by nodes, at least [`MIN_SHARED_NODES`]) that
-/// occurs at least twice.
-fn largest_repeated(expr: &Expr) -> Option<Expr> {
-    let mut counts: BTreeMap<String, (usize, usize, Expr)> = BTreeMap::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        let size = e.node_count();
-        if size >= MIN_SHARED_NODES && !has_index_notation(e) {
-            let key = expr_to_string(e);
-            let slot = counts.entry(key).or_insert((0, size, e.clone()));
-            slot.0 += 1;
-        }
-        stack.extend(e.children());
-    }
-    counts
-        .into_values()
-        .filter(|(n, _, _)| *n >= 2)
-        .max_by_key(|(_, size, _)| *size)
-        .map(|(_, _, e)| e)
-}
-
-fn has_index_notation(e: &Expr) -> bool {
-    matches!(
-        e.kind,
-        ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..)
-    ) || e.children().into_iter().any(has_index_notation)
 }
 
 /// One derivative as text for people: `∂L/∂X = ∂L/∂Y · Wᵀ   where Y = X·W + B`.

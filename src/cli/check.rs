@@ -113,8 +113,9 @@ impl Report for Checked {
         let r = &self.report;
         if r.ok() {
             format!(
-                "confirmed: `{}` agrees with finite differences (max relative error {:.1e} over {} samples)",
+                "confirmed: `{}` agrees with {} (max relative error {:.1e} over {} samples)",
                 self.claim,
+                r.method.describe(),
                 r.max_rel_err,
                 r.samples.len()
             )

@@ -252,7 +252,8 @@ impl Derived {
             let what = d.wrt.join(", ");
             if r.ok() {
                 out.push_str(&format!(
-                    "\n  check ({what}): confirmed by finite differences, max relative error {:.1e} over {} samples",
+                    "\n  check ({what}): confirmed by {}, max relative error {:.1e} over {} samples",
+                    r.method.describe(),
                     r.max_rel_err,
                     r.samples.len()
                 ));

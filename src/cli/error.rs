@@ -25,7 +25,9 @@ pub enum ErrorKind {
     UnknownName,
     /// Operand shapes that do not fit.
     Shape,
-    /// Brackets or the syntax tree go deeper than matcalc's limits.
+    /// The input or the result goes over one of matcalc's limits (nesting,
+    /// depth, tensor order, written size, term and step budgets, numeric
+    /// size and work).
     Limit,
     /// The derivation needs something matcalc does not support.
     Unsupported,
@@ -83,7 +85,9 @@ impl CliError {
     pub fn parse(err: &ParseError, source: &str) -> CliError {
         let kind = match err {
             ParseError::UnknownFunction { .. } => ErrorKind::UnknownName,
-            ParseError::TooDeeplyNested { .. } | ParseError::TooDeep { .. } => ErrorKind::Limit,
+            ParseError::TooDeeplyNested { .. }
+            | ParseError::TooDeep { .. }
+            | ParseError::TooManyIndices { .. } => ErrorKind::Limit,
             _ => ErrorKind::Syntax,
         };
         CliError::new(kind, err.diagnostic(), source)
@@ -100,12 +104,18 @@ impl CliError {
             DeriveError::Unsupported(_) => {
                 CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
             }
+            DeriveError::Limit(_) => CliError::new(ErrorKind::Limit, err.diagnostic(), source),
         }
     }
 
     /// A failed evaluation; `source` is the text its spans point into.
     pub fn eval(err: &EvalError, source: &str) -> CliError {
-        CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
+        let kind = if err.is_limit() {
+            ErrorKind::Limit
+        } else {
+            ErrorKind::Evaluation
+        };
+        CliError::new(kind, err.diagnostic(), source)
     }
 
     /// A shape error in the expression `source`.

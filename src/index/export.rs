@@ -67,9 +67,13 @@ impl Graph {
     }
 }
 
-/// Each abstract function applied at exactly one argument in the graph below
-/// `root`, with that argument.
-pub fn single_call_arguments(graph: &Graph, root: Id) -> BTreeMap<String, Id> {
+/// The abstract functions whose gradient may be written bare (`dL`), with
+/// the node it is taken at: those applied at exactly one argument in the
+/// graph below `root` and, as `written`, at one argument too, so that `dL`
+/// reads back as the gradient at it (`L(b) + L(b'')` is one call in the
+/// graph but two as written).
+pub fn bare_gradients(graph: &Graph, root: Id, written: &Expr) -> BTreeMap<String, Id> {
+    let as_written = written.loss_arguments();
     let mut seen: BTreeMap<String, Vec<Id>> = BTreeMap::new();
     for id in graph.topological(&[root]) {
         if let Node::Apply(name, a) = graph.node(id) {
@@ -81,7 +85,7 @@ pub fn single_call_arguments(graph: &Graph, root: Id) -> BTreeMap<String, Id> {
     }
     seen.into_iter()
         .filter_map(|(name, args)| match args[..] {
-            [only] => Some((name, only)),
+            [only] if as_written.contains_key(&name) => Some((name, only)),
             _ => None,
         })
         .collect()

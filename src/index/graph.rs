@@ -110,6 +110,10 @@ pub enum GraphError {
     /// Operand shapes do not fit (an engine bug if the input was shape-checked).
     #[error("internal shape mismatch: {0}")]
     Shape(String),
+    /// The work would go over one of the engine's limits; the message names
+    /// it.
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// The arena of matrix nodes.
@@ -576,6 +580,20 @@ impl Graph {
             }
         }
         order
+    }
+
+    /// The number of nodes of `root` written out as a tree, with shared
+    /// subterms repeated (saturating, so an exponential tree cannot overflow).
+    pub fn tree_size(&self, root: Id) -> usize {
+        let mut size = vec![0usize; self.nodes.len()];
+        for id in self.topological(&[root]) {
+            size[id.index()] = self
+                .node(id)
+                .children()
+                .iter()
+                .fold(1usize, |n, c| n.saturating_add(size[c.index()]));
+        }
+        size[root.index()]
     }
 
     /// For every node reachable from `roots`: does it depend on a node for

@@ -41,6 +41,41 @@ pub fn entry(graph: &Graph, id: Id, ixs: &[Ix]) -> Tensor {
     }
 }
 
+/// The most terms and factors one lowering may build, counted over all its
+/// steps. Products of sums multiply term counts, and a differential that
+/// reuses a sum many times is opened up once per use: without a budget,
+/// either could take exponential time.
+pub const MAX_INDEX_TERMS: usize = 2_000_000;
+
+/// Counts `terms` more terms and factors built against [`MAX_INDEX_TERMS`].
+fn charge(built: &mut usize, terms: usize) -> Result<(), GraphError> {
+    *built = built.saturating_add(terms);
+    if *built > MAX_INDEX_TERMS {
+        return Err(GraphError::Limit(format!(
+            "writing the derivative in index notation would take more than {MAX_INDEX_TERMS} \
+             terms and factors, the limit of the index layer"
+        )));
+    }
+    Ok(())
+}
+
+/// How many factors the terms of `t` hold together.
+fn factors(t: &Tensor) -> usize {
+    t.iter().map(|term| term.factors.len()).sum()
+}
+
+/// The product of two tensors, charged to the budget.
+fn bounded_product(a: &Tensor, b: &Tensor, built: &mut usize) -> Result<Tensor, GraphError> {
+    let (na, nb) = (a.len(), b.len());
+    charge(
+        built,
+        na.saturating_mul(nb)
+            .saturating_add(nb.saturating_mul(factors(a)))
+            .saturating_add(na.saturating_mul(factors(b))),
+    )?;
+    Ok(product(a, b))
+}
+
 /// The product of two tensors (their dummy indices are distinct).
 pub fn product(a: &Tensor, b: &Tensor) -> Tensor {
     a.iter()
@@ -63,7 +98,8 @@ fn summed(mut t: Tensor, ixs: &[Ix]) -> Tensor {
 }
 
 /// Writes `id[out]` in index notation, opening up the nodes for which
-/// `expand` is true and reading the others as entries.
+/// `expand` is true and reading the others as entries; refused past
+/// [`MAX_INDEX_TERMS`] terms built.
 pub fn lower(
     graph: &mut Graph,
     space: &mut IndexSpace,
@@ -71,6 +107,18 @@ pub fn lower(
     out: &[Ix],
     expand: &dyn Fn(Id) -> bool,
 ) -> Result<Tensor, GraphError> {
+    lower_counted(graph, space, id, out, expand, &mut 0)
+}
+
+fn lower_counted(
+    graph: &mut Graph,
+    space: &mut IndexSpace,
+    id: Id,
+    out: &[Ix],
+    expand: &dyn Fn(Id) -> bool,
+    built: &mut usize,
+) -> Result<Tensor, GraphError> {
+    charge(built, 1)?;
     if !expand(id) {
         return Ok(entry(graph, id, out));
     }
@@ -81,16 +129,17 @@ pub fn lower(
     Ok(match node {
         Node::Neg(a) => {
             let ix = at(graph, a);
-            scaled(lower(graph, space, a, &ix, expand)?, -1.0)
+            scaled(lower_counted(graph, space, a, &ix, expand, built)?, -1.0)
         }
         Node::T(a) => {
             let ix = compact(graph.dims(a), col, row);
-            lower(graph, space, a, &ix, expand)?
+            lower_counted(graph, space, a, &ix, expand, built)?
         }
         Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => {
             let (ia, ib) = (at(graph, a), at(graph, b));
-            let mut t = lower(graph, space, a, &ia, expand)?;
-            let rhs = lower(graph, space, b, &ib, expand)?;
+            let mut t = lower_counted(graph, space, a, &ia, expand, built)?;
+            let rhs = lower_counted(graph, space, b, &ib, expand, built)?;
+            charge(built, rhs.len() + factors(&rhs))?;
             t.extend(if op == BinOp::Sub {
                 scaled(rhs, -1.0)
             } else {
@@ -100,45 +149,51 @@ pub fn lower(
         }
         Node::Binary(BinOp::HadMul, a, b) => {
             let (ia, ib) = (at(graph, a), at(graph, b));
-            let ta = lower(graph, space, a, &ia, expand)?;
-            let tb = lower(graph, space, b, &ib, expand)?;
-            product(&ta, &tb)
+            let ta = lower_counted(graph, space, a, &ia, expand, built)?;
+            let tb = lower_counted(graph, space, b, &ib, expand, built)?;
+            bounded_product(&ta, &tb, built)?
         }
         Node::Binary(BinOp::Mul, a, b) => {
             if is_scalar(graph.dims(a)) || is_scalar(graph.dims(b)) {
                 let (ia, ib) = (at(graph, a), at(graph, b));
-                let ta = lower(graph, space, a, &ia, expand)?;
-                let tb = lower(graph, space, b, &ib, expand)?;
-                product(&ta, &tb)
+                let ta = lower_counted(graph, space, a, &ia, expand, built)?;
+                let tb = lower_counted(graph, space, b, &ib, expand, built)?;
+                bounded_product(&ta, &tb, built)?
             } else {
                 let inner = graph.dims(a)[1].clone();
                 let k = (!is_one(&inner)).then(|| space.fresh(inner));
                 let ia = compact(graph.dims(a), row, k);
                 let ib = compact(graph.dims(b), k, col);
-                let ta = lower(graph, space, a, &ia, expand)?;
-                let tb = lower(graph, space, b, &ib, expand)?;
-                summed(product(&ta, &tb), &k.into_iter().collect::<Vec<_>>())
+                let ta = lower_counted(graph, space, a, &ia, expand, built)?;
+                let tb = lower_counted(graph, space, b, &ib, expand, built)?;
+                summed(
+                    bounded_product(&ta, &tb, built)?,
+                    &k.into_iter().collect::<Vec<_>>(),
+                )
             }
         }
         Node::Binary(op @ (BinOp::Div | BinOp::HadDiv), a, b) if !expand(b) => {
             let one = graph.num(1.0);
             let reciprocal = graph.binary(op, one, b)?;
             let (ia, ib) = (at(graph, a), at(graph, reciprocal));
-            let ta = lower(graph, space, a, &ia, expand)?;
-            product(&ta, &entry(graph, reciprocal, &ib))
+            let ta = lower_counted(graph, space, a, &ia, expand, built)?;
+            bounded_product(&ta, &entry(graph, reciprocal, &ib), built)?
         }
         Node::Call(Func::Tr, a) => {
             let i = space.fresh(graph.dims(a)[0].clone());
-            summed(lower(graph, space, a, &[i, i], expand)?, &[i])
+            summed(
+                lower_counted(graph, space, a, &[i, i], expand, built)?,
+                &[i],
+            )
         }
         Node::Call(Func::Sum, a) => {
             let ixs = space.fresh_for(&graph.dims(a).clone());
-            summed(lower(graph, space, a, &ixs, expand)?, &ixs)
+            summed(lower_counted(graph, space, a, &ixs, expand, built)?, &ixs)
         }
         Node::Call(Func::Diag, a) if is_one(&dims[1]) => {
             // diag(M)[i] = M[i,i]
             let i = row.expect("diag of a matrix has rows");
-            lower(graph, space, a, &[i, i], expand)?
+            lower_counted(graph, space, a, &[i, i], expand, built)?
         }
         Node::Call(Func::Diag, a) => {
             // diag(v)[i,j] = v[i] δ[i,j]
@@ -146,14 +201,15 @@ pub fn lower(
                 row.expect("diag(v) has rows"),
                 col.expect("diag(v) has columns"),
             );
-            let tv = lower(graph, space, a, &[i], expand)?;
-            product(
+            let tv = lower_counted(graph, space, a, &[i], expand, built)?;
+            bounded_product(
                 &tv,
                 &vec![Term {
                     factors: vec![Factor::Delta(i, j)],
                     ..Term::one()
                 }],
-            )
+                built,
+            )?
         }
         _ => {
             if node.children().iter().any(|&c| expand(c)) {

@@ -15,8 +15,8 @@ mod raise;
 mod term;
 
 pub use contract::contract;
-pub use export::{single_call_arguments, ExportOptions};
+pub use export::{bare_gradients, ExportOptions};
 pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
-pub use lower::{entry, lower, product};
+pub use lower::{entry, lower, product, MAX_INDEX_TERMS};
 pub use raise::{raise, raise_term};
 pub use term::{collect, compact, slots, Factor, IndexSpace, Ix, Tensor, Term};

@@ -8,6 +8,14 @@
 //! exactly the layout shape (`[n]` ↔ n×1, `[]` ↔ 1×1, `[n,m]` ↔ n×m); an
 //! index-form claim has one axis per layout dim.
 //!
+//! The work of a check is bounded by
+//! [`MAX_CHECK_WORK`](super::MAX_CHECK_WORK): every draw, every evaluation
+//! of the expression by finite differences and every evaluation of the
+//! claim is charged, the differences before they run. The default
+//! [`Method::Auto`] differences every entry when that fits (the work and a
+//! derivative within [`MAX_ENTRIES`](super::MAX_ENTRIES)) and otherwise
+//! along random directions; the report names the method used.
+//!
 //! Invariant: a verdict is reproducible: it depends only on the problem,
 //! the claim and the config.
 
@@ -20,9 +28,10 @@ use super::domain::{draw_sample, Domain};
 use super::error::EvalError;
 use super::eval::{evaluate, evaluate_expr, Bindings, Value};
 use super::fd::{directional_difference, finite_difference, layout_dims, to_layout};
+use super::limits::{check_entries, entry_count, Budget, Meter, MAX_ENTRIES};
 use super::loss::Loss;
 use super::rng::{derive_seed, Rng};
-use crate::syntax::{Expr, ExprKind, Formula};
+use crate::syntax::{Expr, ExprKind, Formula, Span};
 
 /// Samples whose nonsmooth arguments come closer than this to a kink are
 /// redrawn.
@@ -47,6 +56,14 @@ pub struct Problem {
 /// How the reference derivative is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Method {
+    /// [`Method::Full`] when its work fits
+    /// [`MAX_CHECK_WORK`](super::MAX_CHECK_WORK) and the derivative fits
+    /// [`MAX_ENTRIES`](super::MAX_ENTRIES), otherwise
+    /// [`Method::Directional`] with this many directions.
+    Auto {
+        /// How many directions, when differencing along directions.
+        directions: usize,
+    },
     /// Every entry by finite differences.
     Full,
     /// Along this many random directions per variable, compared with the
@@ -55,6 +72,19 @@ pub enum Method {
         /// How many directions.
         directions: usize,
     },
+}
+
+impl Method {
+    /// How the reference is computed, in words: "finite differences", or
+    /// "finite differences along 3 random directions".
+    pub fn describe(self) -> String {
+        match self {
+            Method::Full => "finite differences".to_string(),
+            Method::Directional { directions } | Method::Auto { directions } => {
+                format!("finite differences along {directions} random direction(s)")
+            }
+        }
+    }
 }
 
 /// Seeds, tolerance, instantiations and method of a check.
@@ -68,19 +98,25 @@ pub struct CheckConfig {
     pub losses: Vec<Loss>,
     /// How many draws per seed before giving up.
     pub max_attempts: usize,
-    /// Full or directional differences.
+    /// Full or directional differences, or the first that fits.
     pub method: Method,
 }
 
+/// The directions of the default [`Method::Auto`].
+pub const AUTO_DIRECTIONS: usize = 3;
+
 impl Default for CheckConfig {
-    /// Seeds 1, 2, 3; tolerance 1e-6; both losses; 50 attempts; full.
+    /// Seeds 1, 2, 3; tolerance 1e-6; both losses; 50 attempts; full
+    /// differences when they fit, else along [`AUTO_DIRECTIONS`] directions.
     fn default() -> CheckConfig {
         CheckConfig {
             seeds: vec![1, 2, 3],
             tolerance: 1e-6,
             losses: Loss::ALL.to_vec(),
             max_attempts: 50,
-            method: Method::Full,
+            method: Method::Auto {
+                directions: AUTO_DIRECTIONS,
+            },
         }
     }
 }
@@ -127,6 +163,10 @@ pub struct CheckReport {
     pub verdict: Verdict,
     /// Index into `samples` of the first failing sample, if any.
     pub failed: Option<usize>,
+    /// How the reference was computed ([`Method::Full`] or
+    /// [`Method::Directional`]; the configured method when no sample was
+    /// checked).
+    pub method: Method,
 }
 
 impl CheckReport {
@@ -213,16 +253,29 @@ pub fn check(
     config: &CheckConfig,
 ) -> Result<CheckReport, EvalError> {
     let wrt = problem.wrt_dims()?;
+    problem.check_sizes()?;
     let calls = abstract_calls(&problem.expr);
     let losses: Vec<Option<Loss>> = if calls.is_empty() && !mentions_gradient(&problem.expr) {
         vec![None]
     } else {
         config.losses.iter().copied().map(Some).collect()
     };
+    let mut run = Run {
+        meter: Meter::new(Budget::Check),
+        method: None,
+        samples_left: config.seeds.len() * losses.len(),
+        sample_work: problem.sample_work(),
+    };
+    run.meter.ensure(
+        run.sample_work * run.samples_left as f64,
+        format_args!("drawing {} sample(s)", run.samples_left),
+        Span::NONE,
+    )?;
     let mut samples = Vec::new();
     for &seed in &config.seeds {
         for &loss in &losses {
-            let outcome = check_sample(problem, claim, config, &wrt, seed, loss)?;
+            let outcome = check_sample(problem, claim, config, &wrt, (seed, loss), &mut run)?;
+            run.samples_left -= 1;
             match outcome {
                 Outcome::Error { attempts, rel_err } => samples.push(SampleReport {
                     seed,
@@ -236,6 +289,7 @@ pub fn check(
                         max_rel_err: f64::INFINITY,
                         verdict,
                         failed: None,
+                        method: run.method.unwrap_or(config.method),
                     })
                 }
             }
@@ -254,6 +308,7 @@ pub fn check(
             Verdict::Agrees
         },
         failed,
+        method: run.method.unwrap_or(config.method),
     })
 }
 
@@ -276,6 +331,27 @@ impl Problem {
                     })
             })
             .collect()
+    }
+
+    /// Checks every variable's sample against [`MAX_ENTRIES`], pointing at
+    /// its first use in the expression.
+    fn check_sizes(&self) -> Result<(), EvalError> {
+        for (name, dims) in &self.vars {
+            let what = format_args!("the sample of `{name}`");
+            check_entries(dims, what, first_use(&self.expr, name))?;
+        }
+        Ok(())
+    }
+
+    /// The most estimated work one draw of every variable takes.
+    fn sample_work(&self) -> f64 {
+        self.vars
+            .iter()
+            .map(|(name, dims)| {
+                let domain = self.domains.get(name).copied().unwrap_or(Domain::Normal);
+                domain.work(dims)
+            })
+            .sum()
     }
 
     /// Bindings for one draw (`attempt`) of the sample for `seed`, under the
@@ -301,13 +377,27 @@ impl Problem {
     }
 }
 
-/// Every abstract-function call in `e`: name and argument list.
+/// The span of the first use of the variable `name` in `e`
+/// ([`Span::NONE`] when it is not used).
+fn first_use(e: &Expr, name: &str) -> Span {
+    match &e.kind {
+        ExprKind::Var(v) if v == name => e.span,
+        _ => e
+            .children()
+            .into_iter()
+            .map(|child| first_use(child, name))
+            .find(|&span| span != Span::NONE)
+            .unwrap_or(Span::NONE),
+    }
+}
+
 /// True when the expression uses the gradient of an abstract function
 /// (`dL(E)`), which needs an instantiation even without a call of `L`.
 fn mentions_gradient(e: &Expr) -> bool {
     matches!(e.kind, ExprKind::Grad(..)) || e.children().into_iter().any(mentions_gradient)
 }
 
+/// Every abstract-function call in `e`: name and argument list.
 fn abstract_calls(e: &Expr) -> Vec<(String, Vec<Expr>)> {
     let mut out = Vec::new();
     collect_calls(e, &mut out);
@@ -346,9 +436,12 @@ enum Outcome {
     WrongShape(Verdict),
 }
 
-/// The layout dims of the expression at a usable sample, or why the
-/// sample is not used.
-fn usable(bindings: &Bindings, expr: &Expr) -> Result<Result<Vec<usize>, String>, EvalError> {
+/// The layout dims of the expression at a usable sample and the work of
+/// evaluating it, or why the sample is not used.
+fn usable(
+    bindings: &Bindings,
+    expr: &Expr,
+) -> Result<Result<(Vec<usize>, f64), String>, EvalError> {
     let formula = Formula {
         lhs: None,
         body: expr.clone(),
@@ -370,8 +463,65 @@ fn usable(bindings: &Bindings, expr: &Expr) -> Result<Result<Vec<usize>, String>
                     ev.kink_distance
                 )))
             } else {
-                Ok(Ok(layout_dims(&v)))
+                Ok(Ok((layout_dims(&v), ev.work)))
             }
+        }
+    }
+}
+
+/// The state of one check across its samples: the work spent, the method
+/// chosen at the first usable sample, and what is left to do.
+struct Run {
+    meter: Meter,
+    method: Option<Method>,
+    samples_left: usize,
+    sample_work: f64,
+}
+
+/// How many evaluations of the expression finite differences take on one
+/// sample: 4 per stencil, nested once per variable; `directions` sets of
+/// them, or one per entry of each variable.
+fn evaluations(wrt: &[(String, Vec<usize>)], directions: Option<usize>) -> f64 {
+    let stencils = 4f64.powi(wrt.len() as i32);
+    match directions {
+        Some(d) => d.max(1) as f64 * stencils,
+        None => {
+            wrt.iter()
+                .map(|(_, dims)| dims.iter().map(|&d| d as f64).product::<f64>())
+                .product::<f64>()
+                * stencils
+        }
+    }
+}
+
+impl Run {
+    /// The method of this check, chosen at its first usable sample from
+    /// the work `per_evaluation` of one evaluation (with its perturbation):
+    /// `None` differences every entry, `Some(d)` along `d` directions.
+    fn directions(
+        &mut self,
+        configured: Method,
+        wrt: &[(String, Vec<usize>)],
+        f_dims: &[usize],
+        per_evaluation: f64,
+    ) -> Option<usize> {
+        let method = *self.method.get_or_insert_with(|| match configured {
+            Method::Auto { directions } => {
+                let mut layout = f_dims.to_vec();
+                wrt.iter().for_each(|(_, dims)| layout.extend(dims));
+                let fits_memory = entry_count(&layout).is_some_and(|n| n <= MAX_ENTRIES);
+                let full = self.samples_left as f64 * evaluations(wrt, None) * per_evaluation;
+                if fits_memory && self.meter.fits(full) {
+                    Method::Full
+                } else {
+                    Method::Directional { directions }
+                }
+            }
+            other => other,
+        });
+        match method {
+            Method::Auto { directions } | Method::Directional { directions } => Some(directions),
+            Method::Full => None,
         }
     }
 }
@@ -381,11 +531,13 @@ fn check_sample(
     claim: &Formula,
     config: &CheckConfig,
     wrt: &[(String, Vec<usize>)],
-    seed: u64,
-    loss: Option<Loss>,
+    (seed, loss): (u64, Option<Loss>),
+    run: &mut Run,
 ) -> Result<Outcome, EvalError> {
     let mut reason = String::from("no attempt was made");
     for attempt in 0..config.max_attempts {
+        run.meter
+            .spend(run.sample_work, "drawing the samples", Span::NONE)?;
         let draw = problem.sample(seed, attempt as u64, loss);
         let mut bindings = match draw {
             Ok(b) => b,
@@ -395,14 +547,37 @@ fn check_sample(
             }
             Err(err) => return Err(err),
         };
-        let f_dims = match usable(&bindings, &problem.expr)? {
-            Ok(dims) => dims,
+        let (f_dims, work) = match usable(&bindings, &problem.expr)? {
+            Ok(usable) => usable,
             Err(why) => {
                 reason = why;
                 continue;
             }
         };
-        let reference = match reference(problem, config, wrt, f_dims, &mut bindings, seed) {
+        run.meter
+            .spend(work, "evaluating the expression", Span::NONE)?;
+        // Each evaluation also copies or perturbs the variables.
+        let moved: f64 = wrt
+            .iter()
+            .map(|(_, d)| entry_count(d).unwrap_or(usize::MAX) as f64)
+            .sum();
+        let per_evaluation = work + moved;
+        let directions = run.directions(config.method, wrt, &f_dims, per_evaluation);
+        let differences = evaluations(wrt, directions) * per_evaluation;
+        let what = match directions {
+            None => format!(
+                "finite differences of every entry on each of {} sample(s)",
+                run.samples_left
+            ),
+            Some(d) => format!(
+                "finite differences along {d} direction(s) on each of {} sample(s)",
+                run.samples_left
+            ),
+        };
+        run.meter
+            .ensure(differences * run.samples_left as f64, &what, Span::NONE)?;
+        run.meter.spend(differences, &what, Span::NONE)?;
+        let reference = match reference(wrt, directions, f_dims, &mut bindings, (problem, seed)) {
             Ok(r) if r.reference.iter().all(|x| x.is_finite()) => r,
             Ok(_) => {
                 reason = "the finite differences are not finite".to_string();
@@ -414,7 +589,10 @@ fn check_sample(
             }
             Err(err) => return Err(err),
         };
-        let value = evaluate(claim, &bindings, Some(&reference.layout))?.value;
+        let evaluation = evaluate(claim, &bindings, Some(&reference.layout))?;
+        run.meter
+            .spend(evaluation.work, "evaluating the claim", Span::NONE)?;
+        let value = evaluation.value;
         let claimed = match fit_layout(&value, &reference.layout) {
             Ok(c) => c,
             Err(claimed) => {
@@ -454,27 +632,32 @@ struct Reference {
     directions: Option<Vec<Vec<Array2<f64>>>>,
 }
 
+/// The reference derivative of the problem's expression at `bindings`: of
+/// every entry (`directions` is `None`) or along directions drawn from
+/// `seed`.
 fn reference(
-    problem: &Problem,
-    config: &CheckConfig,
     wrt: &[(String, Vec<usize>)],
+    directions: Option<usize>,
     f_dims: Vec<usize>,
     bindings: &mut Bindings,
-    seed: u64,
+    (problem, seed): (&Problem, u64),
 ) -> Result<Reference, EvalError> {
     let mut f = |b: &Bindings| evaluate_expr(&problem.expr, b);
     let mut layout = f_dims.clone();
     for (_, dims) in wrt {
         layout.extend(dims);
     }
-    match config.method {
-        Method::Full => Ok(Reference {
-            reference: finite_difference(&mut f, bindings, wrt)?,
-            f_dims,
-            layout,
-            directions: None,
-        }),
-        Method::Directional { directions } => {
+    match directions {
+        None => {
+            check_entries(&layout, "the finite-difference derivative", Span::NONE)?;
+            Ok(Reference {
+                reference: finite_difference(&mut f, bindings, wrt)?,
+                f_dims,
+                layout,
+                directions: None,
+            })
+        }
+        Some(directions) => {
             let mut all = Vec::new();
             let mut values = Vec::new();
             for k in 0..directions.max(1) {

@@ -3,7 +3,13 @@
 //!
 //! Invariant: a sample is a pure function of (seed, variable name, domain,
 //! dims), so the same seed gives the same bits forever and adding a
-//! variable does not change the others.
+//! variable does not change the others. A sample is checked against
+//! [`MAX_ENTRIES`](super::MAX_ENTRIES) and its work against
+//! [`MAX_WORK`](super::MAX_WORK) before anything is drawn. The redraws of
+//! an `invertible` sample are as many as fit in [`REDRAW_WORK`]: all of
+//! them up to 69×69, none from 323×323, where a normal matrix is
+//! never well conditioned anyway and its singular values are lifted at
+//! once.
 
 use std::collections::BTreeMap;
 
@@ -18,12 +24,21 @@ use nom::{
 };
 
 use super::error::EvalError;
+use super::limits::{check_entries, Budget, MAX_WORK};
 use super::linalg;
 use super::rng::{derive_seed, Rng};
 use crate::syntax::Span;
 
 /// Largest condition number of an `invertible` or `posdet` sample.
 pub const MAX_CONDITION: f64 = 30.0;
+
+/// Most redraws of an `invertible` or `posdet` sample before its small
+/// singular values are lifted.
+const DRAWS: usize = 100;
+
+/// The most estimated operations the redraws of one `invertible` or
+/// `posdet` sample may take (2^27).
+pub const REDRAW_WORK: u64 = 1 << 27;
 
 /// How a variable's entries are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,6 +127,23 @@ impl Domain {
             [r, c] => (*r, *c),
             _ => return Err(self.misfit(var, dims)),
         };
+        let what = format_args!("the sample of `{var}`");
+        let side = rows.max(cols);
+        let largest = if self == Domain::Orthogonal {
+            [side, side]
+        } else {
+            [rows, cols]
+        };
+        check_entries(&largest, what, Span::NONE)?;
+        let cost = self.cost(rows, cols);
+        if cost.fixed > MAX_WORK as f64 {
+            return Err(EvalError::TooMuchWork {
+                what: format!("drawing the {} sample of `{var}`", self.name()),
+                work: cost.fixed,
+                budget: Budget::Evaluation,
+                span: Span::NONE,
+            });
+        }
         let mut entries =
             |f: &mut dyn FnMut(&mut Rng) -> f64| Array2::from_shape_fn((rows, cols), |_| f(rng));
         Ok(match self {
@@ -138,9 +170,40 @@ impl Domain {
                 if rows != cols {
                     return Err(self.misfit(var, dims));
                 }
-                square_sample(self, rows, rng)
+                square_sample(self, rows, cost.redraws(), rng)
             }
         })
+    }
+
+    /// The estimated operations of drawing a sample of `dims` (layout dims
+    /// `[]`, `[n]` or `[n,m]`), including every redraw it may take.
+    pub(super) fn work(self, dims: &[usize]) -> f64 {
+        let (rows, cols) = match dims {
+            [] => (1, 1),
+            [n] => (*n, 1),
+            [r, c] => (*r, *c),
+            _ => return 0.0,
+        };
+        let cost = self.cost(rows, cols);
+        cost.fixed + cost.redraws() as f64 * cost.per_redraw
+    }
+
+    /// What drawing a `rows`×`cols` sample costs.
+    fn cost(self, rows: usize, cols: usize) -> SampleCost {
+        let entries = rows as f64 * cols as f64;
+        let n = rows.max(cols) as f64;
+        let (fixed, per_redraw) = match self {
+            Domain::Orthogonal => (n * n + 3.0 * n * n * n, 0.0),
+            Domain::Symmetric => (3.0 * entries, 0.0),
+            Domain::Spd => (3.0 * entries + 2.0 * n * n * n, 0.0),
+            // One full SVD to lift the singular values, a determinant, and
+            // singular values (4n³) per redraw.
+            Domain::Invertible | Domain::Posdet => {
+                (entries + 16.0 * n * n * n, entries + 4.0 * n * n * n)
+            }
+            _ => (2.0 * entries, 0.0),
+        };
+        SampleCost { fixed, per_redraw }
     }
 
     fn misfit(self, var: &str, dims: &[usize]) -> EvalError {
@@ -149,6 +212,24 @@ impl Domain {
             domain: self.name(),
             dims: format!("{dims:?}"),
         }
+    }
+}
+
+/// The estimated operations of one sample: those always spent, and those of
+/// each redraw.
+struct SampleCost {
+    fixed: f64,
+    per_redraw: f64,
+}
+
+impl SampleCost {
+    /// How many redraws fit in [`REDRAW_WORK`] (at most [`DRAWS`]).
+    fn redraws(&self) -> usize {
+        if self.per_redraw <= 0.0 {
+            return 0;
+        }
+        // Truncation is the intent: whole redraws only.
+        ((REDRAW_WORK as f64 / self.per_redraw) as usize).min(DRAWS)
     }
 }
 
@@ -176,13 +257,13 @@ fn distribution_rows(domain: Domain, rows: usize, cols: usize, rng: &mut Rng) ->
     }
 }
 
-fn square_sample(domain: Domain, n: usize, rng: &mut Rng) -> Array2<f64> {
+fn square_sample(domain: Domain, n: usize, draws: usize, rng: &mut Rng) -> Array2<f64> {
     let g = Array2::from_shape_fn((n, n), |_| rng.normal());
     match domain {
         Domain::Symmetric => (&g + &g.t()) / 2.0,
         Domain::Spd => g.dot(&g.t()) / n as f64 + Array2::<f64>::eye(n) * 0.5,
         _ => {
-            let mut a = well_conditioned(g, rng);
+            let mut a = well_conditioned(g, draws, rng);
             if domain == Domain::Posdet && linalg::determinant(&a) < 0.0 {
                 a.row_mut(0).mapv_inplace(|x| -x);
             }
@@ -191,11 +272,10 @@ fn square_sample(domain: Domain, n: usize, rng: &mut Rng) -> Array2<f64> {
     }
 }
 
-/// Redraws until the condition number is below the limit; after many
+/// Redraws until the condition number is below the limit; after `draws`
 /// failures (large n) lifts the small singular values of the last draw.
-fn well_conditioned(mut g: Array2<f64>, rng: &mut Rng) -> Array2<f64> {
-    const DRAWS: usize = 100;
-    for _ in 0..DRAWS {
+fn well_conditioned(mut g: Array2<f64>, draws: usize, rng: &mut Rng) -> Array2<f64> {
+    for _ in 0..draws {
         if linalg::condition_number(&g) < MAX_CONDITION {
             return g;
         }

@@ -2,6 +2,7 @@
 //! differencing or checking. Each variant carries the span of the offending
 //! text where there is one ([`Span::NONE`] otherwise).
 
+use super::limits::Budget;
 use crate::syntax::{Diagnostic, ParseError, Span};
 
 /// Rows × columns of a matrix value, for messages.
@@ -202,12 +203,73 @@ pub enum EvalError {
         /// Where, in that text.
         span: Span,
     },
+    /// An array with more entries than [`MAX_ENTRIES`](super::MAX_ENTRIES).
+    #[error(
+        "numeric evaluation is limited to {limit} entries per array; {what} would be {} ({} entries)",
+        dims_text(dims),
+        entries_text(dims)
+    )]
+    TooLarge {
+        /// The array, in words ("this product", "the sample of `A`").
+        what: String,
+        /// Its dims.
+        dims: Vec<usize>,
+        /// The limit.
+        limit: usize,
+        /// The subexpression that would build it ([`Span::NONE`] for a sample).
+        span: Span,
+    },
+    /// Estimated work beyond a budget ([`MAX_WORK`](super::MAX_WORK) for one
+    /// evaluation or sample, [`MAX_CHECK_WORK`](super::MAX_CHECK_WORK) for a
+    /// check).
+    #[error(
+        "{} is limited to {} operations (estimated); {what} would bring it to about {work:.1e}",
+        budget.scope(),
+        budget.limit()
+    )]
+    TooMuchWork {
+        /// The work, in words.
+        what: String,
+        /// The estimated operations, counting what was spent before.
+        work: f64,
+        /// Which budget it goes over.
+        budget: Budget,
+        /// The subexpression that would do it ([`Span::NONE`] outside one).
+        span: Span,
+    },
     /// A formula that does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
 }
 
+/// Dims as `30×30×30`.
+fn dims_text(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(usize::to_string).collect();
+    parts.join("×")
+}
+
+/// The entry count of `dims`, exact when it fits in 64 bits.
+fn entries_text(dims: &[usize]) -> String {
+    match super::limits::entry_count(dims) {
+        Some(n) => n.to_string(),
+        None => format!(
+            "about {:.1e}",
+            dims.iter().map(|&d| d as f64).product::<f64>()
+        ),
+    }
+}
+
 impl EvalError {
+    /// True for the errors of [`MAX_ENTRIES`](super::MAX_ENTRIES),
+    /// [`MAX_WORK`](super::MAX_WORK) and
+    /// [`MAX_CHECK_WORK`](super::MAX_CHECK_WORK).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            EvalError::TooLarge { .. } | EvalError::TooMuchWork { .. }
+        )
+    }
+
     /// The main span of the error ([`Span::NONE`] when it has none).
     pub fn span(&self) -> Span {
         match self {
@@ -228,7 +290,9 @@ impl EvalError {
             | EvalError::NoInstantiation { span, .. }
             | EvalError::AmbiguousGradient { span, .. }
             | EvalError::AbstractArity { span, .. }
-            | EvalError::Syntax { span, .. } => *span,
+            | EvalError::Syntax { span, .. }
+            | EvalError::TooLarge { span, .. }
+            | EvalError::TooMuchWork { span, .. } => *span,
             EvalError::Parse(e) => e.span(),
             EvalError::DomainShape { .. }
             | EvalError::NoValidSample { .. }
@@ -240,6 +304,7 @@ impl EvalError {
     pub fn diagnostic(&self) -> Diagnostic {
         match self {
             EvalError::Parse(e) => e.diagnostic(),
+            _ if self.span() == Span::NONE => Diagnostic::new(self.to_string()),
             _ => Diagnostic::new(self.to_string()).with_label(self.span(), ""),
         }
     }

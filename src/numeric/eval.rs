@@ -8,8 +8,10 @@
 //! whether or not the shape layer has elaborated them.
 //!
 //! Invariant: never panics on any input; every failure is an [`EvalError`]
-//! with the span of the offending node. Uses only `syntax` and the sibling
-//! modules `linalg` and `loss`.
+//! with the span of the offending node. Every operation is charged to the
+//! evaluation's [`MAX_WORK`](super::MAX_WORK) budget, and every new array
+//! checked against [`MAX_ENTRIES`](super::MAX_ENTRIES), before it runs.
+//! Uses only `syntax` and the sibling modules `limits`, `linalg` and `loss`.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,7 @@ use ndarray::{Array2, ArrayD, Zip};
 
 use super::error::{EvalError, Size};
 use super::index::IndexEvaluator;
+use super::limits::{Budget, Meter};
 use super::linalg;
 use super::loss::Loss;
 use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span};
@@ -53,6 +56,9 @@ pub struct Evaluation {
     /// The smallest distance of any argument of `relu`, `abs`, `sign` or
     /// `norm1` from its kink at 0 (infinite when there is none).
     pub kink_distance: f64,
+    /// The estimated operations the evaluation took (see
+    /// [`MAX_WORK`](super::MAX_WORK)).
+    pub work: f64,
 }
 
 /// Evaluates a formula. `result_dims` are the layout dims the result must
@@ -80,16 +86,21 @@ pub fn evaluate(
     let value = match &formula.lhs {
         None => {
             let value = evaluator.matrix(&formula.body)?;
-            Value::Matrix(value.into_result(result_dims, formula.body.span)?)
+            Value::Matrix(value.into_result(
+                result_dims,
+                formula.body.span,
+                &mut evaluator.meter,
+            )?)
         }
         Some(lhs) => {
             let mut index = IndexEvaluator::new(&mut evaluator);
-            Value::Tensor(index.formula(&lhs.indices, &formula.body, result_dims)?)
+            Value::Tensor(index.formula(lhs, &formula.body, result_dims)?)
         }
     };
     Ok(Evaluation {
         value,
         kink_distance: evaluator.kink_distance,
+        work: evaluator.meter.spent(),
     })
 }
 
@@ -119,7 +130,12 @@ enum Val {
 
 impl Val {
     /// The value as the whole result, sizing a deferred fill by the layout.
-    fn into_result(self, dims: Option<&[usize]>, span: Span) -> Result<Array2<f64>, EvalError> {
+    fn into_result(
+        self,
+        dims: Option<&[usize]>,
+        span: Span,
+        meter: &mut Meter,
+    ) -> Result<Array2<f64>, EvalError> {
         match self {
             Val::Mat(m) => Ok(m),
             Val::Fill { shape, value, .. } => {
@@ -134,6 +150,7 @@ impl Val {
                 } else {
                     (rows, cols)
                 };
+                meter.allocate(&[size.0, size.1], 1.0, "this constant", span)?;
                 Ok(Array2::from_elem(size, value))
             }
         }
@@ -214,10 +231,11 @@ fn broadcast_shape(a: (usize, usize), b: (usize, usize)) -> Option<(usize, usize
 }
 
 /// The matrix-mode evaluator; it also records how close nonsmooth
-/// functions came to their kinks.
+/// functions came to their kinks, and meters its work.
 pub(super) struct Evaluator<'b> {
     bindings: &'b Bindings,
     pub(super) kink_distance: f64,
+    pub(super) meter: Meter,
 }
 
 impl<'b> Evaluator<'b> {
@@ -225,6 +243,7 @@ impl<'b> Evaluator<'b> {
         Evaluator {
             bindings,
             kink_distance: f64::INFINITY,
+            meter: Meter::new(Budget::Evaluation),
         }
     }
 
@@ -282,15 +301,23 @@ impl<'b> Evaluator<'b> {
         Ok(match &e.kind {
             ExprKind::Num(x) => Val::Mat(scalar(*x)),
             ExprKind::Var(name) => {
-                Val::Mat(self.bindings.values.get(name).cloned().ok_or_else(|| {
-                    EvalError::UnknownVariable {
-                        name: name.clone(),
-                        span,
-                    }
-                })?)
+                let value =
+                    self.bindings
+                        .values
+                        .get(name)
+                        .ok_or_else(|| EvalError::UnknownVariable {
+                            name: name.clone(),
+                            span,
+                        })?;
+                self.meter
+                    .spend(value.len() as f64, "this variable", span)?;
+                Val::Mat(value.clone())
             }
             ExprKind::Neg(inner) => match self.matrix(inner)? {
-                Val::Mat(m) => Val::Mat(-m),
+                Val::Mat(m) => {
+                    self.meter.spend(m.len() as f64, "this negation", span)?;
+                    Val::Mat(-m)
+                }
                 Val::Fill { shape, value, span } => Val::Fill {
                     shape,
                     value: -value,
@@ -312,7 +339,7 @@ impl<'b> Evaluator<'b> {
             ExprKind::Binary(op, a, b) => {
                 let left = self.matrix(a)?;
                 let right = self.matrix(b)?;
-                binary(*op, left, right, span)?
+                binary(*op, left, right, span, &mut self.meter)?
             }
             ExprKind::Call(func, arg) => {
                 let x = self.sized(arg)?;
@@ -321,10 +348,12 @@ impl<'b> Evaluator<'b> {
             ExprKind::Fill { kind, value, size } => {
                 let value = self.scalar_value(value, "vector")?;
                 match size {
-                    Some([rows, cols]) => Val::Mat(Array2::from_elem(
-                        (self.dim(rows, span)?, self.dim(cols, span)?),
-                        value,
-                    )),
+                    Some([rows, cols]) => {
+                        let size = (self.dim(rows, span)?, self.dim(cols, span)?);
+                        self.meter
+                            .allocate(&[size.0, size.1], 1.0, "this constant", span)?;
+                        Val::Mat(Array2::from_elem(size, value))
+                    }
                     None => Val::Fill {
                         shape: match kind {
                             FillKind::Vector => Deferred::Column,
@@ -342,6 +371,8 @@ impl<'b> Evaluator<'b> {
                     [r, c] => (self.dim(r, span)?, self.dim(c, span)?),
                     _ => return Err(EvalError::SizeNotInferred { span }),
                 };
+                self.meter
+                    .allocate(&[rows, cols], 1.0, "this constant", span)?;
                 Val::Mat(match kind {
                     ConstKind::Eye => {
                         Array2::from_shape_fn((rows, cols), |(i, j)| f64::from(u8::from(i == j)))
@@ -352,6 +383,7 @@ impl<'b> Evaluator<'b> {
             }
             ExprKind::Apply(name, args) => {
                 let (loss, y) = self.abstract_argument(name, args, span)?;
+                self.charge_loss(loss, &y, false, span)?;
                 Val::Mat(scalar(loss.value(name, &y)))
             }
             ExprKind::Grad(name, args) => {
@@ -370,6 +402,7 @@ impl<'b> Evaluator<'b> {
                 } else {
                     self.abstract_argument(name, args, span)?
                 };
+                self.charge_loss(loss, &y, true, span)?;
                 Val::Mat(loss.gradient(name, &y))
             }
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
@@ -385,6 +418,20 @@ impl<'b> Evaluator<'b> {
                 name: name.to_string(),
                 span,
             })
+    }
+
+    /// Checks the arrays an instantiation builds for `y` and charges its
+    /// value (or its gradient).
+    fn charge_loss(
+        &mut self,
+        loss: Loss,
+        y: &Array2<f64>,
+        gradient: bool,
+        span: Span,
+    ) -> Result<(), EvalError> {
+        let (largest, work) = loss.cost(y.nrows(), y.ncols(), gradient);
+        super::limits::check_entries(&largest, "the instantiation's coupling matrix", span)?;
+        self.meter.spend(work, "this abstract function", span)
     }
 
     /// The instantiation and the value of the single argument of `name(…)`.
@@ -405,7 +452,26 @@ impl<'b> Evaluator<'b> {
         }
     }
 
+    /// The work of `func` on `x`, charged before it runs; a vector's `diag`
+    /// is also checked as a new n×n array.
+    fn charge_call(&mut self, func: Func, x: &Array2<f64>, span: Span) -> Result<(), EvalError> {
+        let entries = x.len() as f64;
+        let n = x.nrows() as f64;
+        let what = format_args!("this call of `{}`", func.name());
+        let work = match func {
+            Func::Diag if x.ncols() == 1 || x.nrows() == 1 => {
+                return self.meter.allocate(&[x.len(), x.len()], 1.0, what, span)
+            }
+            Func::Det | Func::Logdet => n * n * n,
+            Func::Inv => 2.0 * n * n * n,
+            Func::Softmax | Func::Logsumexp => 3.0 * entries,
+            _ => entries,
+        };
+        self.meter.spend(work, what, span)
+    }
+
     fn call(&mut self, func: Func, x: Array2<f64>, span: Span) -> Result<Array2<f64>, EvalError> {
+        self.charge_call(func, &x, span)?;
         self.note_arguments(func, x.iter());
         if let Some(f) = elementwise(func) {
             return Ok(x.mapv(f));
@@ -460,9 +526,15 @@ impl<'b> Evaluator<'b> {
 }
 
 /// Applies a binary operator, sizing a deferred fill from the other operand.
-fn binary(op: BinOp, left: Val, right: Val, span: Span) -> Result<Val, EvalError> {
+fn binary(
+    op: BinOp,
+    left: Val,
+    right: Val,
+    span: Span,
+    meter: &mut Meter,
+) -> Result<Val, EvalError> {
     match (left, right) {
-        (Val::Mat(a), Val::Mat(b)) => Ok(Val::Mat(matrices(op, &a, &b, span)?)),
+        (Val::Mat(a), Val::Mat(b)) => Ok(Val::Mat(matrices(op, &a, &b, span, meter)?)),
         (Val::Fill { .. }, Val::Fill { .. }) => Err(EvalError::SizeNotInferred { span }),
         (
             Val::Fill {
@@ -471,7 +543,7 @@ fn binary(op: BinOp, left: Val, right: Val, span: Span) -> Result<Val, EvalError
                 span: fill_span,
             },
             Val::Mat(m),
-        ) => with_fill(op, (shape, value, fill_span), m, true, span),
+        ) => with_fill(op, (shape, value, fill_span), m, true, span, meter),
         (
             Val::Mat(m),
             Val::Fill {
@@ -479,7 +551,7 @@ fn binary(op: BinOp, left: Val, right: Val, span: Span) -> Result<Val, EvalError
                 value,
                 span: fill_span,
             },
-        ) => with_fill(op, (shape, value, fill_span), m, false, span),
+        ) => with_fill(op, (shape, value, fill_span), m, false, span, meter),
     }
 }
 
@@ -490,6 +562,7 @@ fn with_fill(
     m: Array2<f64>,
     fill_left: bool,
     span: Span,
+    meter: &mut Meter,
 ) -> Result<Val, EvalError> {
     let f = scalar_op(op);
     let ordered = |x: f64, y: f64| if fill_left { f(x, y) } else { f(y, x) };
@@ -508,17 +581,20 @@ fn with_fill(
         (BinOp::Mul, Deferred::Row, true) => (1, m.nrows()),
         _ => return Err(EvalError::SizeNotInferred { span: fill_span }),
     };
+    meter.allocate(&[size.0, size.1], 1.0, "this constant", fill_span)?;
     let fill = Array2::from_elem(size, value);
     let (a, b) = if fill_left { (&fill, &m) } else { (&m, &fill) };
-    Ok(Val::Mat(matrices(op, a, b, span)?))
+    Ok(Val::Mat(matrices(op, a, b, span, meter)?))
 }
 
-/// A binary operator on two concrete matrices.
-pub(super) fn matrices(
+/// A binary operator on two concrete matrices; a product's result is
+/// checked and its `2nkm` operations charged before it is formed.
+fn matrices(
     op: BinOp,
     a: &Array2<f64>,
     b: &Array2<f64>,
     span: Span,
+    meter: &mut Meter,
 ) -> Result<Array2<f64>, EvalError> {
     let mismatch = || EvalError::ShapeMismatch {
         op: op.symbol(),
@@ -527,6 +603,13 @@ pub(super) fn matrices(
         span,
     };
     let f = scalar_op(op);
+    if op == BinOp::Mul && !is_scalar(a) && !is_scalar(b) && a.ncols() == b.nrows() {
+        let per_entry = 2.0 * a.ncols() as f64;
+        meter.allocate(&[a.nrows(), b.ncols()], per_entry, "this product", span)?;
+    } else {
+        let entries = a.len().max(b.len()) as f64;
+        meter.spend(entries, format_args!("this `{}`", op.symbol()), span)?;
+    }
     match op {
         BinOp::Mul if is_scalar(a) => Ok(b.mapv(|x| a[[0, 0]] * x)),
         BinOp::Mul if is_scalar(b) => Ok(a.mapv(|x| x * b[[0, 0]])),

@@ -8,12 +8,16 @@
 //! directions instead of along every entry: cheap for large sizes.
 //!
 //! Invariant: the bindings are perturbed in place and restored before
-//! returning, also on error.
+//! returning, also on error. A full derivative is checked against
+//! [`MAX_ENTRIES`](super::MAX_ENTRIES) as soon as its first slice shows its
+//! size, before the other slices are computed.
 
 use ndarray::{Array2, ArrayD, IxDyn};
 
 use super::error::EvalError;
 use super::eval::Bindings;
+use super::limits::check_entries;
+use crate::syntax::Span;
 
 /// Offsets and weights of the 5-point central stencil for a first
 /// derivative (divide by the step).
@@ -103,7 +107,12 @@ where
                 Some(a) => a + term,
             });
         }
-        slices.push(acc.unwrap_or_else(|| ArrayD::zeros(IxDyn(&[]))));
+        let slice = acc.unwrap_or_else(|| ArrayD::zeros(IxDyn(&[])));
+        if entry == 0 {
+            let what = format_args!("the finite-difference derivative by `{var}`");
+            check_entries(&[slice.len(), count], what, Span::NONE)?;
+        }
+        slices.push(slice);
     }
     // Each slice has dims f ++ rest; the variable's axes go between them.
     let rest_rank: usize = rest.iter().map(|(_, d)| d.len()).sum();

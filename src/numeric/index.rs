@@ -9,6 +9,13 @@
 //! `sum[p](…)` sums p. So an elaborated formula (implicit sums made
 //! explicit by the shape layer) and a plain one evaluate alike.
 //!
+//! A product is formed in full over the union of its operands' indices
+//! before any index is summed, so the product of all index ranges of an
+//! Einstein product is the entry count of a tensor: checking every tensor
+//! against [`MAX_ENTRIES`](super::MAX_ENTRIES) before forming it, and
+//! charging [`INDEX_ENTRY_WORK`] per entry to the evaluation's budget, bounds
+//! both the memory and the loops.
+//!
 //! Invariant: index-free subexpressions are evaluated by the matrix
 //! evaluator; a matrix that is not indexed must be 1×1. Never panics.
 
@@ -18,7 +25,8 @@ use ndarray::{Array2, ArrayD, IxDyn};
 
 use super::error::{EvalError, Size};
 use super::eval::{elementwise, scalar_op, Evaluator};
-use crate::syntax::{BinOp, Expr, ExprKind, Span};
+use super::limits::INDEX_ENTRY_WORK;
+use crate::syntax::{BinOp, Expr, ExprKind, IndexLhs, Span};
 
 /// A tensor whose axes are named by indices, with each index's occurrence
 /// count in the current product.
@@ -68,10 +76,11 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
     /// left-hand-side indices that nothing indexed determines.
     pub(super) fn formula(
         &mut self,
-        lhs: &[String],
+        result: &IndexLhs,
         body: &Expr,
         result_dims: Option<&[usize]>,
     ) -> Result<ArrayD<f64>, EvalError> {
+        let lhs = result.indices.as_slice();
         self.collect_dims(body)?;
         if let Some(dims) = result_dims.filter(|d| d.len() == lhs.len()) {
             for (index, &n) in lhs.iter().zip(dims) {
@@ -83,6 +92,10 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
             .iter()
             .map(|i| self.dim(i, body.span))
             .collect::<Result<_, _>>()?;
+        let what = format_args!("the result {}[{}]", result.name, lhs.join(","));
+        self.matrix
+            .meter
+            .allocate(&shape, INDEX_ENTRY_WORK, what, result.span)?;
         self.bound = lhs.to_vec();
         let value = self.labelled(body)?;
         let value = self.close(value, body.span)?;
@@ -173,19 +186,25 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 let value = self.matrix.sized(base)?;
                 let axes = axes_of(&value, indices.len(), span)?;
                 let size = Size(value.nrows(), value.ncols());
+                self.matrix
+                    .meter
+                    .spend(value.len() as f64, "this indexing", span)?;
                 let data = ArrayD::from_shape_vec(IxDyn(&axes), value.iter().copied().collect())
                     .map_err(|_| EvalError::IndexArity {
                         size,
                         count: indices.len(),
                         span,
                     })?;
-                Ok(self.join_axes(data, indices))
+                self.join_axes(data, indices, span)
             }
             ExprKind::Delta(i, j) => {
                 let n = self.dim(i, span)?;
                 let m = self.dim(j, span)?;
+                self.matrix
+                    .meter
+                    .allocate(&[n, m], 1.0, "this delta", span)?;
                 let eye = Array2::from_shape_fn((n, m), |(a, b)| f64::from(u8::from(a == b)));
-                Ok(self.join_axes(eye.into_dyn(), &[i.clone(), j.clone()]))
+                self.join_axes(eye.into_dyn(), &[i.clone(), j.clone()], span)
             }
             ExprKind::IndexSum(summed, body) => {
                 let depth = self.bound.len();
@@ -194,6 +213,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 self.bound.truncate(depth);
                 let mut value = inner?;
                 for index in summed {
+                    self.matrix
+                        .meter
+                        .spend(value.data.len() as f64, "this sum", span)?;
                     value = match value.labels.iter().position(|l| l == index) {
                         Some(axis) => remove_axis(value, axis),
                         None => {
@@ -209,6 +231,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
             }
             ExprKind::Neg(inner) => {
                 let value = self.labelled(inner)?;
+                self.matrix
+                    .meter
+                    .spend(value.data.len() as f64, "this negation", span)?;
                 Ok(Labelled {
                     data: -value.data,
                     ..value
@@ -220,9 +245,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 if matches!(op, BinOp::Add | BinOp::Sub) {
                     let left = self.close(left, a.span)?;
                     let right = self.close(right, b.span)?;
-                    Ok(self.combine(&left, &right, scalar_op(*op), usize::max))
+                    self.combine(&left, &right, scalar_op(*op), usize::max, span)
                 } else {
-                    Ok(self.combine(&left, &right, scalar_op(*op), |x, y| x + y))
+                    self.combine(&left, &right, scalar_op(*op), |x, y| x + y, span)
                 }
             }
             ExprKind::Call(func, arg) => {
@@ -232,6 +257,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 })?;
                 let value = self.labelled(arg)?;
                 let value = self.close(value, arg.span)?;
+                self.matrix
+                    .meter
+                    .spend(value.data.len() as f64, "this call", span)?;
                 self.matrix.note_arguments(*func, value.data.iter());
                 Ok(Labelled {
                     data: value.data.mapv(f),
@@ -258,7 +286,12 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
 
     /// Labels the axes of `data`; an index repeated on one value (`X[i,i]`)
     /// takes the diagonal and counts twice.
-    fn join_axes(&self, data: ArrayD<f64>, indices: &[String]) -> Labelled {
+    fn join_axes(
+        &mut self,
+        data: ArrayD<f64>,
+        indices: &[String],
+        span: Span,
+    ) -> Result<Labelled, EvalError> {
         let mut labels: Vec<String> = Vec::new();
         let mut counts = Vec::new();
         let mut position = Vec::new();
@@ -279,19 +312,22 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
         for (axis, &p) in position.iter().enumerate() {
             shape[p] = data.shape()[axis];
         }
+        self.matrix
+            .meter
+            .allocate(&shape, INDEX_ENTRY_WORK, "this indexing", span)?;
         let data = ArrayD::from_shape_fn(IxDyn(&shape), |at| {
             let source: Vec<usize> = position.iter().map(|&p| at[p]).collect();
             data[IxDyn(&source)]
         });
-        Labelled {
+        Ok(Labelled {
             data,
             labels,
             counts,
-        }
+        })
     }
 
     /// Sums every label that occurred twice and is not bound.
-    fn close(&self, mut value: Labelled, span: Span) -> Result<Labelled, EvalError> {
+    fn close(&mut self, mut value: Labelled, span: Span) -> Result<Labelled, EvalError> {
         let mut axis = 0;
         while axis < value.labels.len() {
             let label = &value.labels[axis];
@@ -304,6 +340,9 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                         span,
                     });
                 }
+                self.matrix
+                    .meter
+                    .spend(value.data.len() as f64, "this sum", span)?;
                 value = remove_axis(value, axis);
             } else {
                 axis += 1;
@@ -313,14 +352,16 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
     }
 
     /// Combines two labelled tensors entry by entry over the union of their
-    /// labels, joining shared labels.
+    /// labels, joining shared labels; `f` combines entries and `count`
+    /// occurrence counts. The union tensor is checked and charged first.
     fn combine(
-        &self,
+        &mut self,
         left: &Labelled,
         right: &Labelled,
         f: fn(f64, f64) -> f64,
         count: fn(usize, usize) -> usize,
-    ) -> Labelled {
+        span: Span,
+    ) -> Result<Labelled, EvalError> {
         let mut labels = left.labels.clone();
         let mut counts = left.counts.clone();
         let mut shape: Vec<usize> = left.data.shape().to_vec();
@@ -339,17 +380,24 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 }
             }
         }
+        let what = format_args!(
+            "this operation over the indices {} (formed in full before any is summed)",
+            labels.join(", ")
+        );
+        self.matrix
+            .meter
+            .allocate(&shape, INDEX_ENTRY_WORK, what, span)?;
         let left_rank = left.labels.len();
         let data = ArrayD::from_shape_fn(IxDyn(&shape), |at| {
             let l: Vec<usize> = (0..left_rank).map(|k| at[k]).collect();
             let r: Vec<usize> = right_position.iter().map(|&p| at[p]).collect();
             f(left.data[IxDyn(&l)], right.data[IxDyn(&r)])
         });
-        Labelled {
+        Ok(Labelled {
             data,
             labels,
             counts,
-        }
+        })
     }
 }
 

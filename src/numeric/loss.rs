@@ -101,6 +101,27 @@ impl Loss {
         }
     }
 
+    /// The dims of the largest array the instantiation builds for an
+    /// argument of `rows`×`cols`, and the operations its value (or its
+    /// gradient) takes: `L2` multiplies by a `rows`×`rows` and a
+    /// `cols`×`cols` coupling matrix.
+    pub(super) fn cost(self, rows: usize, cols: usize, gradient: bool) -> ([usize; 2], f64) {
+        let (r, c) = (rows as f64, cols as f64);
+        match self {
+            Loss::L1 => ([rows, cols], 4.0 * r * c),
+            Loss::L2 => {
+                let side = rows.max(cols);
+                let draw = r * r + c * c + r * c;
+                let products = if gradient {
+                    2.0 * r * r * r + 2.0 * r * r * c + 4.0 * r * c * c
+                } else {
+                    2.0 * r * r * c + 2.0 * r * c * c
+                };
+                ([side, side], draw + products + 4.0 * r * c)
+            }
+        }
+    }
+
     /// The instantiation's name, `L1` or `L2`.
     pub fn name(self) -> &'static str {
         match self {

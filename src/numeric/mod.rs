@@ -6,7 +6,9 @@
 //! random data, so this layer must be independent of them and exact about
 //! layouts. Invariant: it imports only `syntax` (formulas arrive parsed, with
 //! or without elaboration by the shape layer); it never prints and never
-//! panics on user input. Inverse and determinant come from nalgebra.
+//! panics on user input, and every array and every evaluation stays within
+//! the limits of `limits` ([`MAX_ENTRIES`], [`MAX_WORK`], [`MAX_CHECK_WORK`]).
+//! Inverse and determinant come from nalgebra.
 
 mod cases;
 mod check;
@@ -15,6 +17,7 @@ mod error;
 mod eval;
 mod fd;
 mod index;
+mod limits;
 mod linalg;
 mod literal;
 mod loss;
@@ -23,12 +26,13 @@ mod rng;
 pub use cases::{check_cases, Case, CaseVerdict, Wrt};
 pub use check::{
     check, relative_error, CheckConfig, CheckReport, Method, Problem, SampleReport, Verdict,
-    KINK_MARGIN, ZERO_SCALE,
+    AUTO_DIRECTIONS, KINK_MARGIN, ZERO_SCALE,
 };
-pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION};
+pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION, REDRAW_WORK};
 pub use error::{EvalError, Size};
 pub use eval::{evaluate, evaluate_expr, Bindings, Evaluation, Value};
 pub use fd::{directional_difference, finite_difference, layout_dims, relative_step, to_layout};
+pub use limits::{Budget, INDEX_ENTRY_WORK, MAX_CHECK_WORK, MAX_ENTRIES, MAX_WORK};
 pub use literal::parse_values;
 pub use loss::Loss;
 pub use rng::{derive_seed, Rng};

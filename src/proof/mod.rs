@@ -29,10 +29,10 @@ use std::collections::HashMap;
 use crate::derive::Derivation;
 use crate::diff::{partial, DiffError, Differentiator};
 use crate::index::{
-    collect, contract, entry, lower, product, raise, single_call_arguments, ExportOptions, Factor,
-    Graph, Id, IndexSpace, Ix, Node, Tensor,
+    bare_gradients, collect, contract, entry, lower, product, raise, ExportOptions, Factor, Graph,
+    Id, IndexSpace, Ix, Node, Tensor,
 };
-use crate::syntax::{to_unicode, BinOp, Formula};
+use crate::syntax::{to_unicode, BinOp, Expr, Formula};
 use written::{index_formula, matrix_formula};
 
 /// One step of a proof.
@@ -112,7 +112,7 @@ pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
                 let gradient = replay.gradients(root, &[var])?[0];
                 let recorded = std::mem::take(&mut replay.steps);
                 let space = std::mem::take(&mut replay.space);
-                let mut writer = Writer::new(&mut graph, space, root);
+                let mut writer = Writer::new(&mut graph, space, root, &d.typed.formula.body);
                 for step in &recorded {
                     writer.block(step.node, step.child, step.result, &mut steps)?;
                 }
@@ -135,7 +135,8 @@ pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
         }
         (None, [x]) => {
             if let Some(root) = forward_root {
-                let mut writer = Writer::new(&mut graph, IndexSpace::new(), root);
+                let mut writer =
+                    Writer::new(&mut graph, IndexSpace::new(), root, &d.typed.formula.body);
                 written_forward = writer.forward(root, x, d, &mut steps)?;
             }
         }
@@ -174,9 +175,9 @@ struct Writer<'g> {
 }
 
 impl<'g> Writer<'g> {
-    fn new(graph: &'g mut Graph, space: IndexSpace, root: Id) -> Writer<'g> {
+    fn new(graph: &'g mut Graph, space: IndexSpace, root: Id, written: &Expr) -> Writer<'g> {
         let options = ExportOptions {
-            bare_gradients: single_call_arguments(graph, root),
+            bare_gradients: bare_gradients(graph, root, written),
             ..Default::default()
         };
         let one = graph.num(1.0);

@@ -2,7 +2,7 @@
 //! dimension variables, unified as the operators demand, with the corpus's
 //! broadcasting rules and the size inference of `vector(c)`/`matrix(c)`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::ShapeError;
 use super::unify::{DimVar, Dims};
@@ -657,7 +657,9 @@ impl<'a> Inference<'a> {
 /// Names unbound dimension classes `n, k, m, p, q, …` in order of first use.
 pub struct Namer {
     names: BTreeMap<u32, String>,
-    taken: Vec<String>,
+    taken: BTreeSet<String>,
+    /// The next candidate name to try, as a position in the sequence.
+    next: usize,
 }
 
 const DIM_NAMES: [&str; 12] = ["n", "k", "m", "p", "q", "r", "s", "t", "u", "v", "w", "z"];
@@ -667,7 +669,8 @@ impl Namer {
     pub fn new(taken: Vec<String>) -> Namer {
         Namer {
             names: BTreeMap::new(),
-            taken,
+            taken: taken.into_iter().collect(),
+            next: 0,
         }
     }
 
@@ -676,13 +679,18 @@ impl Namer {
         if let Some(n) = self.names.get(&class) {
             return DimSpec::Named(n.clone());
         }
-        let used = self.names.len() + self.taken.len();
-        let name = DIM_NAMES
-            .iter()
-            .map(|s| s.to_string())
-            .chain((1..).map(|k| format!("d{k}")))
-            .find(|c| !self.taken.contains(c) && !self.names.values().any(|v| v == c))
-            .unwrap_or_else(|| format!("d{used}"));
+        // Names are never given back, so every candidate before `next` is
+        // taken and the search resumes there: linear in all, not cubic.
+        let name = loop {
+            let candidate = match DIM_NAMES.get(self.next) {
+                Some(s) => s.to_string(),
+                None => format!("d{}", self.next + 1 - DIM_NAMES.len()),
+            };
+            self.next += 1;
+            if !self.taken.contains(&candidate) {
+                break candidate;
+            }
+        };
         self.names.insert(class, name.clone());
         DimSpec::Named(name)
     }

@@ -7,4 +7,4 @@
 
 mod normal;
 
-pub use normal::Normalizer;
+pub use normal::{Normalizer, MAX_NORMALIZE_STEPS};

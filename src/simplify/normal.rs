@@ -50,7 +50,15 @@ pub struct Normalizer<'g> {
     graph: &'g mut Graph,
     memo: HashMap<Id, Id>,
     keys: HashMap<Id, Key>,
+    /// Terms built so far, against [`MAX_NORMALIZE_STEPS`].
+    steps: usize,
 }
+
+/// The simplifier's step budget: the most terms one [`Normalizer`] may
+/// build. Within a DAG a sum can be shared many times, and reading each use
+/// again could take exponential time; past the budget normalisation stops
+/// with [`GraphError::Limit`].
+pub const MAX_NORMALIZE_STEPS: usize = 1_000_000;
 
 impl<'g> Normalizer<'g> {
     /// A normaliser over `graph`.
@@ -59,7 +67,20 @@ impl<'g> Normalizer<'g> {
             graph,
             memo: HashMap::new(),
             keys: HashMap::new(),
+            steps: 0,
         }
+    }
+
+    /// Counts `terms` more terms against the step budget.
+    fn charge(&mut self, terms: usize) -> Result<(), GraphError> {
+        self.steps = self.steps.saturating_add(terms);
+        if self.steps > MAX_NORMALIZE_STEPS {
+            return Err(GraphError::Limit(format!(
+                "simplification would take more than {MAX_NORMALIZE_STEPS} steps, the \
+                 simplifier's step budget"
+            )));
+        }
+        Ok(())
     }
 
     /// The canonical form of `id`.
@@ -163,6 +184,7 @@ impl<'g> Normalizer<'g> {
     }
 
     fn poly(&mut self, id: Id) -> Result<Poly, GraphError> {
+        self.charge(1)?;
         let node = self.graph.node(id).clone();
         let dims = self.graph.dims(id).clone();
         match node {
@@ -193,6 +215,7 @@ impl<'g> Normalizer<'g> {
                 let p = self.as_factor(a)?;
                 let q = self.as_factor(b)?;
                 let (p, q) = (self.seal(p)?, self.seal(q)?);
+                self.charge(p.len().saturating_mul(q.len()))?;
                 Ok(multiply(&p, &q))
             }
             Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
@@ -211,6 +234,7 @@ impl<'g> Normalizer<'g> {
                         scalars: vec![reciprocal],
                         chain: Vec::new(),
                     }];
+                    self.charge(p.len())?;
                     Ok(multiply(&p, &r))
                 }
             },

@@ -4,6 +4,7 @@
 //! nodes carry [`Span::NONE`]). Equality ignores spans, so that
 //! `parse(print(e)) == e` is the round-trip property of the printers.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A byte range `start..end` in the source text.
@@ -402,6 +403,59 @@ impl Expr {
             ExprKind::Binary(_, a, b) => vec![a, b],
             ExprKind::Apply(_, args) | ExprKind::Grad(_, args) => args.iter().collect(),
         }
+    }
+
+    /// The expression with each immediate subexpression replaced by `f` of
+    /// it, in source order (the order of [`Expr::children`]).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        let Expr { kind, span } = self;
+        let mut b = |e: Box<Expr>| Box::new(f(*e));
+        let kind = match kind {
+            ExprKind::Neg(a) => ExprKind::Neg(b(a)),
+            ExprKind::Transpose(a) => ExprKind::Transpose(b(a)),
+            ExprKind::Call(func, a) => ExprKind::Call(func, b(a)),
+            ExprKind::Binary(op, x, y) => {
+                let x = b(x);
+                ExprKind::Binary(op, x, b(y))
+            }
+            ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
+            ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
+            ExprKind::Fill { kind, value, size } => ExprKind::Fill {
+                kind,
+                value: b(value),
+                size,
+            },
+            ExprKind::Apply(name, args) => {
+                ExprKind::Apply(name, args.into_iter().map(&mut *f).collect())
+            }
+            ExprKind::Grad(name, args) => {
+                ExprKind::Grad(name, args.into_iter().map(&mut *f).collect())
+            }
+            other => other,
+        };
+        Expr { kind, span }
+    }
+
+    /// Each abstract function called with one argument throughout, and at
+    /// one argument as written, with that argument: where a bare `dL` means
+    /// the gradient at it.
+    pub fn loss_arguments(&self) -> BTreeMap<String, Expr> {
+        let mut seen: BTreeMap<String, Vec<Expr>> = BTreeMap::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            if let ExprKind::Apply(name, args) = &e.kind {
+                if let [arg] = args.as_slice() {
+                    let list = seen.entry(name.clone()).or_default();
+                    if !list.contains(arg) {
+                        list.push(arg.clone());
+                    }
+                }
+            }
+            stack.extend(e.children());
+        }
+        seen.into_iter()
+            .filter_map(|(name, mut args)| (args.len() == 1).then(|| (name, args.remove(0))))
+            .collect()
     }
 
     /// Number of nodes in the tree (the corpus's size measure).

@@ -10,12 +10,14 @@ mod diagnostic;
 mod names;
 mod parser;
 mod print;
+mod sharing;
 
 pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
 pub use diagnostic::{Diagnostic, Label};
 pub use names::{classify, NameRole, LOSS};
-pub use parser::{parse_expr, parse_formula, ParseError, MAX_DEPTH, MAX_NESTING};
+pub use parser::{parse_expr, parse_formula, ParseError, MAX_DEPTH, MAX_NESTING, MAX_TENSOR_ORDER};
 pub use print::{
     expr_to_latex, expr_to_string, expr_to_unicode, to_expr_string, to_latex, to_unicode,
 };
+pub use sharing::name_repeated;

@@ -26,6 +26,12 @@ pub const MAX_NESTING: usize = 2_500;
 /// Deepest syntax tree accepted; long operator chains count as depth.
 pub const MAX_DEPTH: usize = 10_000;
 
+/// The most free indices an index-notation result `G[i,j,…] = …` may
+/// have: its tensor order. Derivatives themselves have order at most 4 (a
+/// second derivative by a matrix); a hand-written tensor of order above 8
+/// has more entries than any numeric check could evaluate.
+pub const MAX_TENSOR_ORDER: usize = 8;
+
 /// Why a text is not a valid formula.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ParseError {
@@ -89,6 +95,17 @@ pub enum ParseError {
         /// The part that went over it.
         span: Span,
     },
+    /// An index-notation result with more than [`MAX_TENSOR_ORDER`] free
+    /// indices.
+    #[error("the result has {order} free indices, more than the tensor order limit of {limit}")]
+    TooManyIndices {
+        /// How many it has.
+        order: usize,
+        /// The limit.
+        limit: usize,
+        /// The left-hand side.
+        span: Span,
+    },
     /// A call of a name that is neither built in nor declared as a function.
     #[error("unknown function `{name}`")]
     UnknownFunction {
@@ -129,6 +146,7 @@ impl ParseError {
             | ParseError::Unmatched { span, .. }
             | ParseError::Mismatched { span, .. }
             | ParseError::TooDeeplyNested { span, .. }
+            | ParseError::TooManyIndices { span, .. }
             | ParseError::TooDeep { span, .. }
             | ParseError::UnknownFunction { span, .. }
             | ParseError::BadArguments { span, .. }
@@ -158,6 +176,7 @@ impl ParseError {
             ParseError::TooDeeplyNested { .. } | ParseError::TooDeep { .. } => d
                 .with_label(self.span(), "limit reached here")
                 .with_help("split the expression, or name a subexpression with --let"),
+            ParseError::TooManyIndices { .. } => d.with_label(self.span(), "limit reached here"),
             ParseError::UnknownFunction {
                 name, suggestion, ..
             } => {
@@ -391,6 +410,13 @@ impl Builder<'_> {
                         .as_str()
                         .to_string();
                     let indices = index_list(parts.next().expect("index_lhs has indices"));
+                    if indices.len() > MAX_TENSOR_ORDER {
+                        return Err(ParseError::TooManyIndices {
+                            order: indices.len(),
+                            limit: MAX_TENSOR_ORDER,
+                            span,
+                        });
+                    }
                     lhs = Some(IndexLhs {
                         name,
                         indices,
