@@ -268,6 +268,12 @@ impl<'a> Inference<'a> {
             ExprKind::Binary(op, a, b) => self.binary(e, *op, a, b),
             ExprKind::Call(func, a) => self.call(e, *func, a).map(Self::settled),
             ExprKind::Fill { kind, value, .. } => {
+                // Take this fill's slot before the fills inside its value,
+                // so that `fills` is in preorder, the order in which
+                // `write_fill_sizes` hands the sizes out (fuzz finding:
+                // `x*vector(vector(d)'*y)` swapped the two sizes).
+                let slot = self.fills.len();
+                self.fills.push((self.scalar(), e.span));
                 let v = self.infer(value)?;
                 if !self.is_scalar(v) {
                     return Err(ShapeError::new(
@@ -281,11 +287,11 @@ impl<'a> Inference<'a> {
                     FillKind::Matrix => self.dims.fresh(false),
                 };
                 let shape = VarShape { rows, cols };
-                self.fills.push((shape, e.span));
+                self.fills[slot].0 = shape;
                 Ok(Inferred {
                     shape,
                     deferred: Some(Deferred {
-                        fill: self.fills.len() - 1,
+                        fill: slot,
                         transposed: false,
                     }),
                 })

@@ -1,0 +1,4 @@
+//! Fuzz target `parse_and_shape`; the properties are in `fuzz/src/lib.rs`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| matcalc_fuzz::parse_and_shape(data));
