@@ -866,4 +866,19 @@ proptest! {
         let b_key = commutative_key(&b.body, &renamed_vars);
         prop_assert_eq!(a_key, b_key, "`{}` → `{}`; renamed `{}` → `{}`", text, expr_to_string(&a.body), renamed_text, expr_to_string(&b.body));
     }
+
+    /// The canonical form of a canonical form is itself. (Holds on these
+    /// seeds; longer runs still find rare counterexamples where a sum's
+    /// common coefficient or a scalar quotient is read differently the
+    /// second time, such as `(0.5 + s) ./ (s/t)`.)
+    #[test]
+    fn simplification_is_idempotent(g in generated()) {
+        let text = g.text();
+        let decls = g.declarations();
+        let Some(once) = simplify_generated(&text, &decls)? else {
+            return Ok(());
+        };
+        let twice = simplify_generated(&once, &decls)?.expect("a simplified result simplifies");
+        prop_assert_eq!(&once, &twice, "`{}` → `{}` → `{}`", text, once, twice);
+    }
 }

@@ -282,7 +282,25 @@ impl<'g> Normalizer<'g> {
                     coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
                     stack.push((b, -e));
                 }
-                Node::Fill(_, v) => coeff *= v.get().powf(e),
+                Node::Fill(_, v) | Node::Num(v) => coeff *= v.get().powf(e),
+                // Between scalars `*` and `/` are `.*` and `./`.
+                Node::Binary(op @ (BinOp::Mul | BinOp::Div), a, b)
+                    if is_scalar(&dims)
+                        && same(self.graph, a)
+                        && same(self.graph, b)
+                        && self.graph.num_value(a).is_none()
+                        && self.graph.num_value(b).is_none() =>
+                {
+                    stack.push((a, e));
+                    stack.push((b, if op == BinOp::Div { -e } else { e }));
+                }
+                // x .* 2 is built as x*2: a coefficient on the right.
+                Node::Binary(BinOp::Mul, a, b)
+                    if self.graph.num_value(b).is_some() && same(self.graph, a) =>
+                {
+                    coeff *= self.graph.num_value(b).unwrap_or(1.0).powf(e);
+                    stack.push((a, e));
+                }
                 // (a.^k).^m = a.^(k*m) only for whole k: (b.^2).^0.5 is |b|.
                 Node::Binary(BinOp::HadPow, a, p)
                     if same(self.graph, a)
@@ -326,6 +344,19 @@ impl<'g> Normalizer<'g> {
             }
         }
         powers.retain(|(_, e)| *e != 0.0);
+        if is_scalar(&dims) && row_scales.is_empty() {
+            // Between scalars `.*` is `*`: the powers join the term's
+            // scalar factors, where they merge with the others.
+            let scalars = powers
+                .into_iter()
+                .map(|(b, k)| self.scalar_factor(b, k))
+                .collect::<Result<Vec<Id>, GraphError>>()?;
+            return Ok(vec![Term {
+                coeff,
+                scalars,
+                chain: Vec::new(),
+            }]);
+        }
         let mut keyed: Vec<(Key, Id, f64)> = powers
             .into_iter()
             .map(|(a, e)| (self.key(a), a, e))
@@ -410,15 +441,21 @@ impl<'g> Normalizer<'g> {
         self.graph.num_value(id)
     }
 
+    /// True for a non-empty chain whose product is 1×1 (such as `x'*A*y`).
+    fn is_one_by_one(&self, chain: &[Id]) -> bool {
+        match (chain.first(), chain.last()) {
+            (Some(&first), Some(&last)) => {
+                crate::index::is_one(&self.graph.dims(first)[0])
+                    && crate::index::is_one(&self.graph.dims(last)[1])
+            }
+            _ => false,
+        }
+    }
+
     /// A 1×1 chain equals its transpose: of the two writings, the one with
     /// the smaller keys, so that `x'*y` and `y'*x` are one term.
     fn oriented(&mut self, chain: Vec<Id>) -> Vec<Id> {
-        let (Some(&first), Some(&last)) = (chain.first(), chain.last()) else {
-            return chain;
-        };
-        let one_by_one = crate::index::is_one(&self.graph.dims(first)[0])
-            && crate::index::is_one(&self.graph.dims(last)[1]);
-        if !one_by_one || chain.len() < 2 {
+        if !self.is_one_by_one(&chain) || chain.len() < 2 {
             return chain;
         }
         let flipped: Vec<Id> = chain
@@ -437,14 +474,19 @@ impl<'g> Normalizer<'g> {
     /// The poly of a product's operand: a sum becomes a single factor unless
     /// it is a number.
     fn as_factor(&mut self, id: Id) -> Result<Poly, GraphError> {
+        // Collected first: `s + s` is the one term `2*s`, not a sum.
         let p = self.poly(id)?;
+        let p = self.collect(p)?;
         if p.len() <= 1 {
             return Ok(p);
         }
-        let sum = self.rebuild(p, id)?;
+        // A coefficient common to every term leaves the sum, so that
+        // `2*(t + s)` and `(2*t + 2*s)` are one factor: `2 · (t + s)`.
+        let content = content(&p);
+        let sum = self.rebuild(scale(p, 1.0 / content), id)?;
         let scalar = is_scalar(self.graph.dims(sum));
         Ok(vec![Term {
-            coeff: 1.0,
+            coeff: content,
             scalars: if scalar { vec![sum] } else { Vec::new() },
             chain: if scalar { Vec::new() } else { vec![sum] },
         }])
@@ -455,15 +497,10 @@ impl<'g> Normalizer<'g> {
     fn seal(&mut self, poly: Poly) -> Result<Poly, GraphError> {
         let mut out = Vec::with_capacity(poly.len());
         for mut term in poly {
-            if let (Some(&first), Some(&last)) = (term.chain.first(), term.chain.last()) {
-                let rows = &self.graph.dims(first)[0];
-                let cols = &self.graph.dims(last)[1];
-                if crate::index::is_one(rows) && crate::index::is_one(cols) {
-                    let chain = self.oriented(std::mem::take(&mut term.chain));
-                    let product = self.chain_product(None, &chain)?;
-                    term.chain.clear();
-                    term.scalars.push(product);
-                }
+            if self.is_one_by_one(&term.chain) {
+                let chain = self.oriented(std::mem::take(&mut term.chain));
+                let product = self.chain_product(None, &chain)?;
+                term.scalars.push(product);
             }
             out.push(term);
         }
@@ -488,36 +525,45 @@ impl<'g> Normalizer<'g> {
         }
     }
 
-    /// Merges powers of equal scalar factors: `det(X) * (1/det(X)) = 1`,
-    /// `(1/n) * (1/n^2) = 1/n^3`.
-    fn cancel_scalars(&mut self, scalars: Vec<Id>) -> Result<Vec<Id>, GraphError> {
+    /// Merges powers of equal scalar factors of a term: `det(X) *
+    /// (1/det(X)) = 1`, `(1/n) * (1/n^2) = 1/n^3`; a power of a number
+    /// joins the coefficient (`1.5^-1` is `2/3`).
+    fn cancel_scalars(&mut self, term: &mut Term) -> Result<(), GraphError> {
         let mut powers: Vec<(Id, f64)> = Vec::new();
-        for s in scalars {
+        for s in std::mem::take(&mut term.scalars) {
             let (b, k) = self.scalar_power(s);
             match powers.iter_mut().find(|(x, _)| *x == b) {
                 Some(slot) => slot.1 += k,
                 None => powers.push((b, k)),
             }
         }
-        let mut out = Vec::new();
         for (b, k) in powers {
-            if k == 0.0 {
-                continue;
+            match self.graph.num_value(b).map(|v| v.powf(k)) {
+                _ if k == 0.0 => {}
+                // Only a real, finite power: `(-0.75)^0.5` stays as written.
+                Some(p) if p.is_finite() && p != 0.0 => term.coeff *= p,
+                _ => {
+                    let factor = self.scalar_factor(b, k)?;
+                    term.scalars.push(factor);
+                }
             }
-            let magnitude = if k.abs() == 1.0 {
-                b
-            } else {
-                let p = self.graph.num(k.abs());
-                self.graph.binary(BinOp::Pow, b, p)?
-            };
-            out.push(if k > 0.0 {
-                magnitude
-            } else {
-                let one = self.graph.num(1.0);
-                self.graph.binary(BinOp::Div, one, magnitude)?
-            });
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The scalar factor `bᵏ`, written `b`, `b^k` or `1/b^|k|`.
+    fn scalar_factor(&mut self, b: Id, k: f64) -> Result<Id, GraphError> {
+        let magnitude = if k.abs() == 1.0 {
+            b
+        } else {
+            let p = self.graph.num(k.abs());
+            self.graph.binary(BinOp::Pow, b, p)?
+        };
+        if k > 0.0 {
+            return Ok(magnitude);
+        }
+        let one = self.graph.num(1.0);
+        self.graph.binary(BinOp::Div, one, magnitude)
     }
 
     /// True when `x*y` is an identity: `inv(A)*A`, `A*inv(A)`, and their
@@ -557,7 +603,7 @@ impl<'g> Normalizer<'g> {
         for mut term in poly {
             let chain = self.cancel_inverses(std::mem::take(&mut term.chain));
             term.chain = self.oriented(chain);
-            term.scalars = self.cancel_scalars(std::mem::take(&mut term.scalars))?;
+            self.cancel_scalars(&mut term)?;
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();
             keyed.sort();
@@ -613,12 +659,18 @@ impl<'g> Normalizer<'g> {
         // Deterministic order: by structure, positive terms first.
         let mut keyed = Vec::new();
         for term in poly.drain(..) {
-            let k: Vec<Key> = term
-                .chain
-                .iter()
-                .chain(&term.scalars)
-                .map(|&f| self.key(f))
-                .collect();
+            // Scalars commute: their keys are sorted, the chain's are not.
+            // A 1×1 chain sorts as the scalar it is, as it would once read
+            // back as one factor (`x'*y*s` as `(x'*y)*s`).
+            let mut scalar_keys: Vec<Key> = term.scalars.iter().map(|&f| self.key(f)).collect();
+            let mut chain_keys: Vec<Key> = term.chain.iter().map(|&f| self.key(f)).collect();
+            if term.chain.len() > 1 && self.is_one_by_one(&term.chain) {
+                let product = self.chain_product(None, &term.chain)?;
+                scalar_keys.push(self.key(product));
+                chain_keys.clear();
+            }
+            scalar_keys.sort();
+            let k: Vec<Key> = chain_keys.into_iter().chain(scalar_keys).collect();
             keyed.push((term.coeff < 0.0, k, term));
         }
         keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
@@ -686,7 +738,10 @@ impl<'g> Normalizer<'g> {
                     t
                 })
                 .collect();
+            // The rest is a sum in its own right: `A*(B + C) - A*B` leaves
+            // `(B + C) - B`, whose terms collect only once it is read again.
             let inner = self.build_sum(rest)?;
+            let inner = self.normalize(inner)?;
             let id = if right {
                 self.graph.binary(BinOp::Mul, inner, first)?
             } else {
@@ -822,6 +877,20 @@ fn scale(mut p: Poly, by: f64) -> Poly {
         t.coeff *= by;
     }
     p
+}
+
+/// The coefficient a sum's terms share: their common magnitude (negative
+/// when every term is negative), or 1 when the magnitudes differ.
+fn content(poly: &Poly) -> f64 {
+    let magnitude = poly.first().map_or(1.0, |t| t.coeff.abs());
+    if magnitude == 0.0 || poly.iter().any(|t| t.coeff.abs() != magnitude) {
+        return 1.0;
+    }
+    if poly.iter().all(|t| t.coeff < 0.0) {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 fn multiply(p: &Poly, q: &Poly) -> Poly {
