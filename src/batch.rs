@@ -44,7 +44,7 @@ pub fn case_config(case: &Case) -> DeriveConfig {
 /// Derives one case.
 pub fn derive_case(case: &Case, timings: bool) -> CaseResult {
     let start = Instant::now();
-    let outcome = derive(&case.expr, &case_config(case));
+    let outcome = derive(&case.expr, &case_config(case)).and_then(|d| d.writable().map(|()| d));
     let seconds = timings.then(|| start.elapsed().as_secs_f64());
     match outcome {
         Ok(d) => {

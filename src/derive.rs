@@ -69,7 +69,18 @@ enum Written {
 }
 
 impl Derivative {
-    /// The result in matrix or index form, as a syntax tree.
+    /// How many nodes the result has written out as a tree (saturating):
+    /// shared subterms of the DAG count once per use.
+    pub fn written_size(&self) -> usize {
+        match &self.written {
+            Written::Ready(f) => f.body.node_count(),
+            Written::Node { graph, id, .. } => graph.tree_size(*id),
+        }
+    }
+
+    /// The result in matrix or index form, as a syntax tree. A result whose
+    /// [`written_size`](Derivative::written_size) is huge takes as much
+    /// memory: see [`Derivation::writable`].
     pub fn formula(&self) -> &Formula {
         match &self.written {
             Written::Ready(f) => f,
@@ -182,6 +193,17 @@ impl DeriveError {
                 "the result grows too fast; differentiate a smaller part of the expression",
             ),
         }
+    }
+}
+
+impl Derivation {
+    /// Refuses a derivation with a result too large to write out (more
+    /// than [`MAX_WRITTEN_NODES`] nodes): the DAG stays small, but its
+    /// printout would not. Call it before writing results out.
+    pub fn writable(&self) -> Result<(), DeriveError> {
+        self.derivatives
+            .iter()
+            .try_for_each(|d| writable(d.written_size()))
     }
 }
 
@@ -454,10 +476,9 @@ fn finish(
 ) -> Result<Finished, DeriveError> {
     let layout = layout(body_dims, wrt, var_dims);
     let result = match raw {
-        Raw::Matrix(id) => {
-            writable(graph.tree_size(id))?;
-            Ok(canonical(graph, id)?)
-        }
+        // Kept as a DAG node: its written size is checked where it is
+        // written ([`Derivation::writable`]).
+        Raw::Matrix(id) => Ok(canonical(graph, id)?),
         Raw::Index(tensor, free) => {
             writable(tensor.iter().fold(0usize, |n, term| {
                 term.factors.iter().fold(n, |n, f| match f {

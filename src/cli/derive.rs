@@ -96,7 +96,9 @@ impl Run for DeriveArgs {
             wrt: self.wrt.clone(),
             order: self.order,
         };
-        let derivation = derive(&source, &config).map_err(|e| CliError::derive(&e, &source))?;
+        let derivation = derive(&source, &config)
+            .and_then(|d| d.writable().map(|()| d))
+            .map_err(|e| CliError::derive(&e, &source))?;
         let checks = if self.check {
             let domains = domains(self.domain.as_deref())?;
             let reports = confirm(&derivation, &domains, &CheckConfig::default())
