@@ -2,13 +2,17 @@
 //! shapes, sampling domains, value and domain parsers, kink redraws,
 //! determinism, typed errors and the directional check.
 
+mod support;
+
 use std::collections::BTreeMap;
+
+use support::numeric::{claim, problem};
 
 use matcalc::numeric::{
     check, draw_sample, evaluate, parse_domains, parse_values, Bindings, CheckConfig, Domain,
-    EvalError, Method, Problem, Rng, Value, Verdict, MAX_CONDITION,
+    EvalError, Method, Rng, Value, Verdict, MAX_CONDITION,
 };
-use matcalc::syntax::{parse_expr, parse_formula, Decls};
+use matcalc::syntax::{parse_formula, Decls};
 use nalgebra::DMatrix;
 use ndarray::{Array2, ArrayD};
 use proptest::prelude::*;
@@ -253,27 +257,6 @@ fn domain_lists_parse_and_unknown_domains_are_named() {
     assert_eq!(&text[err.span().start..err.span().end], "pmone");
     assert!(err.to_string().contains("pm1"), "{err}");
     assert!(parse_domains("X spd").is_err());
-}
-
-fn problem(expr: &str, vars: &[(&str, &[usize])], wrt: &[&str], domains: &str) -> Problem {
-    Problem {
-        expr: parse_expr(expr, &Decls::new()).unwrap(),
-        vars: vars
-            .iter()
-            .map(|(n, d)| (n.to_string(), d.to_vec()))
-            .collect(),
-        wrt: wrt.iter().map(|w| w.to_string()).collect(),
-        domains: if domains.is_empty() {
-            BTreeMap::new()
-        } else {
-            parse_domains(domains).unwrap()
-        },
-        sizes: BTreeMap::new(),
-    }
-}
-
-fn claim(text: &str) -> matcalc::syntax::Formula {
-    parse_formula(text, &Decls::new()).unwrap()
 }
 
 #[test]

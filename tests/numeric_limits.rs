@@ -4,14 +4,18 @@
 //! the sizes that went over it. Every limit here fires before the array or
 //! the work it guards is allocated or done, so these tests are fast.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use support::numeric::{claim, problem};
+
 use matcalc::numeric::{
-    check, draw_sample, evaluate, parse_domains, Bindings, Budget, CheckConfig, Domain, EvalError,
-    Loss, Method, Problem, Rng, MAX_CHECK_WORK, MAX_ENTRIES, MAX_WORK,
+    check, draw_sample, evaluate, Bindings, Budget, CheckConfig, Domain, EvalError, Loss, Method,
+    Rng, MAX_CHECK_WORK, MAX_ENTRIES, MAX_WORK,
 };
-use matcalc::syntax::{parse_expr, parse_formula, Decls, Span};
+use matcalc::syntax::{parse_formula, Decls, Span};
 use ndarray::Array2;
 
 fn bind(values: &[(&str, (usize, usize))]) -> Bindings {
@@ -178,29 +182,13 @@ fn samples_are_bounded_before_anything_is_drawn() {
     assert!(matches!(err, EvalError::TooLarge { .. }), "{err}");
 }
 
-fn problem(expr: &str, vars: &[(&str, &[usize])], wrt: &[&str]) -> Problem {
-    Problem {
-        expr: parse_expr(expr, &Decls::new()).unwrap(),
-        vars: vars
-            .iter()
-            .map(|(n, d)| (n.to_string(), d.to_vec()))
-            .collect(),
-        wrt: wrt.iter().map(|w| w.to_string()).collect(),
-        domains: parse_domains("x: normal").unwrap(),
-        sizes: BTreeMap::new(),
-    }
-}
-
-fn claim(text: &str) -> matcalc::syntax::Formula {
-    parse_formula(text, &Decls::new()).unwrap()
-}
-
 #[test]
 fn a_check_refuses_samples_beyond_the_entry_limit_and_points_at_the_variable() {
     let p = problem(
         "tr(A*X)",
         &[("A", &[100000, 100000]), ("X", &[100000, 100000])],
         &["X"],
+        "x: normal",
     );
     let err = check(&p, &claim("A'"), &CheckConfig::default()).unwrap_err();
     assert!(
@@ -213,7 +201,7 @@ fn a_check_refuses_samples_beyond_the_entry_limit_and_points_at_the_variable() {
 fn a_check_too_costly_in_full_differences_along_directions_and_says_so() {
     // The Hessian of a 1000-vector by full differences takes 16·10⁶
     // evaluations per sample, over MAX_CHECK_WORK.
-    let p = problem("norm2(x)^2", &[("x", &[1000])], &["x", "x"]);
+    let p = problem("norm2(x)^2", &[("x", &[1000])], &["x", "x"], "x: normal");
     let config = CheckConfig::default();
     let report = check(&p, &claim("2*eye(1000)"), &config).unwrap();
     assert!(report.ok(), "{:?}", report.note());
@@ -233,7 +221,7 @@ fn a_check_too_costly_in_full_differences_along_directions_and_says_so() {
     assert!(*work > MAX_CHECK_WORK as f64);
     assert!(err.to_string().contains("every entry"), "{err}");
     // A small problem is still checked entry by entry.
-    let small = problem("norm2(x)^2", &[("x", &[4])], &["x", "x"]);
+    let small = problem("norm2(x)^2", &[("x", &[4])], &["x", "x"], "x: normal");
     let report = check(&small, &claim("2*eye(4)"), &config).unwrap();
     assert!(report.ok());
     assert_eq!(report.method, Method::Full);
@@ -241,7 +229,7 @@ fn a_check_too_costly_in_full_differences_along_directions_and_says_so() {
 
 #[test]
 fn a_check_whose_directions_do_not_fit_either_is_refused() {
-    let p = problem("norm2(x)^2", &[("x", &[1000])], &["x", "x"]);
+    let p = problem("norm2(x)^2", &[("x", &[1000])], &["x", "x"], "x: normal");
     for method in [
         Method::Auto {
             directions: 10_000_000,
