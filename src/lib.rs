@@ -21,6 +21,7 @@
 //! [`render`] and [`batch`] (output).
 #![warn(missing_docs)]
 
+pub mod algebra;
 pub mod batch;
 pub mod confirm;
 pub mod derive;

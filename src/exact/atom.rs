@@ -144,3 +144,9 @@ impl fmt::Display for AtomRef {
         super::print::write_atom(f, self)
     }
 }
+
+impl crate::algebra::Atom for AtomRef {
+    fn hash_word(&self) -> u64 {
+        u64::from(self.0.id)
+    }
+}

@@ -27,10 +27,7 @@ impl Context {
     /// `p′ · Π fᵉ + s · Σ e·f′/f`.
     pub fn derivative(&self, s: &Scalar, z: &AtomRef) -> Result<Scalar, ExactError> {
         let dp = self.poly_derivative(s.numerator(), z)?;
-        let rest = Scalar {
-            num: Poly::constant(BigRational::one()),
-            factors: s.factors().to_vec(),
-        };
+        let rest = Scalar::from_parts(Poly::constant(BigRational::one()), s.factors().to_vec());
         let mut result = self.mul(&dp, &rest)?;
         for (f, e) in s.factors() {
             let df = self.poly_derivative(f, z)?;

@@ -173,10 +173,10 @@ impl<'c> Reduction<'c> {
     /// rules applied to its expanded part.
     fn discrete_scalar(&self, s: &Scalar) -> Result<Scalar, ExactError> {
         let s = self.cx.canonical(s)?;
-        Ok(Scalar {
-            num: self.discrete_poly(&s.num)?,
-            factors: s.factors,
-        })
+        Ok(Scalar::from_parts(
+            self.discrete_poly(s.numerator())?,
+            s.factors().to_vec(),
+        ))
     }
 
     fn reduce_poly(&self, p: &Poly) -> Result<Scalar, ExactError> {
@@ -290,7 +290,7 @@ impl<'c> Reduction<'c> {
             .terms()
             .iter()
             .filter_map(|(m, c)| self.discrete_monomial(m).map(|m| (m, c.clone())));
-        Poly::from_terms(terms, &self.cx.meter)
+        Ok(Poly::from_terms(terms, &self.cx.meter)?)
     }
 
     /// A monomial under the discrete rules; `None` when it vanishes.

@@ -263,3 +263,16 @@ impl ExactError {
         Diagnostic::new(self.to_string()).with_label(self.span(), "")
     }
 }
+
+impl From<crate::algebra::AlgebraError> for ExactError {
+    fn from(e: crate::algebra::AlgebraError) -> ExactError {
+        use crate::algebra::AlgebraError as A;
+        match e {
+            A::TermBudget { limit } => ExactError::TermBudget { limit },
+            A::WorkBudget { limit } => ExactError::WorkBudget { limit },
+            A::EntryBudget { limit } => ExactError::EntryBudget { limit },
+            A::ExponentTooLarge => ExactError::ExponentTooLarge,
+            A::DivisionByZero => ExactError::DivisionByZero { span: Span::NONE },
+        }
+    }
+}

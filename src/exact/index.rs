@@ -388,7 +388,7 @@ fn remove_axis(env: &Env<'_>, mut value: Labelled, axis: usize) -> Result<Labell
                 total = env.cx.add(&total, x)?;
             }
         }
-        Ok(total)
+        Ok::<_, ExactError>(total)
     })?;
     value.labels.remove(axis);
     value.counts.remove(axis);

@@ -1,0 +1,92 @@
+//! Exact coefficients: rationals, and the exact reading of a number that
+//! arrives as an f64.
+//!
+//! A literal such as `0.1` is stored by the parser as the f64 nearest to
+//! it. Its shortest decimal writing (what Rust prints, `0.1`) is the
+//! literal the user wrote, so reading that writing back as a fraction gives
+//! the exact 1/10 rather than 3602879701896397/36028797018963968.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{ToPrimitive, Zero};
+
+/// An exact rational coefficient.
+pub type Rational = BigRational;
+
+/// The exact value of `v`'s shortest decimal writing; `None` for NaN and
+/// the infinities.
+///
+/// ```
+/// use matcalc::algebra::{decimal_of_f64, Rational};
+/// let tenth = decimal_of_f64(0.1).unwrap();
+/// assert_eq!(tenth, Rational::new(1.into(), 10.into()));
+/// ```
+pub fn decimal_of_f64(v: f64) -> Option<Rational> {
+    if !v.is_finite() {
+        return None;
+    }
+    // `{:e}` is the shortest writing that reads back as `v`: digits and a
+    // decimal exponent, e.g. `1.5e-7` or `-3e2`.
+    let text = format!("{v:e}");
+    let (mantissa, exponent) = text.split_once('e')?;
+    let exponent: i64 = exponent.parse().ok()?;
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: BigInt = format!("{whole}{fraction}").parse().ok()?;
+    let shift = exponent - fraction.len() as i64;
+    let ten = BigInt::from(10);
+    let magnitude = u32::try_from(shift.unsigned_abs()).ok()?;
+    let value = if shift >= 0 {
+        Rational::from_integer(digits * num_traits::pow(ten, magnitude as usize))
+    } else {
+        Rational::new(digits, num_traits::pow(ten, magnitude as usize))
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// The f64 nearest to `r` (infinite when it is out of range).
+pub fn f64_of(r: &Rational) -> f64 {
+    if r.is_zero() {
+        return 0.0;
+    }
+    match (r.numer().to_f64(), r.denom().to_f64()) {
+        (Some(n), Some(d)) if n.is_finite() && d.is_finite() => n / d,
+        _ => {
+            // Scale both down by the same power of two first.
+            let shift = r.numer().bits().max(r.denom().bits()).saturating_sub(1000);
+            let n = (r.numer() >> shift).to_f64().unwrap_or(f64::INFINITY);
+            let d = (r.denom() >> shift).to_f64().unwrap_or(f64::INFINITY);
+            n / d
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(n: i64, d: i64) -> Rational {
+        Rational::new(n.into(), d.into())
+    }
+
+    #[test]
+    fn decimals_read_exactly() {
+        assert_eq!(decimal_of_f64(0.1), Some(q(1, 10)));
+        assert_eq!(decimal_of_f64(-2.5), Some(q(-5, 2)));
+        assert_eq!(decimal_of_f64(3e17), Some(q(300_000_000_000_000_000, 1)));
+        assert_eq!(decimal_of_f64(1.5e-7), Some(q(15, 100_000_000)));
+        assert_eq!(decimal_of_f64(0.0), Some(q(0, 1)));
+        assert_eq!(decimal_of_f64(f64::NAN), None);
+        let sum = decimal_of_f64(0.1).unwrap() + decimal_of_f64(0.2).unwrap();
+        assert_eq!(sum, decimal_of_f64(0.3).unwrap());
+    }
+
+    #[test]
+    fn rationals_convert_to_nearest_f64() {
+        assert_eq!(f64_of(&q(1, 3)), 1.0 / 3.0);
+        assert_eq!(f64_of(&q(-7, 2)), -3.5);
+    }
+}
