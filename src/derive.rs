@@ -14,7 +14,7 @@ use crate::index::{
     IndexSpace, Ix, Tensor,
 };
 use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
-use crate::simplify::Normalizer;
+use crate::simplify::Limits;
 use crate::syntax::{
     parse_formula, Decls, Diagnostic, Expr, ExprKind, Formula, IndexLhs, ParseError, Span,
 };
@@ -522,11 +522,11 @@ fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
     if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
         return Ok(id);
     }
-    match Normalizer::new(graph).normalize(id) {
+    match crate::simplify::simplify(graph, id, &Limits::default()) {
         // Past the simplifier's step budget the result stays as derived:
         // correct, only not in canonical form.
         Err(GraphError::Limit(_)) => Ok(id),
-        other => Ok(other?),
+        other => Ok(other?.id),
     }
 }
 
@@ -675,7 +675,7 @@ fn index_formula(
 /// ```
 pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
-    let simplified = Normalizer::new(&mut graph).normalize(root)?;
+    let simplified = crate::simplify::simplify(&mut graph, root, &Limits::default())?.id;
     writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
         bare_gradients: bare_gradients(&graph, root, &typed.formula.body),

@@ -47,6 +47,18 @@ pub fn decimal_of_f64(v: f64) -> Option<Rational> {
     Some(if negative { -value } else { value })
 }
 
+/// The f64 that writes `r` exactly as a short decimal (at most six digits
+/// after the point, and reading back as `r`), if there is one: `1/4` is
+/// `0.25`, `1/3` has none.
+pub fn short_decimal(r: &Rational) -> Option<f64> {
+    let million = Rational::from_integer(BigInt::from(1_000_000));
+    if !(r * million).is_integer() {
+        return None;
+    }
+    let v = f64_of(r);
+    (decimal_of_f64(v).as_ref() == Some(r)).then_some(v)
+}
+
 /// The f64 nearest to `r` (infinite when it is out of range).
 pub fn f64_of(r: &Rational) -> f64 {
     if r.is_zero() {
@@ -82,6 +94,14 @@ mod tests {
         assert_eq!(decimal_of_f64(f64::NAN), None);
         let sum = decimal_of_f64(0.1).unwrap() + decimal_of_f64(0.2).unwrap();
         assert_eq!(sum, decimal_of_f64(0.3).unwrap());
+    }
+
+    #[test]
+    fn short_decimals_are_found() {
+        assert_eq!(short_decimal(&q(1, 4)), Some(0.25));
+        assert_eq!(short_decimal(&q(-3, 1)), Some(-3.0));
+        assert_eq!(short_decimal(&q(1, 3)), None);
+        assert_eq!(short_decimal(&q(1, 10_000_000)), None);
     }
 
     #[test]

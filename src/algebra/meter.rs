@@ -99,9 +99,6 @@ mod tests {
             Err(AlgebraError::TermBudget { limit: 2 })
         );
         assert!(meter.charge(10).is_ok());
-        assert_eq!(
-            meter.charge(1),
-            Err(AlgebraError::WorkBudget { limit: 10 })
-        );
+        assert_eq!(meter.charge(1), Err(AlgebraError::WorkBudget { limit: 10 }));
     }
 }

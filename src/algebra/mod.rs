@@ -23,11 +23,11 @@ mod ratfun;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use coeff::{decimal_of_f64, f64_of, Rational};
+pub use coeff::{decimal_of_f64, f64_of, short_decimal, Rational};
 pub use error::AlgebraError;
 pub use meter::{Budget, Meter};
 pub use poly::{Exponent, Monomial, Poly};
-pub use ratfun::{Factors, Plain, RatFun, Reduce};
+pub use ratfun::{split_factor, Factors, Plain, RatFun, Reduce};
 
 /// An indeterminate of the algebra: compared, ordered and hashed by a
 /// stable identity. The order decides which term leads a polynomial, so it

@@ -422,13 +422,16 @@ impl<A: Atom> Poly<A> {
     }
 }
 
-
 impl<A: Atom> Poly<A> {
     /// The monomial `c` such that `self / c` has only nonnegative exponents
     /// and no atom common to every term: each atom to its smallest exponent
     /// over the terms, an absent atom counting as exponent 0.
     fn shift(&self) -> Monomial<A> {
-        let mut atoms: Vec<&A> = self.0.iter().flat_map(|(m, _)| m.0.iter().map(|(a, _)| a)).collect();
+        let mut atoms: Vec<&A> = self
+            .0
+            .iter()
+            .flat_map(|(m, _)| m.0.iter().map(|(a, _)| a))
+            .collect();
         atoms.sort();
         atoms.dedup();
         let exponent_in = |m: &Monomial<A>, a: &A| {

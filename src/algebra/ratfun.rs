@@ -104,7 +104,7 @@ fn merge<A: Atom>(a: &Factors<A>, b: &Factors<A>, combine: fn(i32, i32) -> i32) 
 
 /// `p = c · content · normalized`, where `normalized` has no monomial
 /// content and leading coefficient 1. `p` has at least two terms.
-pub(super) fn split_factor<A: Atom>(
+pub fn split_factor<A: Atom>(
     p: &Poly<A>,
     meter: &Meter,
 ) -> Result<(BigRational, Monomial<A>, Poly<A>), AlgebraError> {
@@ -214,7 +214,12 @@ impl<A: Atom> RatFun<A> {
 
     /// Number of terms in the expanded part and the factors.
     pub fn term_count(&self) -> usize {
-        self.num.term_count() + self.factors.iter().map(|(f, _)| f.term_count()).sum::<usize>()
+        self.num.term_count()
+            + self
+                .factors
+                .iter()
+                .map(|(f, _)| f.term_count())
+                .sum::<usize>()
     }
 
     /// Every atom occurring in the expanded part or a factor (repetitions
@@ -468,7 +473,11 @@ mod tests {
             .unwrap()
             .sub(&y.div(&sig, &cx).unwrap(), &cx)
             .unwrap();
-        let whole = sig.mul(&one_minus_s, &cx).unwrap().mul(&inner, &cx).unwrap();
+        let whole = sig
+            .mul(&one_minus_s, &cx)
+            .unwrap()
+            .mul(&inner, &cx)
+            .unwrap();
         let cancelled = whole.cancel(&meter).unwrap();
         let expected = sig.sub(&y, &cx).unwrap();
         assert_eq!(cancelled, expected);
@@ -478,9 +487,16 @@ mod tests {
     fn exact_division_refuses_a_remainder() {
         let meter = Meter::new(Budget::default());
         let cx = Plain(&meter);
-        let p = s(0).mul(&s(0), &cx).unwrap().add(&RatFun::one(), &cx).unwrap();
+        let p = s(0)
+            .mul(&s(0), &cx)
+            .unwrap()
+            .add(&RatFun::one(), &cx)
+            .unwrap();
         let d = s(0).add(&RatFun::one(), &cx).unwrap();
-        assert_eq!(p.numerator().div_exact(d.numerator(), &meter).unwrap(), None);
+        assert_eq!(
+            p.numerator().div_exact(d.numerator(), &meter).unwrap(),
+            None
+        );
         let square = d.mul(&d, &cx).unwrap();
         let q = square.numerator().div_exact(d.numerator(), &meter).unwrap();
         assert_eq!(q.as_ref(), Some(d.numerator()));

@@ -232,7 +232,10 @@ impl Context {
             }
         }
         let u = self.canonical(u)?;
-        let negative = u.numerator().leading().is_some_and(|(_, c)| c.is_negative());
+        let negative = u
+            .numerator()
+            .leading()
+            .is_some_and(|(_, c)| c.is_negative());
         if negative && func != Func::Log {
             let flipped = Scalar::atom(self.apply_atom(func, &u.neg()));
             return match func {

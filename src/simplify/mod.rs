@@ -1,10 +1,28 @@
-//! The `simplify` layer: canonical forms of matrix expressions.
+//! The `simplify` layer: canonical forms of matrix expressions and the
+//! laws of matrix algebra a person uses.
 //!
-//! Transposes pushed into products, numbers folded into coefficients, like
-//! terms collected, common factors pulled out, and per term the writing with
-//! fewer transposes. Invariant: imports only `syntax` and `index`; every
-//! rewrite is an identity of matrix algebra (the numeric tests check it).
+//! Three parts. The canonical form ([`Normalizer`]) reads a node as a sum
+//! of terms with exact rational coefficients: transposes pushed into
+//! products, like terms collected, common left and right factors pulled
+//! out, per term the writing with fewer transposes; element-wise regions
+//! (`+ − .* ./ .^k` over one shape) are read as rational functions of the
+//! `algebra` layer, where powers merge and common factors cancel. The rule
+//! table ([`RULES`]) holds the laws that are not about sums and products
+//! (`tr(A·B) = tr(B·A)`, `det(Aᵀ) = det(A)`, `log(exp(u)) = u`, …), each
+//! named and with its termination argument. The driver ([`simplify`])
+//! alternates the two to a fixed point under explicit [`Limits`], says why
+//! it stopped ([`StopReason`]) and records every change ([`RuleStep`]).
+//!
+//! Invariant: imports only `syntax`, `algebra` and `index`; every rewrite
+//! is an identity of matrix algebra (the numeric tests check each one);
+//! cancelling a factor assumes it non-zero, as every computer-algebra
+//! system does.
 
+mod driver;
+mod elementwise;
 mod normal;
+mod rules;
 
+pub use driver::{simplify, Limits, RuleStep, Simplified, StopReason, CANONICAL_FORM};
 pub use normal::{Normalizer, MAX_NORMALIZE_STEPS};
+pub use rules::{rule, Rule, RULES};

@@ -10,22 +10,49 @@
 
 use std::collections::HashMap;
 
+use num_traits::{One, Signed, Zero};
+
+use crate::algebra::Rational;
+
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
 use crate::syntax::{BinOp, Func};
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
-struct Term {
-    coeff: f64,
-    scalars: Vec<Id>,
-    chain: Vec<Id>,
+pub(super) struct Term {
+    /// The exact coefficient.
+    pub(super) coeff: Rational,
+    /// Scalar factors, sorted by key once collected.
+    pub(super) scalars: Vec<Id>,
+    /// Matrix factors, multiplied in order.
+    pub(super) chain: Vec<Id>,
 }
 
-type Poly = Vec<Term>;
+impl Term {
+    /// `coeff · node`: the node a scalar factor or a one-factor chain.
+    pub(super) fn of(coeff: Rational, node: Id, scalar: bool) -> Term {
+        Term {
+            coeff,
+            scalars: if scalar { vec![node] } else { Vec::new() },
+            chain: if scalar { Vec::new() } else { vec![node] },
+        }
+    }
+
+    /// The number `c`.
+    pub(super) fn number(coeff: Rational) -> Term {
+        Term {
+            coeff,
+            scalars: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+}
+
+pub(super) type Poly = Vec<Term>;
 
 /// A structural sort key: tree size, then structure hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Key(u32, u64);
+pub(super) struct Key(pub(super) u32, pub(super) u64);
 
 /// The FNV-1a hash, fixed so that orders are the same on every run.
 struct Fnv(u64);
@@ -47,11 +74,13 @@ impl Fnv {
 
 /// Puts nodes into canonical form, memoising per node.
 pub struct Normalizer<'g> {
-    graph: &'g mut Graph,
+    pub(super) graph: &'g mut Graph,
     memo: HashMap<Id, Id>,
     keys: HashMap<Id, Key>,
     /// Terms built so far, against [`MAX_NORMALIZE_STEPS`].
     steps: usize,
+    /// Which nodes root an element-wise region.
+    pub(super) elementwise_memo: super::elementwise::ElementwiseMemo,
 }
 
 /// The simplifier's step budget: the most terms one [`Normalizer`] may
@@ -68,11 +97,12 @@ impl<'g> Normalizer<'g> {
             memo: HashMap::new(),
             keys: HashMap::new(),
             steps: 0,
+            elementwise_memo: HashMap::new(),
         }
     }
 
     /// Counts `terms` more terms against the step budget.
-    fn charge(&mut self, terms: usize) -> Result<(), GraphError> {
+    pub(super) fn charge(&mut self, terms: usize) -> Result<(), GraphError> {
         self.steps = self.steps.saturating_add(terms);
         if self.steps > MAX_NORMALIZE_STEPS {
             return Err(GraphError::Limit(format!(
@@ -92,14 +122,21 @@ impl<'g> Normalizer<'g> {
             return Ok(done);
         }
         let poly = self.poly(id)?;
-        let out = self.rebuild(poly, id)?;
+        let mut out = self.rebuild(poly, id)?;
+        // Terms collected outside a region can be written as one (`a/s - s`
+        // built from `a/s` and `-s`): read that writing as the region it
+        // is, as a second simplification would.
+        if out != id && !self.is_elementwise(id) && self.is_elementwise(out) {
+            let region = self.elementwise(out)?;
+            out = self.rebuild(region, out)?;
+        }
         self.memo.insert(id, out);
         Ok(out)
     }
 
     /// A structural sort key that does not depend on construction order:
     /// the tree size, then a hash of the structure (FNV-1a).
-    fn key(&mut self, id: Id) -> Key {
+    pub(super) fn key(&mut self, id: Id) -> Key {
         if let Some(&k) = self.keys.get(&id) {
             return k;
         }
@@ -132,25 +169,17 @@ impl<'g> Normalizer<'g> {
         k
     }
 
-    fn atom(&mut self, id: Id) -> Result<Poly, GraphError> {
+    pub(super) fn atom(&mut self, id: Id) -> Result<Poly, GraphError> {
         let rebuilt = self.rebuild_children(id)?;
-        if let Some(v) = self.graph.num_value(rebuilt) {
-            return Ok(vec![Term {
-                coeff: v,
-                scalars: Vec::new(),
-                chain: Vec::new(),
-            }]);
+        if let Some(v) = self.number(rebuilt) {
+            return Ok(vec![Term::number(v)]);
         }
         let scalar = is_scalar(self.graph.dims(rebuilt));
-        Ok(vec![Term {
-            coeff: 1.0,
-            scalars: if scalar { vec![rebuilt] } else { Vec::new() },
-            chain: if scalar { Vec::new() } else { vec![rebuilt] },
-        }])
+        Ok(vec![Term::of(Rational::one(), rebuilt, scalar)])
     }
 
     /// The node with each child normalised (the node's own kind kept).
-    fn rebuild_children(&mut self, id: Id) -> Result<Id, GraphError> {
+    pub(super) fn rebuild_children(&mut self, id: Id) -> Result<Id, GraphError> {
         let node = self.graph.node(id).clone();
         Ok(match node {
             Node::Neg(a) => {
@@ -183,23 +212,24 @@ impl<'g> Normalizer<'g> {
         })
     }
 
-    fn poly(&mut self, id: Id) -> Result<Poly, GraphError> {
+    pub(super) fn poly(&mut self, id: Id) -> Result<Poly, GraphError> {
         self.charge(1)?;
         let node = self.graph.node(id).clone();
         let dims = self.graph.dims(id).clone();
         match node {
-            Node::Num(n) => Ok(vec![Term {
-                coeff: n.get(),
-                scalars: Vec::new(),
-                chain: Vec::new(),
-            }]),
-            Node::Neg(a) => Ok(scale(self.poly(a)?, -1.0)),
+            Node::Num(_) => self.atom(id),
+            _ if self.is_elementwise(id) => self.elementwise(id),
+            Node::Neg(a) => Ok(scale(self.poly(a)?, &-Rational::one())),
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
                 if self.graph.dims(a) == &dims && self.graph.dims(b) == &dims =>
             {
                 let mut p = self.poly(a)?;
                 let q = self.poly(b)?;
-                p.extend(if op == BinOp::Sub { scale(q, -1.0) } else { q });
+                p.extend(if op == BinOp::Sub {
+                    scale(q, &-Rational::one())
+                } else {
+                    q
+                });
                 Ok(p)
             }
             Node::Binary(BinOp::Mul, a, b) => {
@@ -207,10 +237,10 @@ impl<'g> Normalizer<'g> {
                 // factor over it only makes the result larger); numbers are
                 // distributed.
                 if let Some(c) = self.number(a) {
-                    return Ok(scale(self.poly(b)?, c));
+                    return Ok(scale(self.poly(b)?, &c));
                 }
                 if let Some(c) = self.number(b) {
-                    return Ok(scale(self.poly(a)?, c));
+                    return Ok(scale(self.poly(a)?, &c));
                 }
                 let p = self.as_factor(a)?;
                 let q = self.as_factor(b)?;
@@ -218,9 +248,8 @@ impl<'g> Normalizer<'g> {
                 self.charge(p.len().saturating_mul(q.len()))?;
                 Ok(multiply(&p, &q))
             }
-            Node::Binary(BinOp::HadMul | BinOp::HadDiv, ..) => self.hadamard(id),
-            Node::Binary(BinOp::Div, a, b) => match self.graph.num_value(b) {
-                Some(v) if v != 0.0 => Ok(scale(self.poly(a)?, 1.0 / v)),
+            Node::Binary(BinOp::Div, a, b) => match self.number(b) {
+                Some(v) if !v.is_zero() => Ok(scale(self.poly(a)?, &v.recip())),
                 Some(_) => self.atom(id),
                 None => {
                     // A/s is A times the scalar factor 1/s.
@@ -229,11 +258,7 @@ impl<'g> Normalizer<'g> {
                     let reciprocal = self.graph.binary(BinOp::Div, one, divisor)?;
                     let p = self.as_factor(a)?;
                     let p = self.seal(p)?;
-                    let r = vec![Term {
-                        coeff: 1.0,
-                        scalars: vec![reciprocal],
-                        chain: Vec::new(),
-                    }];
+                    let r = vec![Term::of(Rational::one(), reciprocal, true)];
                     self.charge(p.len())?;
                     Ok(multiply(&p, &r))
                 }
@@ -254,191 +279,23 @@ impl<'g> Normalizer<'g> {
         }
     }
 
-    /// Reads a Hadamard product/quotient of same-shaped operands as a
-    /// monomial `c · Π atomᵉ`, cancels equal atoms (`(y./s).*s = y`) and
-    /// rebuilds it as `c * (numerator ./ denominator)`.
-    fn hadamard(&mut self, id: Id) -> Result<Poly, GraphError> {
-        let dims = self.graph.dims(id).clone();
-        let mut coeff = 1.0;
-        let mut powers: Vec<(Id, f64)> = Vec::new();
-        // u*vector(1)' (a column repeated across columns) as a row scaling.
-        let mut row_scales: Vec<(Id, f64)> = Vec::new();
-        let mut stack = vec![(id, 1.0)];
-        while let Some((x, e)) = stack.pop() {
-            let node = self.graph.node(x).clone();
-            let same = |g: &Graph, c: Id| g.dims(c) == &dims;
-            match node {
-                Node::Binary(BinOp::HadMul, a, b) if same(self.graph, a) && same(self.graph, b) => {
-                    stack.push((a, e));
-                    stack.push((b, e));
-                }
-                Node::Binary(BinOp::HadDiv, a, b) if same(self.graph, a) && same(self.graph, b) => {
-                    stack.push((a, e));
-                    stack.push((b, -e));
-                }
-                Node::Binary(BinOp::HadDiv, a, b)
-                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
-                {
-                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
-                    stack.push((b, -e));
-                }
-                Node::Fill(_, v) | Node::Num(v) => coeff *= v.get().powf(e),
-                // Between scalars `*` and `/` are `.*` and `./`.
-                Node::Binary(op @ (BinOp::Mul | BinOp::Div), a, b)
-                    if is_scalar(&dims)
-                        && same(self.graph, a)
-                        && same(self.graph, b)
-                        && self.graph.num_value(a).is_none()
-                        && self.graph.num_value(b).is_none() =>
-                {
-                    stack.push((a, e));
-                    stack.push((b, if op == BinOp::Div { -e } else { e }));
-                }
-                // x .* 2 is built as x*2: a coefficient on the right.
-                Node::Binary(BinOp::Mul, a, b)
-                    if self.graph.num_value(b).is_some() && same(self.graph, a) =>
-                {
-                    coeff *= self.graph.num_value(b).unwrap_or(1.0).powf(e);
-                    stack.push((a, e));
-                }
-                // (a.^k).^m = a.^(k*m) only for whole k: (b.^2).^0.5 is |b|.
-                Node::Binary(BinOp::HadPow, a, p)
-                    if same(self.graph, a)
-                        && self.graph.num_value(p).is_some_and(|k| k.fract() == 0.0) =>
-                {
-                    stack.push((a, e * self.graph.num_value(p).unwrap_or(1.0)));
-                }
-                Node::Binary(BinOp::Mul, a, b)
-                    if self.graph.num_value(a).is_some() && same(self.graph, b) =>
-                {
-                    coeff *= self.graph.num_value(a).unwrap_or(1.0).powf(e);
-                    stack.push((b, e));
-                }
-                Node::Binary(BinOp::Div, a, b)
-                    if self.graph.num_value(b).is_some_and(|v| v != 0.0) && same(self.graph, a) =>
-                {
-                    coeff /= self.graph.num_value(b).unwrap_or(1.0).powf(e);
-                    stack.push((a, e));
-                }
-                Node::Neg(a) if same(self.graph, a) && e.fract() == 0.0 => {
-                    coeff *= (-1.0f64).powf(e);
-                    stack.push((a, e));
-                }
-                Node::Binary(BinOp::Mul, u, ones)
-                    if x != id
-                        && e.fract() == 0.0
-                        && self.is_ones_row(ones)
-                        && same(self.graph, x) =>
-                {
-                    let u = self.normalize(u)?;
-                    row_scales.push((u, e));
-                }
-                _ if x == id => return self.atom(id),
-                _ => {
-                    let atom = self.normalize(x)?;
-                    match powers.iter_mut().find(|(a, _)| *a == atom) {
-                        Some(slot) => slot.1 += e,
-                        None => powers.push((atom, e)),
-                    }
-                }
-            }
-        }
-        powers.retain(|(_, e)| *e != 0.0);
-        if is_scalar(&dims) && row_scales.is_empty() {
-            // Between scalars `.*` is `*`: the powers join the term's
-            // scalar factors, where they merge with the others.
-            let scalars = powers
-                .into_iter()
-                .map(|(b, k)| self.scalar_factor(b, k))
-                .collect::<Result<Vec<Id>, GraphError>>()?;
-            return Ok(vec![Term {
-                coeff,
-                scalars,
-                chain: Vec::new(),
-            }]);
-        }
-        let mut keyed: Vec<(Key, Id, f64)> = powers
-            .into_iter()
-            .map(|(a, e)| (self.key(a), a, e))
-            .collect();
-        keyed.sort_by_key(|x| x.0);
-        let mut numerator: Option<Id> = None;
-        let mut denominator: Option<Id> = None;
-        for (_, atom, e) in keyed {
-            let side = if e > 0.0 {
-                &mut numerator
-            } else {
-                &mut denominator
-            };
-            let magnitude = e.abs();
-            let factor = if magnitude == 1.0 {
-                atom
-            } else {
-                let p = self.graph.num(magnitude);
-                self.graph.binary(BinOp::HadPow, atom, p)?
-            };
-            *side = Some(match *side {
-                None => factor,
-                Some(prev) => self.graph.binary(BinOp::HadMul, prev, factor)?,
-            });
-        }
-        let monomial = match (numerator, denominator) {
-            (None, None) if is_scalar(&dims) && row_scales.is_empty() => {
-                return Ok(vec![Term {
-                    coeff,
-                    scalars: Vec::new(),
-                    chain: Vec::new(),
-                }])
-            }
-            // Everything cancelled: a matrix of ones (not the scalar 1).
-            (None, None) => self.graph.fill(1.0, dims.clone()),
-            (Some(n), None) => n,
-            (n, Some(d)) => {
-                let n = match n {
-                    Some(n) => n,
-                    None => self.graph.num(1.0),
-                };
-                self.graph.binary(BinOp::HadDiv, n, d)?
-            }
-        };
-        let monomial = self.scale_rows(monomial, &row_scales)?;
-        if self.graph.dims(monomial) != &dims {
-            return self.atom(id);
-        }
-        let scalar = is_scalar(&dims);
-        Ok(vec![Term {
-            coeff,
-            scalars: if scalar { vec![monomial] } else { Vec::new() },
-            chain: if scalar { Vec::new() } else { vec![monomial] },
-        }])
-    }
-
     /// True for `vector(1)'`.
-    fn is_ones_row(&self, id: Id) -> bool {
+    pub(super) fn is_ones_row(&self, id: Id) -> bool {
         matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.get() == 1.0))
     }
 
-    /// `diag(Π uᵉ)*m`: the row scalings read off outer products with ones.
-    fn scale_rows(&mut self, m: Id, scales: &[(Id, f64)]) -> Result<Id, GraphError> {
-        let mut acc = m;
-        for &(u, e) in scales {
-            let one = self.graph.num(1.0);
-            let factor = match e {
-                1.0 => u,
-                -1.0 => self.graph.binary(BinOp::HadDiv, one, u)?,
-                e => {
-                    let p = self.graph.num(e);
-                    self.graph.binary(BinOp::HadPow, u, p)?
-                }
-            };
-            let d = self.graph.call(crate::syntax::Func::Diag, factor)?;
-            acc = self.graph.binary(BinOp::Mul, d, acc)?;
+    /// The exact value of a number node: a literal (read as the decimal
+    /// it was written as), its negation, or a quotient `p/q` of two.
+    pub(super) fn number(&self, id: Id) -> Option<Rational> {
+        match *self.graph.node(id) {
+            Node::Num(n) => crate::algebra::decimal_of_f64(n.get()),
+            Node::Neg(a) => self.number(a).map(|v| -v),
+            Node::Binary(BinOp::Div, a, b) if self.graph.is_scalar(id) => {
+                let (p, q) = (self.number(a)?, self.number(b)?);
+                (!q.is_zero()).then(|| p / q)
+            }
+            _ => None,
         }
-        Ok(acc)
-    }
-
-    fn number(&self, id: Id) -> Option<f64> {
-        self.graph.num_value(id)
     }
 
     /// True for a non-empty chain whose product is 1×1 (such as `x'*A*y`).
@@ -483,13 +340,9 @@ impl<'g> Normalizer<'g> {
         // A coefficient common to every term leaves the sum, so that
         // `2*(t + s)` and `(2*t + 2*s)` are one factor: `2 · (t + s)`.
         let content = content(&p);
-        let sum = self.rebuild(scale(p, 1.0 / content), id)?;
+        let sum = self.rebuild(scale(p, &content.recip()), id)?;
         let scalar = is_scalar(self.graph.dims(sum));
-        Ok(vec![Term {
-            coeff: content,
-            scalars: if scalar { vec![sum] } else { Vec::new() },
-            chain: if scalar { Vec::new() } else { vec![sum] },
-        }])
+        Ok(vec![Term::of(content, sum, scalar)])
     }
 
     /// Turns chains whose product is 1×1 (such as `x'*y`) into scalar
@@ -538,10 +391,14 @@ impl<'g> Normalizer<'g> {
             }
         }
         for (b, k) in powers {
-            match self.graph.num_value(b).map(|v| v.powf(k)) {
+            // Only a whole power of a number joins the coefficient:
+            // `(-0.75)^0.5` stays as written.
+            let whole = (k.fract() == 0.0 && k.abs() <= 64.0).then_some(k as i32);
+            match (self.number(b), whole) {
                 _ if k == 0.0 => {}
-                // Only a real, finite power: `(-0.75)^0.5` stays as written.
-                Some(p) if p.is_finite() && p != 0.0 => term.coeff *= p,
+                (Some(v), Some(w)) if !v.is_zero() => {
+                    term.coeff *= num_traits::pow::Pow::pow(&v, w)
+                }
                 _ => {
                     let factor = self.scalar_factor(b, k)?;
                     term.scalars.push(factor);
@@ -580,10 +437,18 @@ impl<'g> Normalizer<'g> {
     }
 
     /// Removes adjacent inverse pairs from a chain (`B*inv(A)*A*C = B*C`).
+    /// Also drops identity factors (`I*A = A`).
     fn cancel_inverses(&mut self, chain: Vec<Id>) -> Vec<Id> {
         let mut out: Vec<Id> = Vec::with_capacity(chain.len());
         let mut identity = None;
         for f in chain {
+            if matches!(
+                self.graph.node(f),
+                Node::Const(crate::syntax::ConstKind::Eye)
+            ) {
+                identity = Some(self.graph.dims(f)[0].clone());
+                continue;
+            }
             match out.last() {
                 Some(&prev) if self.inverse_pair(prev, f) => {
                     identity = Some(self.graph.dims(prev)[0].clone());
@@ -616,13 +481,20 @@ impl<'g> Normalizer<'g> {
                 None => out.push(term),
             }
         }
-        out.retain(|t| t.coeff != 0.0);
+        out.retain(|t| !t.coeff.is_zero());
         Ok(out)
     }
 
     fn rebuild(&mut self, poly: Poly, original: Id) -> Result<Id, GraphError> {
         let dims = self.graph.dims(original).clone();
         let poly = self.collect(poly)?;
+        // A coefficient every term shares leaves the sum, as it does from a
+        // product's operand: `2*A + 2*B` is `2*(A + B)` however it was read.
+        let common = content(&poly);
+        if poly.len() >= 2 && !common.abs().is_one() {
+            let inner = self.rebuild(scale(poly, &common.recip()), original)?;
+            return self.build_term(&Term::of(common, inner, is_scalar(&dims)));
+        }
         // x' - m' is written (x - m)': a sum whose terms need fewer
         // transposes the other way round is built transposed.
         let count = |me: &Self, p: &Poly| -> usize {
@@ -653,6 +525,35 @@ impl<'g> Normalizer<'g> {
         Ok(built)
     }
 
+    /// Collects `poly` and builds it as a sum of shape `dims`.
+    pub(super) fn build_collected(
+        &mut self,
+        poly: Poly,
+        dims: crate::index::Dims,
+    ) -> Result<Id, GraphError> {
+        let poly = self.collect(poly)?;
+        self.build_sorted(poly, dims)
+    }
+
+    /// Writes an exact coefficient as a number node: a short decimal as
+    /// itself, any other rational as `p/q`.
+    pub(super) fn coefficient(&mut self, c: &Rational) -> Result<Id, GraphError> {
+        if let Some(v) = crate::algebra::short_decimal(c) {
+            return Ok(self.graph.num(v));
+        }
+        let p = self
+            .graph
+            .num(crate::algebra::f64_of(&Rational::from_integer(
+                c.numer().clone(),
+            )));
+        let q = self
+            .graph
+            .num(crate::algebra::f64_of(&Rational::from_integer(
+                c.denom().clone(),
+            )));
+        self.graph.binary(BinOp::Div, p, q)
+    }
+
     /// Builds a collected sum in a deterministic order: by structure,
     /// positive terms first.
     fn build_sorted(&mut self, mut poly: Poly, dims: crate::index::Dims) -> Result<Id, GraphError> {
@@ -671,7 +572,7 @@ impl<'g> Normalizer<'g> {
             }
             scalar_keys.sort();
             let k: Vec<Key> = chain_keys.into_iter().chain(scalar_keys).collect();
-            keyed.push((term.coeff < 0.0, k, term));
+            keyed.push((term.coeff.is_negative(), k, term));
         }
         keyed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let terms: Vec<Term> = keyed.into_iter().map(|(_, _, t)| t).collect();
@@ -689,7 +590,7 @@ impl<'g> Normalizer<'g> {
         }
         let mut acc: Option<Id> = None;
         for term in terms {
-            let negative = term.coeff < 0.0;
+            let negative = term.coeff.is_negative();
             let magnitude = Term {
                 coeff: term.coeff.abs(),
                 ..term
@@ -757,13 +658,20 @@ impl<'g> Normalizer<'g> {
         // c*(1 ./ X) is written c ./ X.
         if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
             if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
-                if self.graph.num_value(one) == Some(1.0) && term.coeff != 1.0 {
-                    let c = self.graph.num(term.coeff);
+                if self.graph.num_value(one) == Some(1.0) && !term.coeff.is_one() {
+                    let c = self.coefficient(&term.coeff)?;
                     return self.graph.binary(BinOp::HadDiv, c, d);
                 }
             }
         }
-        let mut scalar: Option<Id> = None;
+        // A coefficient such as 1/3 has no short decimal: write p/q.
+        let (numerator, denominator) = written_fraction(&term.coeff);
+        // The coefficient first, then the scalar factors left to right:
+        // `2*det(A)*det(X)^2`.
+        let mut prefix: Option<Id> = match numerator.is_one() {
+            true => None,
+            false => Some(self.coefficient(&numerator)?),
+        };
         let mut divisors = Vec::new();
         for &s in &term.scalars {
             if let Node::Binary(BinOp::Div, one, d) = *self.graph.node(s) {
@@ -772,18 +680,11 @@ impl<'g> Normalizer<'g> {
                     continue;
                 }
             }
-            scalar = Some(match scalar {
+            prefix = Some(match prefix {
                 None => s,
                 Some(prev) => self.graph.binary(BinOp::Mul, prev, s)?,
             });
         }
-        // A coefficient such as 1/3 has no short decimal: write p/q.
-        let (numerator, denominator) = fraction(term.coeff);
-        let coeff = (numerator != 1.0).then(|| self.graph.num(numerator));
-        let prefix = match (coeff, scalar) {
-            (Some(c), Some(s)) => Some(self.graph.binary(BinOp::Mul, c, s)?),
-            (c, s) => c.or(s),
-        };
         let transposed = term
             .chain
             .iter()
@@ -816,8 +717,8 @@ impl<'g> Normalizer<'g> {
         for d in divisors {
             acc = self.graph.binary(BinOp::Div, acc, d)?;
         }
-        if denominator != 1.0 {
-            let q = self.graph.num(denominator);
+        if !denominator.is_one() {
+            let q = self.coefficient(&denominator)?;
             acc = self.graph.binary(BinOp::Div, acc, q)?;
         }
         Ok(acc)
@@ -856,23 +757,20 @@ impl<'g> Normalizer<'g> {
     }
 }
 
-/// `c` as `(p, q)` with `c = p/q`: `q = 1` when `c` has a short decimal
-/// writing, else the smallest denominator up to 1000 that makes `p` whole.
-fn fraction(c: f64) -> (f64, f64) {
-    let short = |x: f64| (x * 1e6 - (x * 1e6).round()).abs() < 1e-6 * x.abs().max(1.0);
-    if short(c) {
-        return (c, 1.0);
+/// `c` as `(p, q)` with `c = p/q`, both written as numbers: `q = 1` when
+/// `c` has a short decimal writing (`0.25`), else `p` and `q` are integers
+/// (`1/3`).
+fn written_fraction(c: &Rational) -> (Rational, Rational) {
+    if crate::algebra::short_decimal(c).is_some() {
+        return (c.clone(), Rational::one());
     }
-    (2..=1000)
-        .map(f64::from)
-        .find(|&q| {
-            let p = c * q;
-            (p - p.round()).abs() < 1e-9 * p.abs().max(1.0)
-        })
-        .map_or((c, 1.0), |q| ((c * q).round(), q))
+    (
+        Rational::from_integer(c.numer().clone()),
+        Rational::from_integer(c.denom().clone()),
+    )
 }
 
-fn scale(mut p: Poly, by: f64) -> Poly {
+pub(super) fn scale(mut p: Poly, by: &Rational) -> Poly {
     for t in &mut p {
         t.coeff *= by;
     }
@@ -881,12 +779,12 @@ fn scale(mut p: Poly, by: f64) -> Poly {
 
 /// The coefficient a sum's terms share: their common magnitude (negative
 /// when every term is negative), or 1 when the magnitudes differ.
-fn content(poly: &Poly) -> f64 {
-    let magnitude = poly.first().map_or(1.0, |t| t.coeff.abs());
-    if magnitude == 0.0 || poly.iter().any(|t| t.coeff.abs() != magnitude) {
-        return 1.0;
+fn content(poly: &Poly) -> Rational {
+    let magnitude = poly.first().map_or(Rational::one(), |t| t.coeff.abs());
+    if magnitude.is_zero() || poly.iter().any(|t| t.coeff.abs() != magnitude) {
+        return Rational::one();
     }
-    if poly.iter().all(|t| t.coeff < 0.0) {
+    if poly.iter().all(|t| t.coeff.is_negative()) {
         -magnitude
     } else {
         magnitude
@@ -898,7 +796,7 @@ fn multiply(p: &Poly, q: &Poly) -> Poly {
     for a in p {
         for b in q {
             out.push(Term {
-                coeff: a.coeff * b.coeff,
+                coeff: &a.coeff * &b.coeff,
                 scalars: a.scalars.iter().chain(&b.scalars).copied().collect(),
                 chain: a.chain.iter().chain(&b.chain).copied().collect(),
             });

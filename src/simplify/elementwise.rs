@@ -1,0 +1,660 @@
+//! Element-wise regions: a subexpression built from `+ − .* ./`, whole
+//! `.^k`, scalings and numbers over operands of one shape is read as a
+//! rational function (the `algebra` layer) over the nodes it cannot look
+//! into, its atoms. There like terms collect, powers merge and common
+//! factors cancel — `s .* (1 - s) .* ((1 - y) ./ (1 - s) - y ./ s)` is
+//! `s - y` — and the result is written back with the factors the input had
+//! (`s .* (1 - s)` stays factored).
+//!
+//! Entries of same-shaped matrices under `.*` form a commutative ring, and
+//! a 1×1 operand broadcasts as a constant of that ring, so every identity
+//! of rational functions holds entry by entry. Cancelling a factor assumes
+//! it non-zero, as every computer-algebra system does.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use super::normal::{scale, Key, Normalizer, Poly, Term};
+use crate::algebra::{
+    self, split_factor, AlgebraError, Atom, Budget, Meter, Plain, RatFun, Rational,
+};
+use crate::index::{is_scalar, Dims, GraphError, Id, Node};
+use crate::syntax::BinOp;
+
+/// The most terms a region's polynomials may have, and the work one
+/// region may spend; past them the region is left as written.
+const REGION_BUDGET: Budget = Budget {
+    max_terms: 256,
+    max_work: 100_000,
+};
+
+/// The largest whole power expanded inside a region.
+const MAX_REGION_POWER: i64 = 16;
+
+/// An atom of a region: a normalised node, ordered by its structural key
+/// (so that the order does not depend on construction order) and then by
+/// id.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NodeAtom {
+    key: Key,
+    id: Id,
+}
+
+impl PartialEq for NodeAtom {
+    fn eq(&self, other: &NodeAtom) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for NodeAtom {}
+
+impl Hash for NodeAtom {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl PartialOrd for NodeAtom {
+    fn partial_cmp(&self, other: &NodeAtom) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NodeAtom {
+    fn cmp(&self, other: &NodeAtom) -> Ordering {
+        (self.key, self.id).cmp(&(other.key, other.id))
+    }
+}
+
+impl Atom for NodeAtom {
+    fn hash_word(&self) -> u64 {
+        self.id.index() as u64
+    }
+}
+
+type Fun = RatFun<NodeAtom>;
+
+/// A one-term writing being assembled: factors above and below the line,
+/// and row scalings `diag(u)^k` applied last.
+#[derive(Default)]
+struct Parts {
+    top: Vec<Id>,
+    bottom: Vec<Id>,
+    row_scales: Vec<(Id, i64)>,
+}
+type APoly = algebra::Poly<NodeAtom>;
+
+/// Why a region could not be read: the graph refused a node, or the
+/// region's algebra failed (its budget ran out, or it divides by zero);
+/// then the region is left as written.
+enum ReadError {
+    Graph(GraphError),
+    Unreadable,
+}
+
+impl From<GraphError> for ReadError {
+    fn from(e: GraphError) -> ReadError {
+        ReadError::Graph(e)
+    }
+}
+
+impl From<AlgebraError> for ReadError {
+    fn from(_: AlgebraError) -> ReadError {
+        ReadError::Unreadable
+    }
+}
+
+/// One region being read: its shape, the sums it was written with (the
+/// candidates for factoring its result again) and the meter its algebra
+/// is charged to.
+struct Region<'m> {
+    dims: Dims,
+    /// Each sum normalised (leading coefficient 1), and whether it was
+    /// written the other way round (a negative leading coefficient).
+    sums: Vec<(APoly, bool)>,
+    meter: &'m Meter,
+}
+
+impl Normalizer<'_> {
+    /// True when `id` is the root of an element-wise region: an operation
+    /// that the region algebra reads through, with at least one operand
+    /// that is element-wise itself or broadcast.
+    pub(super) fn is_elementwise(&mut self, id: Id) -> bool {
+        if let Some(&known) = self.elementwise_memo.get(&id) {
+            return known;
+        }
+        let dims = self.graph.dims(id).clone();
+        let fits = |me: &Self, c: Id| me.graph.dims(c) == &dims || me.graph.is_scalar(c);
+        let answer = match *self.graph.node(id) {
+            Node::Binary(BinOp::HadMul | BinOp::HadDiv, a, b) => fits(self, a) && fits(self, b),
+            Node::Binary(BinOp::HadPow, a, p) => {
+                fits(self, a) && self.whole_power(p).is_some() && !is_scalar(&dims)
+            }
+            Node::Binary(BinOp::Add | BinOp::Sub, a, b) if fits(self, a) && fits(self, b) => {
+                let broadcast = self.graph.dims(a) != self.graph.dims(b);
+                broadcast || self.is_elementwise(a) || self.is_elementwise(b)
+            }
+            Node::Binary(BinOp::Div, _, b) if is_scalar(&dims) => self.number(b).is_none(),
+            // Between scalars (not a row times a column, which is a chain).
+            Node::Binary(BinOp::Mul, a, b)
+                if is_scalar(&dims) && self.graph.is_scalar(a) && self.graph.is_scalar(b) =>
+            {
+                self.is_elementwise(a) || self.is_elementwise(b)
+            }
+            // A reciprocal power is a quotient; another whole power is one
+            // where its base is.
+            Node::Binary(BinOp::Pow, a, p) if is_scalar(&dims) => match self.whole_power(p) {
+                Some(k) => k < 0 || self.is_elementwise(a),
+                None => false,
+            },
+            Node::Binary(BinOp::Mul | BinOp::Div, a, b)
+                if !is_scalar(&dims) && self.graph.is_scalar(b) =>
+            {
+                self.graph.dims(a) == &dims && self.is_elementwise(a)
+            }
+            Node::Binary(BinOp::Mul, a, b) if !is_scalar(&dims) && self.graph.is_scalar(a) => {
+                self.graph.dims(b) == &dims && self.is_elementwise(b)
+            }
+            Node::Neg(a) => self.is_elementwise(a),
+            _ => false,
+        };
+        self.elementwise_memo.insert(id, answer);
+        answer
+    }
+
+    /// The exponent of a whole power `.^k`, |k| at most [`MAX_REGION_POWER`].
+    fn whole_power(&self, p: Id) -> Option<i64> {
+        let k = self.number(p)?;
+        let k = k.is_integer().then(|| k.to_integer().to_i64())??;
+        (k.abs() <= MAX_REGION_POWER).then_some(k)
+    }
+
+    /// The region rooted at `id` in canonical form, as terms. A region
+    /// whose algebra runs over its budget is left as written, with its
+    /// operands simplified.
+    pub(super) fn elementwise(&mut self, id: Id) -> Result<Poly, GraphError> {
+        let meter = Meter::new(REGION_BUDGET);
+        let mut region = Region {
+            dims: self.graph.dims(id).clone(),
+            sums: Vec::new(),
+            meter: &meter,
+        };
+        let read = self.read(id, &mut region);
+        let written = match read {
+            Ok(fun) => self.write(&fun, &mut region),
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(poly) => Ok(poly),
+            Err(ReadError::Graph(e)) => Err(e),
+            Err(ReadError::Unreadable) => self.atom(id),
+        }
+    }
+
+    /// Reads `id` as a rational function over the region's atoms.
+    fn read(&mut self, id: Id, region: &mut Region<'_>) -> Result<Fun, ReadError> {
+        self.charge(1)?;
+        let cx = Plain(region.meter);
+        let fits = |me: &Self, c: Id| me.graph.dims(c) == &region.dims || me.graph.is_scalar(c);
+        if let Some(v) = self.number(id) {
+            return Ok(Fun::constant(v));
+        }
+        let node = self.graph.node(id).clone();
+        Ok(match node {
+            Node::Fill(_, v) if self.graph.dims(id) == &region.dims => {
+                match algebra::decimal_of_f64(v.get()) {
+                    Some(c) => Fun::constant(c),
+                    None => self.read_atom(id, region)?,
+                }
+            }
+            Node::Neg(a) => self.read(a, region)?.neg(),
+            Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
+                if fits(self, a) && fits(self, b) =>
+            {
+                let (x, y) = (self.read(a, region)?, self.read(b, region)?);
+                let sum = if op == BinOp::Add {
+                    x.add(&y, &cx)?
+                } else {
+                    x.sub(&y, &cx)?
+                };
+                if sum.factors().is_empty() && sum.numerator().term_count() >= 2 {
+                    let (lc, _, normalized) = split_factor(sum.numerator(), region.meter)?;
+                    if !region.sums.iter().any(|(p, _)| *p == normalized) {
+                        region.sums.push((normalized, lc.is_negative()));
+                    }
+                }
+                sum
+            }
+            Node::Binary(op @ (BinOp::HadMul | BinOp::Mul), a, b)
+                if fits(self, a)
+                    && fits(self, b)
+                    && (op == BinOp::HadMul
+                        || self.graph.is_scalar(a)
+                        || self.graph.is_scalar(b)) =>
+            {
+                let (x, y) = (self.read(a, region)?, self.read(b, region)?);
+                x.mul(&y, &cx)?
+            }
+            Node::Binary(op @ (BinOp::HadDiv | BinOp::Div), a, b)
+                if fits(self, a)
+                    && fits(self, b)
+                    && (op == BinOp::HadDiv || self.graph.is_scalar(b)) =>
+            {
+                let (x, y) = (self.read(a, region)?, self.read(b, region)?);
+                x.div(&y, &cx)?
+            }
+            Node::Binary(op @ (BinOp::HadPow | BinOp::Pow), a, p)
+                if fits(self, a)
+                    && (op == BinOp::HadPow || self.graph.is_scalar(a))
+                    && self.whole_power(p).is_some() =>
+            {
+                let k = self.whole_power(p).unwrap_or(1);
+                let x = self.read(a, region)?;
+                factored_power(&x, k, &cx)?
+            }
+            _ => self.read_atom(id, region)?,
+        })
+    }
+
+    /// An operand the region does not look into: its canonical form as an
+    /// atom (read through when that form is itself element-wise).
+    fn read_atom(&mut self, id: Id, region: &mut Region<'_>) -> Result<Fun, ReadError> {
+        let n = self.normalize(id)?;
+        if let Some(v) = self.number(n) {
+            return Ok(Fun::constant(v));
+        }
+        if n != id && self.is_elementwise(n) {
+            return self.read(n, region);
+        }
+        let key = self.key(n);
+        Ok(Fun::atom(NodeAtom { key, id: n }))
+    }
+
+    /// Writes a region's rational function back as terms: common factors
+    /// cancelled, the expanded part factored by the sums the input was
+    /// written with, a plain polynomial as one term per monomial (so that
+    /// they collect with the terms around the region).
+    fn write(&mut self, fun: &Fun, region: &mut Region<'_>) -> Result<Poly, ReadError> {
+        let fun = fun.cancel(region.meter)?;
+        let dims = region.dims.clone();
+        if fun.is_zero() {
+            return Ok(Vec::new());
+        }
+        let num = fun.numerator();
+        // A constant term of a matrix region is written broadcast, inside
+        // the one-term writing (`1 - s`, not `vector(1) - s`).
+        let broadcast_constant = !is_scalar(&dims)
+            && num.terms().iter().any(|(m, _)| m.is_one())
+            && num.term_count() > 1;
+        let plain = fun.factors().is_empty() && !broadcast_constant;
+        if plain && (num.term_count() == 1 || self.refactored(num, region)?.is_none()) {
+            // A polynomial: one term per monomial.
+            let mut out = Vec::new();
+            for (m, c) in num.terms() {
+                out.extend(self.monomial_terms(m, c, &dims)?);
+            }
+            return Ok(out);
+        }
+        // One term: coefficient · (numerator ./ denominator).
+        let (coeff, parts) = self.fraction_parts(&fun, region)?;
+        Ok(vec![self.assembled(coeff, parts, &dims)?])
+    }
+
+    /// `num` as `(c, content, factors, rest)` when dividing it by the sums
+    /// of the input leaves something smaller: `s − s²` by `1 − s`.
+    #[allow(clippy::type_complexity)]
+    fn refactored(
+        &self,
+        num: &APoly,
+        region: &Region<'_>,
+    ) -> Result<Option<(Rational, algebra::Monomial<NodeAtom>, Vec<APoly>, APoly)>, AlgebraError>
+    {
+        if num.term_count() < 2 {
+            return Ok(None);
+        }
+        let (lc, content, normalized) = split_factor(num, region.meter)?;
+        // Only the coefficients' common content leaves the sum: `2·x − 3`
+        // stays, `2·x − 4` is `2·(x − 2)`.
+        let whole = normalized.scale(&lc);
+        let c = rational_content(&whole);
+        let mut rest = whole.scale(&c.recip());
+        let mut found = Vec::new();
+        for (sum, _) in &region.sums {
+            while rest.term_count() >= 2 && sum.term_count() < rest.term_count() + 1 {
+                // `rest` itself among the sums is no factoring.
+                match rest.div_exact(sum, region.meter)? {
+                    Some(q) if q.as_constant().is_none() || !found.is_empty() => {
+                        found.push(sum.clone());
+                        rest = q;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let factored = !found.is_empty() || !content.is_one();
+        Ok(factored.then_some((c, content, found, rest)))
+    }
+
+    /// The coefficient, numerator and denominator nodes of a one-term
+    /// writing of `fun`.
+    fn fraction_parts(
+        &mut self,
+        fun: &Fun,
+        region: &Region<'_>,
+    ) -> Result<(Rational, Parts), ReadError> {
+        let num = fun.numerator();
+        let (coeff, content, found, rest) = match self.refactored(num, region)? {
+            Some(parts) => parts,
+            None => match num.single_term() {
+                Some((m, c)) => (
+                    c.clone(),
+                    m.clone(),
+                    Vec::new(),
+                    APoly::constant(Rational::one()),
+                ),
+                None => {
+                    let (lc, content, normalized) = split_factor(num, region.meter)?;
+                    let whole = normalized.scale(&lc);
+                    let c = rational_content(&whole);
+                    (c.clone(), content, Vec::new(), whole.scale(&c.recip()))
+                }
+            },
+        };
+        let dims = region.dims.clone();
+        let mut parts = Parts::default();
+        self.monomial_parts(&content, &mut parts)?;
+        let mut coeff = coeff;
+        for f in &found {
+            let (f, flipped) = oriented(f, coeff.is_negative(), 1, &region.sums);
+            if flipped {
+                coeff = -coeff;
+            }
+            parts.top.push(self.poly_node(&f, &dims)?);
+        }
+        let mut rest = rest;
+        for (f, e) in fun.factors() {
+            let (f, flipped) = oriented(f, coeff.is_negative(), *e, &region.sums);
+            if flipped && e % 2 != 0 {
+                coeff = -coeff;
+            }
+            let node = self.poly_node(&f, &dims)?;
+            let power = self.power(node, i64::from(e.abs()))?;
+            if *e > 0 {
+                parts.top.push(power);
+            } else {
+                parts.bottom.push(power);
+            }
+        }
+        match rest.as_constant() {
+            // `rest` may still carry a constant (the content of a product).
+            Some(c) if !c.is_zero() => coeff *= c,
+            Some(_) => {}
+            None => {
+                // A sum takes the sign: `(a - b) ./ d`, not `-((b - a) ./ d)`.
+                if coeff.is_negative() {
+                    rest = rest.neg();
+                    coeff = -coeff;
+                }
+                parts.top.push(self.poly_node(&rest, &dims)?);
+            }
+        }
+        Ok((coeff, parts))
+    }
+
+    /// Adds the atoms of `m` to `parts`: outer products with a row of ones
+    /// as row scalings, the others as powers above or below the line.
+    fn monomial_parts(
+        &mut self,
+        m: &algebra::Monomial<NodeAtom>,
+        parts: &mut Parts,
+    ) -> Result<(), GraphError> {
+        for (a, e) in m.factors() {
+            let k = e.to_integer();
+            if let Node::Binary(BinOp::Mul, u, row) = *self.graph.node(a.id) {
+                if self.is_ones_row(row) {
+                    parts.row_scales.push((u, k));
+                    continue;
+                }
+            }
+            let power = self.power(a.id, k.abs())?;
+            if k > 0 {
+                parts.top.push(power);
+            } else {
+                parts.bottom.push(power);
+            }
+        }
+        Ok(())
+    }
+
+    /// The term `coeff · diag(u₁ᵏ¹)·…·(top ./ bottom)` of shape `dims` (a
+    /// 1×1 quotient broadcast): the row scalings are factors of its chain,
+    /// so that they collect with `diag(u)*M` written elsewhere.
+    fn assembled(
+        &mut self,
+        coeff: Rational,
+        parts: Parts,
+        dims: &Dims,
+    ) -> Result<Term, GraphError> {
+        if is_scalar(dims) {
+            // A scalar monomial joins the term's scalar factors one by one
+            // (`2*det(A)*det(X)^2`, not `2*(det(A)*det(X)^2)`).
+            let mut scalars = parts.top;
+            for b in parts.bottom {
+                let one = self.graph.num(1.0);
+                scalars.push(self.graph.binary(BinOp::Div, one, b)?);
+            }
+            return Ok(Term {
+                coeff,
+                scalars,
+                chain: Vec::new(),
+            });
+        }
+        let top = self.product(parts.top)?;
+        let bottom = self.product(parts.bottom)?;
+        let node = match (top, bottom) {
+            (Some(t), None) => t,
+            (None, None) if !parts.row_scales.is_empty() => self.graph.fill(1.0, dims.clone()),
+            (t, b) => {
+                let t = match t {
+                    Some(t) => t,
+                    None => self.graph.num(1.0),
+                };
+                match b {
+                    Some(b) => self.graph.binary(BinOp::HadDiv, t, b)?,
+                    None => t,
+                }
+            }
+        };
+        let node = if self.graph.dims(node) == dims {
+            node
+        } else {
+            self.broadcast(node, dims)?
+        };
+        let mut chain = Vec::with_capacity(parts.row_scales.len() + 1);
+        for &(u, e) in &parts.row_scales {
+            let factor = self.power(u, e.abs())?;
+            let factor = if e < 0 {
+                let one = self.graph.num(1.0);
+                self.graph.binary(BinOp::HadDiv, one, factor)?
+            } else {
+                factor
+            };
+            chain.push(self.graph.call(crate::syntax::Func::Diag, factor)?);
+        }
+        chain.push(node);
+        Ok(Term {
+            coeff,
+            scalars: Vec::new(),
+            chain,
+        })
+    }
+
+    /// `x` or `x.^k`.
+    fn power(&mut self, x: Id, k: i64) -> Result<Id, GraphError> {
+        if k == 1 {
+            return Ok(x);
+        }
+        let p = self.graph.num(k as f64);
+        let op = if self.graph.is_scalar(x) {
+            BinOp::Pow
+        } else {
+            BinOp::HadPow
+        };
+        self.graph.binary(op, x, p)
+    }
+
+    /// The product of factors: the 1×1 ones in front (`s*(a .* b)`), each
+    /// group sorted by key; `None` for none.
+    fn product(&mut self, mut factors: Vec<Id>) -> Result<Option<Id>, GraphError> {
+        let mut keyed: Vec<(bool, Key, Id)> = factors
+            .drain(..)
+            .map(|f| (!self.graph.is_scalar(f), self.key(f), f))
+            .collect();
+        keyed.sort();
+        let mut scalars: Option<Id> = None;
+        let mut entries: Option<Id> = None;
+        for (entrywise, _, f) in keyed {
+            let (slot, op) = if entrywise {
+                (&mut entries, BinOp::HadMul)
+            } else {
+                (&mut scalars, BinOp::Mul)
+            };
+            *slot = Some(match *slot {
+                None => f,
+                Some(prev) => self.graph.binary(op, prev, f)?,
+            });
+        }
+        Ok(match (scalars, entries) {
+            (Some(s), Some(e)) => Some(self.graph.binary(BinOp::Mul, s, e)?),
+            (s, e) => s.or(e),
+        })
+    }
+
+    /// A 1×1 value spread over `dims`: `c * vector(1)` / `c * matrix(1)`.
+    fn broadcast(&mut self, node: Id, dims: &Dims) -> Result<Id, GraphError> {
+        let ones = self.graph.fill(1.0, dims.clone());
+        self.graph.binary(BinOp::Mul, node, ones)
+    }
+
+    /// The terms of one monomial `c·m` of a region of shape `dims`: a
+    /// single atom is read again as terms, so that it collects with the
+    /// same node elsewhere in a sum.
+    fn monomial_terms(
+        &mut self,
+        m: &algebra::Monomial<NodeAtom>,
+        c: &Rational,
+        dims: &Dims,
+    ) -> Result<Poly, GraphError> {
+        if let [(a, e)] = m.factors() {
+            if e.is_one() && self.graph.dims(a.id) == dims {
+                let terms = self.poly(a.id)?;
+                return Ok(scale(terms, c));
+            }
+        }
+        if m.is_one() && is_scalar(dims) {
+            return Ok(vec![Term::number(c.clone())]);
+        }
+        let mut parts = Parts::default();
+        self.monomial_parts(m, &mut parts)?;
+        Ok(vec![self.assembled(c.clone(), parts, dims)?])
+    }
+
+    /// A polynomial of the region written as one node: the sorted sum of
+    /// its terms with the constant broadcast at the end (`sign(X) + 1`), or
+    /// first when every other term is negative (`1 - s`).
+    fn poly_node(&mut self, p: &APoly, dims: &Dims) -> Result<Id, GraphError> {
+        let mut terms = Vec::new();
+        let mut constant = Rational::zero();
+        for (m, c) in p.terms() {
+            if m.is_one() {
+                constant = c.clone();
+            } else {
+                terms.extend(self.monomial_terms(m, c, dims)?);
+            }
+        }
+        if constant.is_zero() {
+            return self.build_collected(terms, dims.clone());
+        }
+        let all_negative = terms.iter().all(|t| t.coeff.is_negative());
+        if all_negative {
+            terms = scale(terms, &-Rational::one());
+        }
+        let rest = self.build_collected(terms, dims.clone())?;
+        let c = self.coefficient(&constant.abs())?;
+        match (constant.is_negative(), all_negative) {
+            (false, true) => self.graph.binary(BinOp::Sub, c, rest),
+            (false, false) => self.graph.binary(BinOp::Add, rest, c),
+            (true, false) => self.graph.binary(BinOp::Sub, rest, c),
+            (true, true) => {
+                let sum = self.graph.binary(BinOp::Add, c, rest)?;
+                Ok(self.graph.neg(sum))
+            }
+        }
+    }
+}
+
+/// `x^k` with a sum kept as a factor: `(1 + e)^2` stays a power of
+/// `1 + e` instead of being multiplied out.
+fn factored_power(x: &Fun, k: i64, cx: &Plain<'_>) -> Result<Fun, AlgebraError> {
+    if !x.factors().is_empty() || x.numerator().term_count() < 2 {
+        return x.powi(k, cx);
+    }
+    let (lc, content, normalized) = split_factor(x.numerator(), cx.0)?;
+    let exponent = i32::try_from(k).map_err(|_| AlgebraError::ExponentTooLarge)?;
+    let front = Fun::from_poly(algebra::Poly::term(content, lc)).powi(k, cx)?;
+    let power = Fun::from_parts(
+        algebra::Poly::constant(Rational::one()),
+        vec![(std::rc::Rc::new(normalized), exponent)],
+    );
+    front.mul(&power, cx)
+}
+
+/// The positive rational content of a polynomial: the gcd of its
+/// coefficients' numerators over the lcm of their denominators.
+fn rational_content(p: &APoly) -> Rational {
+    use num_integer::Integer;
+    let mut numer = num_bigint::BigInt::zero();
+    let mut denom = num_bigint::BigInt::one();
+    for (_, c) in p.terms() {
+        numer = numer.gcd(c.numer());
+        denom = denom.lcm(c.denom());
+    }
+    if numer.is_zero() {
+        Rational::one()
+    } else {
+        Rational::new(numer, denom)
+    }
+}
+
+/// A factor `p` (raised to `exponent`) or `−p`: the way round the input
+/// wrote it, if it did (so that renaming variables does not turn factors
+/// round); else the one with a positive constant term (`1 − s` rather than
+/// `s − 1`), as long as turning it round does not make a positive
+/// coefficient negative. True when it was negated.
+fn oriented(
+    p: &APoly,
+    coeff_negative: bool,
+    exponent: i32,
+    sums: &[(APoly, bool)],
+) -> (APoly, bool) {
+    if let Some((_, reversed)) = sums.iter().find(|(q, _)| q == p) {
+        return if *reversed {
+            (p.neg(), true)
+        } else {
+            (p.clone(), false)
+        };
+    }
+    let negative_constant = p.terms().iter().any(|(m, c)| m.is_one() && c.is_negative());
+    let free = exponent % 2 == 0 || coeff_negative;
+    if negative_constant && free {
+        (p.neg(), true)
+    } else {
+        (p.clone(), false)
+    }
+}
+
+/// The values a region's memo keeps per node.
+pub(super) type ElementwiseMemo = HashMap<Id, bool>;

@@ -1,0 +1,537 @@
+//! The simplifier's rewrite rules: laws of matrix algebra a person uses,
+//! each a named item of [`RULES`].
+//!
+//! A rule looks at one node whose operands are already simplified and
+//! returns the node it rewrites to, or `None` when it does not apply. The
+//! name is what a proof prints; the `terminates` line names the measure
+//! that every application strictly decreases, so that the driver reaches
+//! a fixed point. There are no commutativity or associativity rules: order
+//! comes from the canonical form's sorting.
+
+use super::normal::{Key, Normalizer};
+use crate::index::{Dims, GraphError, Id, Node};
+use crate::syntax::{BinOp, DimSpec, Func};
+
+/// One rewrite rule.
+pub struct Rule {
+    /// Its kebab-case name, as proofs print it.
+    pub name: &'static str,
+    /// The law, in one line.
+    pub doc: &'static str,
+    /// Why applying it repeatedly stops: the measure it decreases.
+    pub terminates: &'static str,
+    /// The rewrite of one node, or `None` where it does not apply.
+    pub(super) apply: fn(&mut Normalizer<'_>, Id) -> Result<Option<Id>, GraphError>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Every rule, in the order the driver tries them on a node.
+pub static RULES: &[Rule] = &[
+    Rule {
+        name: "trace-of-transpose",
+        doc: "tr(Aᵀ) = tr(A)",
+        terminates: "removes one transpose",
+        apply: trace_of_transpose,
+    },
+    Rule {
+        name: "trace-linear",
+        doc: "tr(A + B) = tr(A) + tr(B), tr(c·A) = c·tr(A), tr(−A) = −tr(A)",
+        terminates: "the sums and scalings under a trace get fewer",
+        apply: trace_linear,
+    },
+    Rule {
+        name: "trace-cyclic",
+        doc: "tr(A·B·C) = tr(B·C·A) = tr(Cᵀ·Bᵀ·Aᵀ): a rotation with a 1×1 product needs no trace (tr(a·bᵀ) = bᵀ·a), else the least keys",
+        terminates: "picks the least of finitely many writings; the least one does not fire again",
+        apply: trace_cyclic,
+    },
+    Rule {
+        name: "sum-of-transpose",
+        doc: "sum(Aᵀ) = sum(A)",
+        terminates: "removes one transpose",
+        apply: sum_of_transpose,
+    },
+    Rule {
+        name: "sum-of-hadamard",
+        doc: "sum(x ⊙ y) = xᵀ·y for column vectors",
+        terminates: "removes one sum",
+        apply: sum_of_hadamard,
+    },
+    Rule {
+        name: "det-of-transpose",
+        doc: "det(Aᵀ) = det(A), logdet(Aᵀ) = logdet(A)",
+        terminates: "removes one transpose",
+        apply: det_of_transpose,
+    },
+    Rule {
+        name: "det-of-inverse",
+        doc: "det(A⁻¹) = 1/det(A), logdet(A⁻¹) = −logdet(A)",
+        terminates: "removes one inverse",
+        apply: det_of_inverse,
+    },
+    Rule {
+        name: "det-of-product",
+        doc: "det(A·B) = det(A)·det(B) for square A and B",
+        terminates: "the arguments of det get smaller",
+        apply: det_of_product,
+    },
+    Rule {
+        name: "det-of-scaled",
+        doc: "det(c·A) = cⁿ·det(A) for an n×n A with n fixed",
+        terminates: "removes one scaling under det",
+        apply: det_of_scaled,
+    },
+    Rule {
+        name: "inverse-of-transpose",
+        doc: "(Aᵀ)⁻¹ = (A⁻¹)ᵀ",
+        terminates: "the transposes under inv get fewer",
+        apply: inverse_of_transpose,
+    },
+    Rule {
+        name: "inverse-of-inverse",
+        doc: "(A⁻¹)⁻¹ = A",
+        terminates: "removes two inverses",
+        apply: inverse_of_inverse,
+    },
+    Rule {
+        name: "inverse-of-product",
+        doc: "(A·B)⁻¹ = B⁻¹·A⁻¹ for square A and B",
+        terminates: "the arguments of inv get smaller",
+        apply: inverse_of_product,
+    },
+    Rule {
+        name: "log-of-exp",
+        doc: "log(exp(u)) = u",
+        terminates: "removes two calls",
+        apply: log_of_exp,
+    },
+    Rule {
+        name: "logsumexp",
+        doc: "log(sum(exp(x))) = logsumexp(x)",
+        terminates: "three calls become one",
+        apply: logsumexp,
+    },
+    Rule {
+        name: "softmax",
+        doc: "exp(x)/sum(exp(x)) = softmax(x) for a column vector x",
+        terminates: "a quotient of three calls becomes one call",
+        apply: softmax,
+    },
+    Rule {
+        name: "sum-of-softmax",
+        doc: "sum(softmax(x)) = 1",
+        terminates: "two calls become a number",
+        apply: sum_of_softmax,
+    },
+    Rule {
+        name: "sigmoid-of-negation",
+        doc: "sigmoid(−u) = 1 − sigmoid(u)",
+        terminates: "removes one negation under sigmoid",
+        apply: sigmoid_of_negation,
+    },
+    Rule {
+        name: "diag-of-sum",
+        doc: "diag(a) ± diag(b) = diag(a ± b) for vectors a and b",
+        terminates: "removes one diag",
+        apply: diag_of_sum,
+    },
+    Rule {
+        name: "diag-of-constant",
+        doc: "diag(c·𝟙ₙ) = c·Iₙ",
+        terminates: "removes one diag",
+        apply: diag_of_constant,
+    },
+    Rule {
+        name: "norm-squared",
+        doc: "norm2(x)² = xᵀ·x for a column vector x",
+        terminates: "a power of a call becomes one product",
+        apply: norm_squared,
+    },
+];
+
+/// The rule with this name.
+pub fn rule(name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.name == name)
+}
+
+type Rewrite = Result<Option<Id>, GraphError>;
+
+fn call_arg(n: &Normalizer<'_>, id: Id, func: Func) -> Option<Id> {
+    match *n.graph.node(id) {
+        Node::Call(f, a) if f == func => Some(a),
+        _ => None,
+    }
+}
+
+fn is_square(dims: &Dims) -> bool {
+    dims[0] == dims[1]
+}
+
+fn is_column(dims: &Dims) -> bool {
+    crate::index::is_one(&dims[1]) && !crate::index::is_one(&dims[0])
+}
+
+fn trace_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Tr) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::T(inner) => Ok(Some(n.graph.call(Func::Tr, inner)?)),
+        _ => Ok(None),
+    }
+}
+
+fn trace_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Tr) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
+            if n.graph.dims(x) == n.graph.dims(y) =>
+        {
+            let (tx, ty) = (n.graph.call(Func::Tr, x)?, n.graph.call(Func::Tr, y)?);
+            Ok(Some(n.graph.binary(op, tx, ty)?))
+        }
+        Node::Neg(x) => {
+            let t = n.graph.call(Func::Tr, x)?;
+            Ok(Some(n.graph.neg(t)))
+        }
+        Node::Binary(op @ (BinOp::Mul | BinOp::Div), x, c)
+            if n.graph.is_scalar(c) && !n.graph.is_scalar(x) =>
+        {
+            let t = n.graph.call(Func::Tr, x)?;
+            Ok(Some(n.graph.binary(op, t, c)?))
+        }
+        Node::Binary(BinOp::Mul, c, x) if n.graph.is_scalar(c) && !n.graph.is_scalar(x) => {
+            let t = n.graph.call(Func::Tr, x)?;
+            Ok(Some(n.graph.binary(BinOp::Mul, c, t)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The matrix factors of a product chain, left to right.
+fn chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>) {
+    match *n.graph.node(id) {
+        Node::Binary(BinOp::Mul, a, b) if !n.graph.is_scalar(a) && !n.graph.is_scalar(b) => {
+            chain_factors(n, a, out);
+            chain_factors(n, b, out);
+        }
+        _ => out.push(id),
+    }
+}
+
+/// How a writing of a trace ranks: whether it still needs the trace, then
+/// the keys of its factors.
+type Ranked = (bool, Vec<Key>);
+
+fn trace_cyclic(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Tr) else {
+        return Ok(None);
+    };
+    let mut factors = Vec::new();
+    chain_factors(n, a, &mut factors);
+    if factors.len() < 2 {
+        return Ok(None);
+    }
+    let transposed: Vec<Id> = factors
+        .iter()
+        .rev()
+        .map(|&f| n.graph.transpose(f))
+        .collect();
+    // Cheapest first: a rotation whose product is 1×1 needs no trace at
+    // all (`tr(a*b') = b'*a`); then the least keys.
+    let mut best: Option<(Ranked, Vec<Id>)> = None;
+    for base in [&factors, &transposed] {
+        for start in 0..base.len() {
+            let rotation: Vec<Id> = base[start..]
+                .iter()
+                .chain(&base[..start])
+                .copied()
+                .collect();
+            let scalar = crate::index::is_one(&n.graph.dims(rotation[0])[0])
+                && crate::index::is_one(&n.graph.dims(rotation[rotation.len() - 1])[1]);
+            let keys = (
+                !scalar,
+                rotation.iter().map(|&f| n.key(f)).collect::<Vec<Key>>(),
+            );
+            let better = match &best {
+                None => true,
+                Some((k, _)) => keys < *k,
+            };
+            if better {
+                best = Some((keys, rotation));
+            }
+        }
+    }
+    let Some(((needs_trace, _), chain)) = best else {
+        return Ok(None);
+    };
+    if chain == factors && needs_trace {
+        return Ok(None);
+    }
+    let mut product = chain[0];
+    for &f in &chain[1..] {
+        product = n.graph.binary(BinOp::Mul, product, f)?;
+    }
+    let rewritten = match needs_trace {
+        true => n.graph.call(Func::Tr, product)?,
+        false => product,
+    };
+    Ok((rewritten != id).then_some(rewritten))
+}
+
+fn sum_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Sum) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::T(inner) => Ok(Some(n.graph.call(Func::Sum, inner)?)),
+        _ => Ok(None),
+    }
+}
+
+fn sum_of_hadamard(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Sum) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::Binary(BinOp::HadMul, x, y)
+            if is_column(n.graph.dims(x)) && n.graph.dims(x) == n.graph.dims(y) =>
+        {
+            let xt = n.graph.transpose(x);
+            Ok(Some(n.graph.binary(BinOp::Mul, xt, y)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn det_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    for func in [Func::Det, Func::Logdet] {
+        if let Some(a) = call_arg(n, id, func) {
+            if let Node::T(inner) = *n.graph.node(a) {
+                return Ok(Some(n.graph.call(func, inner)?));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn det_of_inverse(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    if let Some(inner) = call_arg(n, id, Func::Det).and_then(|a| call_arg(n, a, Func::Inv)) {
+        let d = n.graph.call(Func::Det, inner)?;
+        let one = n.graph.num(1.0);
+        return Ok(Some(n.graph.binary(BinOp::Div, one, d)?));
+    }
+    if let Some(inner) = call_arg(n, id, Func::Logdet).and_then(|a| call_arg(n, a, Func::Inv)) {
+        let d = n.graph.call(Func::Logdet, inner)?;
+        return Ok(Some(n.graph.neg(d)));
+    }
+    Ok(None)
+}
+
+fn det_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Det) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::Binary(BinOp::Mul, x, y)
+            if !n.graph.is_scalar(x)
+                && is_square(n.graph.dims(x))
+                && is_square(n.graph.dims(y)) =>
+        {
+            let (dx, dy) = (n.graph.call(Func::Det, x)?, n.graph.call(Func::Det, y)?);
+            Ok(Some(n.graph.binary(BinOp::Mul, dx, dy)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn det_of_scaled(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Det) else {
+        return Ok(None);
+    };
+    let (c, m) = match *n.graph.node(a) {
+        Node::Binary(BinOp::Mul, c, m) if n.graph.is_scalar(c) && !n.graph.is_scalar(m) => (c, m),
+        Node::Binary(BinOp::Mul, m, c) if n.graph.is_scalar(c) && !n.graph.is_scalar(m) => (c, m),
+        Node::Neg(m) if !n.graph.is_scalar(m) => {
+            let minus = n.graph.num(-1.0);
+            (minus, m)
+        }
+        _ => return Ok(None),
+    };
+    let DimSpec::Fixed(size) = n.graph.dims(m)[0] else {
+        return Ok(None);
+    };
+    let d = n.graph.call(Func::Det, m)?;
+    let k = n.graph.num(size as f64);
+    let power = n.graph.binary(BinOp::Pow, c, k)?;
+    Ok(Some(n.graph.binary(BinOp::Mul, power, d)?))
+}
+
+fn inverse_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Inv) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::T(inner) => {
+            let i = n.graph.call(Func::Inv, inner)?;
+            Ok(Some(n.graph.transpose(i)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn inverse_of_inverse(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    Ok(call_arg(n, id, Func::Inv).and_then(|a| call_arg(n, a, Func::Inv)))
+}
+
+fn inverse_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Inv) else {
+        return Ok(None);
+    };
+    match *n.graph.node(a) {
+        Node::Binary(BinOp::Mul, x, y)
+            if !n.graph.is_scalar(x)
+                && is_square(n.graph.dims(x))
+                && is_square(n.graph.dims(y)) =>
+        {
+            let (ix, iy) = (n.graph.call(Func::Inv, x)?, n.graph.call(Func::Inv, y)?);
+            Ok(Some(n.graph.binary(BinOp::Mul, iy, ix)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn log_of_exp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    Ok(call_arg(n, id, Func::Log).and_then(|a| call_arg(n, a, Func::Exp)))
+}
+
+fn logsumexp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let inner = call_arg(n, id, Func::Log)
+        .and_then(|a| call_arg(n, a, Func::Sum))
+        .and_then(|s| call_arg(n, s, Func::Exp));
+    match inner {
+        Some(x) if is_column(n.graph.dims(x)) => Ok(Some(n.graph.call(Func::Logsumexp, x)?)),
+        _ => Ok(None),
+    }
+}
+
+fn softmax(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Node::Binary(BinOp::Div | BinOp::HadDiv, e, s) = *n.graph.node(id) else {
+        return Ok(None);
+    };
+    match (call_arg(n, e, Func::Exp), call_arg(n, s, Func::Sum)) {
+        (Some(x), Some(summed)) if summed == e && is_column(n.graph.dims(x)) => {
+            Ok(Some(n.graph.call(Func::Softmax, x)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn sum_of_softmax(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    match call_arg(n, id, Func::Sum).and_then(|a| call_arg(n, a, Func::Softmax)) {
+        Some(_) => Ok(Some(n.graph.num(1.0))),
+        None => Ok(None),
+    }
+}
+
+fn sigmoid_of_negation(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(a) = call_arg(n, id, Func::Sigmoid) else {
+        return Ok(None);
+    };
+    let Node::Neg(u) = *n.graph.node(a) else {
+        return Ok(None);
+    };
+    let s = n.graph.call(Func::Sigmoid, u)?;
+    let one = n.graph.num(1.0);
+    Ok(Some(n.graph.binary(BinOp::Sub, one, s)?))
+}
+
+/// The vector `v` of `diag(v)` (not of the diagonal of a square matrix).
+fn diag_vector(n: &Normalizer<'_>, id: Id) -> Option<Id> {
+    call_arg(n, id, Func::Diag).filter(|&v| is_column(n.graph.dims(v)))
+}
+
+fn diag_of_sum(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y) = *n.graph.node(id) else {
+        return Ok(None);
+    };
+    match (diag_vector(n, x), diag_vector(n, y)) {
+        (Some(a), Some(b)) if n.graph.dims(a) == n.graph.dims(b) => {
+            let sum = n.graph.binary(op, a, b)?;
+            Ok(Some(n.graph.call(Func::Diag, sum)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn diag_of_constant(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(v) = diag_vector(n, id) else {
+        return Ok(None);
+    };
+    let size = n.graph.dims(v)[0].clone();
+    let (c, fill) = match *n.graph.node(v) {
+        Node::Binary(BinOp::Mul, c, f) if n.graph.is_scalar(c) => (Some(c), f),
+        _ => (None, v),
+    };
+    let Node::Fill(_, value) = *n.graph.node(fill) else {
+        return Ok(None);
+    };
+    let eye = n.graph.eye(size);
+    let scaled = match value.get() {
+        1.0 => eye,
+        other => {
+            let k = n.graph.num(other);
+            n.graph.binary(BinOp::Mul, k, eye)?
+        }
+    };
+    Ok(Some(match c {
+        Some(c) => n.graph.binary(BinOp::Mul, c, scaled)?,
+        None => scaled,
+    }))
+}
+
+fn norm_squared(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Node::Binary(BinOp::Pow | BinOp::HadPow, base, p) = *n.graph.node(id) else {
+        return Ok(None);
+    };
+    if n.graph.num_value(p) != Some(2.0) {
+        return Ok(None);
+    }
+    match call_arg(n, base, Func::Norm2) {
+        Some(x) if is_column(n.graph.dims(x)) => {
+            let xt = n.graph.transpose(x);
+            Ok(Some(n.graph.binary(BinOp::Mul, xt, x)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_are_named_once_and_documented() {
+        for (i, r) in RULES.iter().enumerate() {
+            assert!(
+                r.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{} is not kebab-case",
+                r.name
+            );
+            assert!(!r.doc.is_empty() && !r.terminates.is_empty(), "{}", r.name);
+            assert!(
+                RULES[..i].iter().all(|q| q.name != r.name),
+                "{} twice",
+                r.name
+            );
+            assert!(rule(r.name).is_some());
+        }
+    }
+}
