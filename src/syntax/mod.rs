@@ -7,9 +7,11 @@
 mod ast;
 mod decls;
 mod diagnostic;
+mod invisible;
 mod names;
 mod parser;
 mod print;
+mod scripts;
 mod sharing;
 
 pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};

@@ -108,6 +108,42 @@ fn human_rhs_needs_parens(prec: Prec, least: Prec) -> bool {
     prec < least || prec == Prec::Unary
 }
 
+/// The product-level operator a node shows in the human notations: its own
+/// for `·`, `/`, `⊙`, `⊘`, and `·` for a number in exponent form (`1.5·10⁻⁹`).
+fn shown_product(e: &Expr) -> Option<BinOp> {
+    match &e.kind {
+        ExprKind::Binary(op @ (BinOp::Mul | BinOp::Div | BinOp::HadMul | BinOp::HadDiv), _, _) => {
+            Some(*op)
+        }
+        ExprKind::Num(v) if *v >= 0.0 && is_scientific(*v) => Some(BinOp::Mul),
+        _ => None,
+    }
+}
+
+/// The bracket rule of the human notations for the left operand `lhs`
+/// (printed at level `prec`) of `op`, which needs at least `least`.
+///
+/// The input syntax reads `*`, `/`, `.*` and `./` at one level from left to
+/// right, but a reader of `A ⊙ X·C` binds `·` first and sees `A ⊙ (X·C)`.
+/// So a product-level left operand is bare only under the same operator
+/// (`A·B·C`, `A ⊙ B ⊙ C`), or when it is a `·` or `⊙` under `/`, where both
+/// readings agree because `/` divides by a scalar (`A·B/c`, `A ⊙ B/c`);
+/// any other mix is bracketed: `(A ⊙ X)·C`, `(A·B) ⊙ C`, `(A/c)·B`,
+/// `(A ⊘ B)/c`. Right operands at
+/// product level are always bracketed ([`operand_precs`]).
+fn human_lhs_needs_parens(lhs: &Expr, prec: Prec, op: BinOp, least: Prec) -> bool {
+    if prec < least {
+        return true;
+    }
+    match shown_product(lhs) {
+        Some(inner) if prec == Prec::Product && binary_prec(op) == Prec::Product => {
+            let divides_alike = op == BinOp::Div && matches!(inner, BinOp::Mul | BinOp::HadMul);
+            !(inner == op || divides_alike)
+        }
+        _ => false,
+    }
+}
+
 /// Where a postfix operator of the human notations puts its mark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Script {
