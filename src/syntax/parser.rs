@@ -416,7 +416,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::index_list | Rule::index | Rule::sub_indices | Rule::sub_letter => {
             "an index (a lowercase letter, optionally followed by digits)"
         }
-        Rule::size_sub | Rule::size_part | Rule::sub_digit => "a size",
+        Rule::size_sub | Rule::size_part | Rule::size_letter | Rule::sub_digit => "a size",
         Rule::WHITESPACE => return None,
     })
 }
