@@ -1,6 +1,7 @@
 //! From text to [`Formula`]: the pest grammar in `grammar/matcalc.pest`, then
 //! a builder that resolves names (built-ins, abstract functions, textbook
-//! juxtaposition such as `XW`) against the declarations in force.
+//! juxtaposition such as `XW`, by the rule stated in `names.rs`) against the
+//! declarations in force. The Unicode the printers write is read as well.
 //!
 //! Invariant: nothing here recurses deeper than the bracket nesting of the
 //! input, which is checked against [`MAX_NESTING`] before pest runs, and no

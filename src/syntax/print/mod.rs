@@ -6,10 +6,13 @@
 //!   the parser can produce from undeclared names (see `expr.rs` for the
 //!   names that cannot round-trip).
 //! - [`to_unicode`] / [`expr_to_unicode`] write for people in a terminal:
-//!   `Xᵀ·∂L`, `A ⊙ B`, `Σₖ(…)`.
+//!   `Xᵀ·∂L`, `A ⊙ B`, `Σₖ(…)`; the parser reads this text back to an equal
+//!   AST too.
 //! - [`to_latex`] / [`expr_to_latex`] write KaTeX-valid LaTeX.
 //!
-//! The three share one precedence ladder ([`Prec`]) and one number format.
+//! The three share one precedence ladder ([`Prec`]), one number format, and
+//! one bracket rule for mixed products in the human notations
+//! ([`human_lhs_needs_parens`]).
 //! The printers recurse once per tree level, with small frames (helpers are
 //! kept out of line): with the test profile a tree of depth
 //! [`MAX_DEPTH`](super::MAX_DEPTH) prints within a 2 MiB thread stack, but
