@@ -152,7 +152,7 @@ fn juxtaposed() -> impl Strategy<Value = (String, String)> {
 /// Juxtaposition as documented in `tests/corpus/README.md`.
 #[test]
 fn juxtaposition_rule() {
-    let declared = |text: &str| {
+    let declared = || {
         let mut decls = Decls::new();
         decls
             .extend_from_str("XW: 3x3, WB: 3x3, Ax: 3, lam: scalar")
@@ -194,7 +194,7 @@ fn juxtaposition_rule() {
         );
     }
     // Declared names win over their letters; fewest pieces win.
-    let decls = declared("");
+    let decls = declared();
     same("XW", "XW", &decls);
     same("XWC", "XW*C", &decls);
     same("AxB", "Ax*B", &decls);

@@ -55,7 +55,7 @@ pub fn to_unicode(formula: &Formula) -> String {
 /// ```
 /// use matcalc::syntax::{parse_expr, expr_to_unicode, Decls};
 /// let e = parse_expr("inv(X)'*A .* b'^2", &Decls::new()).unwrap();
-/// assert_eq!(expr_to_unicode(&e), "(X⁻¹)ᵀ·A ⊙ (bᵀ)²");
+/// assert_eq!(expr_to_unicode(&e), "((X⁻¹)ᵀ·A) ⊙ (bᵀ)²");
 /// ```
 pub fn expr_to_unicode(expr: &Expr) -> String {
     let mut out = String::new();
