@@ -396,3 +396,24 @@ fn readme_documents_every_exit_code_of_help() {
     }
     assert_eq!(count, 5);
 }
+
+/// A transposed name that defaulted to a scalar is answered, with a warning
+/// on standard error that says how to declare a bias vector; declared, it
+/// is not warned about. Warnings never go to standard output.
+#[test]
+fn transposed_default_scalar_warns_on_stderr() {
+    for format in ["text", "json"] {
+        let run = matcalc(&["derive", "L(X*W + b')", "--wrt", "X", "--format", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("warning: `b` is a scalar"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--let 'b: m'"), "{}", run.stderr);
+        assert!(!run.stdout.contains("warning"), "{}", run.stdout);
+    }
+    let run = matcalc(&["derive", "L(X*W + b')", "--wrt", "X", "--let", "b: m"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+}

@@ -1,11 +1,13 @@
 //! The input-syntax printer round-trips: parsing printed text gives an equal
-//! AST, and the printed text has no redundant parentheses.
+//! AST, and the printed text has no redundant parentheses. The Unicode
+//! printer's text parses back too, and juxtaposition reads exactly as the
+//! same text with `*` written between its factors.
 
 mod support;
 
 use matcalc::syntax::{
-    expr_to_string, parse_formula, to_expr_string, Decls, Expr, ExprKind, Formula, MAX_DEPTH,
-    MAX_NESTING,
+    expr_to_string, parse_formula, to_expr_string, to_unicode, Decls, Expr, ExprKind, Formula,
+    ParseError, MAX_DEPTH, MAX_NESTING,
 };
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -73,9 +75,192 @@ proptest! {
     }
 
     #[test]
+    fn printed_unicode_reparses(g in gen::generated(5)) {
+        let formula = Formula { lhs: None, body: g.expr.clone() };
+        let text = to_unicode(&formula);
+        prop_assert_eq!(parse_formula(&text, &Decls::new()), Ok(formula.clone()), "{}", text);
+        let declared = parse_formula(&text, &g.declarations()).unwrap();
+        prop_assert_eq!(&declared.body, &g.expr, "{} with {}", text, g.decls());
+    }
+
+    #[test]
+    fn printed_unicode_index_formulas_reparse(g in gen::index_formula()) {
+        let text = to_unicode(&g.formula);
+        prop_assert_eq!(parse_formula(&text, &Decls::new()), Ok(g.formula.clone()), "{}", text);
+    }
+
+    #[test]
+    fn juxtaposition_reads_as_explicit_products(j in juxtaposed()) {
+        let (glued, explicit) = j;
+        let a = parse_formula(&glued, &Decls::new());
+        let b = parse_formula(&explicit, &Decls::new());
+        prop_assert!(b.is_ok(), "{}: {:?}", explicit, b);
+        prop_assert_eq!(a, b, "`{}` and `{}`", glued, explicit);
+    }
+
+    #[test]
     fn generated_shapes_are_as_claimed(g in gen::generated(5)) {
         prop_assert_eq!(shape_of(&g.expr, &g.vars), Ok(g.shape), "{}", g.text());
     }
+}
+
+/// A product of one-letter factors, some transposed, with a sign, a
+/// postfix operator on the last factor and an operator on either side:
+/// written juxtaposed (`-x'AB'C^2`) and with `*` (`-x'*A*B'*C^2`). Each word
+/// between transposes holds a capital; the lowercase letters cannot spell a
+/// Greek letter's name with a capital.
+fn juxtaposed() -> impl Strategy<Value = (String, String)> {
+    let letter = prop::sample::select(
+        "ABCDEFGHJKMNPQRSTUVWXYZuvwxyz"
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>(),
+    );
+    let factors = prop::collection::vec((letter, any::<bool>()), 2..6);
+    let sign = prop::sample::select(vec!["", "-", "+", "--"]);
+    let last = prop::sample::select(vec!["", "'", "^2", ".^2", "[i,j]", "'[i]"]);
+    let before = prop::sample::select(vec!["", "Z*", "a + ", "(", "tr("]);
+    (factors, sign, last, before)
+        .prop_filter("each word holds a capital", |(factors, ..)| {
+            let mut word_has_capital = false;
+            let mut word_len = 0;
+            for (n, (letter, transposed)) in factors.iter().enumerate() {
+                word_has_capital |= letter.chars().all(|c| c.is_ascii_uppercase());
+                word_len += 1;
+                if *transposed || n + 1 == factors.len() {
+                    if word_len > 1 && !word_has_capital {
+                        return false;
+                    }
+                    word_has_capital = false;
+                    word_len = 0;
+                }
+            }
+            true
+        })
+        .prop_map(|(factors, sign, last, before)| {
+            let written: Vec<String> = factors
+                .iter()
+                .map(|(l, t)| format!("{l}{}", if *t { "'" } else { "" }))
+                .collect();
+            let after = if before.ends_with('(') { ")" } else { "" };
+            let glued = format!("{before}{sign}{}{last}{after}", written.concat());
+            let explicit = format!("{before}{sign}{}{last}{after}", written.join("*"));
+            (glued, explicit)
+        })
+}
+
+/// Juxtaposition as documented in `tests/corpus/README.md`.
+#[test]
+fn juxtaposition_rule() {
+    let declared = || {
+        let mut decls = Decls::new();
+        decls
+            .extend_from_str("XW: 3x3, WB: 3x3, Ax: 3, lam: scalar")
+            .unwrap();
+        decls
+    };
+    let same = |a: &str, b: &str, decls: &Decls| {
+        assert_eq!(
+            parse_formula(a, decls),
+            parse_formula(b, decls),
+            "`{a}` must read as `{b}`"
+        );
+    };
+    let none = Decls::new();
+    for (glued, explicit) in [
+        ("tr(XX')", "tr(X*X')"),
+        ("tr(AX')", "tr(A*X')"),
+        ("x'*Ax", "x'*A*x"),
+        ("x'Ax", "x'*A*x"),
+        ("AB'C", "A*B'*C"),
+        ("XW", "X*W"),
+        ("-XW", "-X*W"),
+        ("A*XW", "A*X*W"),
+        ("XW^2", "X*W^2"),
+        ("X(Y + Z)'", "X*(Y + Z)'"),
+        ("Ax(y)", "A*x*(y)"),
+        ("L(XW + B)", "L(X*W + B)"),
+        ("dL", "dL"),
+    ] {
+        same(glued, explicit, &none);
+    }
+    // Digits, underscores, lowercase words and Greek letters' names are one
+    // name each.
+    for name in ["XW1", "W1", "x_1", "lam", "xy", "Sigma", "Xi"] {
+        assert_eq!(
+            parse_formula(name, &none).unwrap().body.kind,
+            ExprKind::Var(name.to_string()),
+            "{name}"
+        );
+    }
+    // Declared names win over their letters; fewest pieces win.
+    let decls = declared();
+    same("XW", "XW", &decls);
+    same("XWC", "XW*C", &decls);
+    same("AxB", "Ax*B", &decls);
+    same("lamX", "lam*X", &decls);
+    // Two splits with as few pieces: refused, with both readings.
+    let err = parse_formula("XWB", &decls).unwrap_err();
+    let ParseError::Ambiguous { readings, .. } = &err else {
+        panic!("XWB: {err:?}");
+    };
+    assert_eq!(readings, &["X*WB", "XW*B"]);
+    // After an operator that would split the run, or as an exponent: refused.
+    for text in ["a/XW", "A.*XW", "A./XW'", "2^XW", "x.^AB"] {
+        assert!(
+            matches!(
+                parse_formula(text, &none),
+                Err(ParseError::Ambiguous { .. })
+            ),
+            "{text}"
+        );
+    }
+    // Side by side without a transpose before: an operator is missing.
+    for text in ["X W", "x' A", "X[i,k]W[k,j]", "x^2A"] {
+        assert!(
+            matches!(
+                parse_formula(text, &none),
+                Err(ParseError::MissingOperator { .. })
+            ),
+            "{text}"
+        );
+    }
+}
+
+/// Every kind of mark the Unicode printer writes reads back.
+#[test]
+fn unicode_input() {
+    for (unicode, ascii) in [
+        ("Xᵀ·∂L", "X'*dL"),
+        ("A ⊙ B ⊘ C", "A .* B ./ C"),
+        ("a − −b", "a - -b"),
+        ("X⁻¹ + (A·B)⁻¹ᵀ", "inv(X) + inv(A*B)'"),
+        ("x² + y⁻² + y^(−1) + z^2.5", "x^2 + y^-2 + y^-1 + z^2.5"),
+        ("X^⊙2", "X.^2"),
+        ("|x| + ‖x‖₁ + ‖x‖₂²", "abs(x) + norm1(x) + norm2(x)^2"),
+        ("||x| − 1|", "abs(abs(x) - 1)"),
+        (
+            "Mᵀ·𝟙 + Iₙ + 𝟙₃ₓ₄ + 0ₙₓₘ",
+            "M'*vector(1) + eye(n) + ones(3,4) + zeros(n,m)",
+        ),
+        ("10⁻³⁰⁰·x + 1.5·10⁻⁹ + (10)²", "1e-300*x + 1.5e-9 + 10^2"),
+        ("∂L(X) + ∂L(Xᵀ)ᵀ", "dL(X) + dL(X')'"),
+        (
+            "Gᵢⱼ = δᵢⱼ·Xᵢⱼ + Σₖ(∂Lᵢₖ·Wⱼₖ)",
+            "G[i,j] = delta(i,j)*X[i,j] + sum[k](dL[i,k]*W[j,k])",
+        ),
+        ("G[i,j1] = X[i,j1]·δ[b,c]", "G[i,j1] = X[i,j1]*delta(b,c)"),
+        ("gᵢ = Σ[q]((X⁻¹)[i,q])", "g[i] = sum[q](inv(X)[i,q])"),
+        ("(I)ₙ + (𝟙)ᵢ", "I[n] + vector(1)[i]"),
+    ] {
+        assert_eq!(
+            parse_formula(unicode, &Decls::new()),
+            Ok(parse(ascii)),
+            "`{unicode}` must read as `{ascii}`"
+        );
+    }
+    // The gradient mark needs an abstract function.
+    assert!(parse_formula("∂x", &Decls::new()).is_err());
 }
 
 #[test]

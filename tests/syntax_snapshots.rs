@@ -100,12 +100,65 @@ fn diagnostics_of_parse_errors() {
         ("invalid-index-capital", "G[i,j] = X[I,j]"),
         ("invalid-index-letters", "x[i1a]"),
         ("number-too-large", "2*1e999"),
+        ("invisible-nbsp", "a +\u{a0}b"),
+        ("invisible-nul", "tr(X)\0"),
+        ("invisible-zero-width-space", "X\u{200b}*W"),
+        ("invisible-bom", "\u{feff}tr(X)"),
+        ("other-language-mean", "mean(x)"),
+        ("other-language-norm", "norm(x)"),
+        ("other-language-trace", "trace(X)"),
+        ("other-language-transpose", "transpose(X)"),
+        ("juxtaposition-after-division", "a/XW"),
+        ("juxtaposition-as-exponent", "2^XW"),
+        ("missing-operator", "x' A*x"),
     ];
     settings().bind(|| {
         for (name, source) in cases {
             insta::assert_snapshot!(format!("error-{name}"), rendered(source), source);
         }
     });
+}
+
+/// A word that declared names split in two ways with as few pieces.
+#[test]
+fn ambiguous_juxtaposition() {
+    let mut decls = Decls::new();
+    decls.extend_from_str("XW: 3x3, WB: 3x3").unwrap();
+    let source = "L(XWB)";
+    let err = parse_formula(source, &decls).expect_err("XWB splits two ways");
+    settings().bind(|| {
+        insta::assert_snapshot!(
+            "error-ambiguous-juxtaposition",
+            err.diagnostic().render(source)
+        );
+    });
+}
+
+/// Invisible characters are named, never shown raw, wherever they are.
+#[test]
+fn every_invisible_character_is_named() {
+    for c in [
+        '\0', '\u{7}', '\u{a0}', '\u{ad}', '\u{200b}', '\u{200d}', '\u{2060}', '\u{feff}',
+        '\u{3000}', '\u{202e}',
+    ] {
+        let source = format!("tr(A{c}*X)");
+        let err = error_of(&source);
+        let ParseError::Invisible {
+            description, span, ..
+        } = &err
+        else {
+            panic!("{c:?}: {err:?}");
+        };
+        assert!(
+            description.starts_with(&format!("U+{:04X} ", c as u32)),
+            "{description}"
+        );
+        assert_eq!(span.start, 4);
+        assert!(err
+            .diagnostic()
+            .render(&source)
+            .contains(description.as_str()));
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Invariant: everything that leaves this module is valid UTF-8 text of
 //! bounded size, and every failure is a [`CliError`] with a clear message.
 
+use std::cell::RefCell;
 use std::io::Read;
 
 use matcalc::syntax::{Decls, Diagnostic};
@@ -16,13 +17,26 @@ pub const STDIN: &str = "-";
 /// The largest input read from standard input, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 << 20;
 
+thread_local! {
+    /// The expressions read on this thread, kept for the warnings written
+    /// after the command has run.
+    static READ: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The expression text: the argument itself, or standard input for `-`.
 pub fn expression(arg: &str) -> Result<String, CliError> {
-    if arg == STDIN {
-        read_stdin()
+    let text = if arg == STDIN {
+        read_stdin()?
     } else {
-        Ok(arg.to_string())
-    }
+        arg.to_string()
+    };
+    READ.with(|read| read.borrow_mut().push(text.clone()));
+    Ok(text)
+}
+
+/// The expressions read so far on this thread, forgotten once taken.
+pub fn take_expressions() -> Vec<String> {
+    READ.with(|read| std::mem::take(&mut *read.borrow_mut()))
 }
 
 /// All `--let` strings, later ones overriding earlier ones.

@@ -118,11 +118,34 @@ pub fn main() -> std::process::ExitCode {
 
 /// Runs a parsed command line to its rendered output.
 fn execute(cli: &Cli) -> Rendered {
-    let result = input::declarations(&cli.lets).and_then(|decls| cli.command.runner().run(&decls));
-    match result {
+    let decls = input::declarations(&cli.lets);
+    let result = decls
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|decls| cli.command.runner().run(decls));
+    let mut rendered = match result {
         Ok(report) => output::report(report.as_ref(), cli.format),
         Err(err) => output::error(&err, cli.format),
+    };
+    if let Ok(decls) = &decls {
+        rendered.stderr.insert_str(0, &warnings(decls));
     }
+    rendered
+}
+
+/// The warnings about the expressions the command read, rendered for
+/// standard error (they come before any error message).
+fn warnings(decls: &Decls) -> String {
+    let mut out = String::new();
+    for source in input::take_expressions() {
+        let Ok(formula) = matcalc::syntax::parse_formula(&source, decls) else {
+            continue;
+        };
+        for warning in matcalc::syntax::warnings(&formula, decls) {
+            out.push_str(&warning.diagnostic().render_warning(&source));
+        }
+    }
+    out
 }
 
 /// `--help` and `--version` go to standard output with exit code 0; other

@@ -191,7 +191,7 @@ impl<'a> Inference<'a> {
             _ => {
                 self.assumed.push(name.to_string());
                 match name.chars().next() {
-                    Some('a'..='g') => self.scalar(),
+                    _ if crate::syntax::defaults_to_scalar(name) => self.scalar(),
                     Some(c) if c.is_ascii_uppercase() => VarShape {
                         rows: self.dims.fresh_size(),
                         cols: self.dims.fresh_size(),

@@ -189,6 +189,13 @@ fn decl(input: &str) -> IResult<&str, Decl> {
 
 /// Parses a whole declaration string into its declarations.
 pub fn parse_decls(text: &str) -> Result<Vec<Decl>, DeclError> {
+    if let Some((at, c, description)) = super::invisible::find(text) {
+        return Err(DeclError {
+            message: format!("invisible character {description}"),
+            span: Span::new(at, at + c.len_utf8()),
+            source_text: text.to_string(),
+        });
+    }
     let list = separated_list1(preceded(multispace0, char(',')), decl);
     match all_consuming(delimited(multispace0, list, multispace0))(text) {
         Ok((_, decls)) => Ok(decls),
@@ -274,5 +281,12 @@ mod tests {
         decls.extend_from_str("x: 3").unwrap();
         decls.extend_from_str("x: scalar").unwrap();
         assert_eq!(decls.get("x"), Some(&value(&[])));
+    }
+
+    #[test]
+    fn invisible_characters_are_named() {
+        let err = parse_decls("X: 3x3,\u{a0}b: 3").unwrap_err();
+        assert_eq!(err.message, "invisible character U+00A0 NO-BREAK SPACE");
+        assert_eq!(err.span, Span::new(7, 9));
     }
 }

@@ -79,7 +79,16 @@ impl Diagnostic {
     /// );
     /// ```
     pub fn render(&self, source: &str) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        self.render_as("error", source)
+    }
+
+    /// Renders the report as a warning: `warning: …`, then as [`render`](Self::render).
+    pub fn render_warning(&self, source: &str) -> String {
+        self.render_as("warning", source)
+    }
+
+    fn render_as(&self, severity: &str, source: &str) -> String {
+        let mut out = format!("{severity}: {}\n", self.message);
         for label in &self.labels {
             out.push_str(&render_label(source, label));
         }

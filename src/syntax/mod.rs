@@ -7,10 +7,13 @@
 mod ast;
 mod decls;
 mod diagnostic;
+mod invisible;
 mod names;
 mod parser;
 mod print;
+mod scripts;
 mod sharing;
+mod warnings;
 
 pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
@@ -21,3 +24,4 @@ pub use print::{
     expr_to_latex, expr_to_string, expr_to_unicode, to_expr_string, to_latex, to_unicode,
 };
 pub use sharing::name_repeated;
+pub use warnings::{defaults_to_scalar, warnings, Warning};

@@ -1,6 +1,15 @@
 //! What a name means: a value, an abstract function, its gradient, a
 //! textbook juxtaposition (`XW` for `X*W`), or a reserved word; and the
 //! nearest known function for "did you mean …?".
+//!
+//! The juxtaposition rule, in one place: a word of letters only that holds
+//! a capital, is not declared, is not a Greek letter's name and is not a
+//! function's, is a product of its pieces. Its pieces are declared value
+//! names and single letters; of all ways to split the word, the one with
+//! fewest pieces wins (declared names win over their letters), and when two
+//! splits tie the word is ambiguous and refused. A word with a digit or an
+//! underscore (`W1`, `x_1`, `XW1`) and a word of lowercase letters (`lam`)
+//! is always one name.
 
 use super::ast::Func;
 use super::decls::Decls;
@@ -20,8 +29,11 @@ pub enum NameRole {
     Function,
     /// The gradient of the named abstract function (`dL` → `L`).
     Gradient(String),
-    /// An undeclared run of capitals, read as the product of its letters.
+    /// An undeclared word read as the product of its pieces (`XW`, `Ax`).
     Juxtaposition(Vec<String>),
+    /// An undeclared word that splits into declared names and letters in
+    /// more than one way with equally few pieces; two of the splits.
+    Ambiguous(Vec<Vec<String>>),
     /// A built-in used as a value; the text says how it is meant to be used.
     Reserved(String),
 }
@@ -48,17 +60,174 @@ pub fn classify(name: &str, decls: &Decls) -> NameRole {
             return NameRole::Gradient(function.to_string());
         }
     }
-    if name.len() >= 2 && name.chars().all(|c| c.is_ascii_uppercase()) {
-        return NameRole::Juxtaposition(name.chars().map(String::from).collect());
+    let juxtaposed = name.len() >= 2
+        && name.chars().all(|c| c.is_ascii_alphabetic())
+        && name.chars().any(|c| c.is_ascii_uppercase())
+        && decls.get(name).is_none()
+        && !GREEK.contains(&name);
+    if juxtaposed {
+        let mut splits = splits(name, decls);
+        return match splits.len() {
+            0 => NameRole::Value,
+            1 => NameRole::Juxtaposition(splits.remove(0)),
+            _ => NameRole::Ambiguous(splits),
+        };
     }
     NameRole::Value
 }
 
-/// True when `name(…)` is a product: `name` is a declared value, or a capital
-/// letter (or run of capitals) that is not declared as anything else.
+/// The names of the Greek letters, read as one name each (`lambda`, `Sigma`)
+/// and written as the letter in LaTeX.
+pub const GREEK: [&str; 35] = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "varepsilon",
+];
+
+/// True when `piece` may be a factor of a juxtaposition: a declared value,
+/// or a single letter that names no function.
+fn is_piece(piece: &str, decls: &Decls) -> bool {
+    if piece.len() == 1 {
+        !is_function_name(piece, decls) && decls.get(piece).map_or(true, |_| decls.is_value(piece))
+    } else {
+        decls.is_value(piece)
+    }
+}
+
+/// The splits of `word` into the fewest pieces ([`is_piece`]); at most two
+/// of them, which is enough to tell one from many.
+fn splits(word: &str, decls: &Decls) -> Vec<Vec<String>> {
+    let n = word.len();
+    let declared: Vec<&str> = decls
+        .iter()
+        .map(|d| d.name.as_str())
+        .filter(|d| d.len() >= 2 && decls.is_value(d) && word.contains(*d))
+        .collect();
+    // The lengths of the pieces that start at each byte.
+    let starts: Vec<Vec<usize>> = (0..n)
+        .map(|at| {
+            let mut lengths: Vec<usize> = declared
+                .iter()
+                .filter(|d| word[at..].starts_with(**d))
+                .map(|d| d.len())
+                .collect();
+            if is_piece(&word[at..=at], decls) {
+                lengths.push(1);
+            }
+            lengths.sort_unstable();
+            lengths.dedup();
+            lengths
+        })
+        .collect();
+    // fewest[at]: the fewest pieces the rest of the word from `at` splits into.
+    let mut fewest = vec![None; n + 1];
+    fewest[n] = Some(0usize);
+    for at in (0..n).rev() {
+        fewest[at] = starts[at]
+            .iter()
+            .filter_map(|len| fewest[at + len].map(|f| f + 1))
+            .min();
+    }
+    let mut found = Vec::new();
+    if fewest[0].is_some() {
+        collect_splits(word, &starts, &fewest, 0, &mut Vec::new(), &mut found);
+    }
+    found
+}
+
+/// Depth-first over the splits of fewest pieces, stopping at two.
+fn collect_splits(
+    word: &str,
+    starts: &[Vec<usize>],
+    fewest: &[Option<usize>],
+    at: usize,
+    pieces: &mut Vec<String>,
+    found: &mut Vec<Vec<String>>,
+) {
+    if at == word.len() {
+        found.push(pieces.clone());
+        return;
+    }
+    for len in &starts[at] {
+        if found.len() == 2 {
+            return;
+        }
+        if fewest[at + len].map(|f| f + 1) == fewest[at] {
+            pieces.push(word[at..at + len].to_string());
+            collect_splits(word, starts, fewest, at + len, pieces, found);
+            pieces.pop();
+        }
+    }
+}
+
+/// True when `name(…)` is a product: `name` is a declared value, a capital
+/// letter that is not declared as anything else, or a juxtaposition.
 pub fn may_juxtapose(name: &str, decls: &Decls) -> bool {
     decls.is_value(name)
         || (decls.get(name).is_none() && name.chars().all(|c| c.is_ascii_uppercase()))
+        || matches!(classify(name, decls), NameRole::Juxtaposition(_))
+}
+
+/// What to write instead of a function name that other languages and
+/// libraries use but matcalc spells differently or does not have.
+const OTHER_LANGUAGES: [(&str, &str); 16] = [
+    ("norm", "matcalc has `norm2(x)` (the Euclidean norm) and `norm1(x)`"),
+    ("trace", "the trace is `tr(X)`"),
+    ("Tr", "the trace is `tr(X)`"),
+    ("transpose", "transpose with a postfix `'`: `X'`"),
+    ("t", "transpose with a postfix `'`: `X'`"),
+    ("inverse", "the inverse is `inv(X)`"),
+    ("determinant", "the determinant is `det(X)`"),
+    ("ln", "the natural logarithm is `log(x)`"),
+    ("mean", "matcalc has no `mean`: write the sum over the length, as in `sum(x)/4` for a vector of length 4"),
+    ("dot", "write the inner product as a product: `x'*y`"),
+    ("outer", "write the outer product as a product: `x*y'`"),
+    ("logistic", "the logistic function is `sigmoid(x)`"),
+    ("square", "square element-wise with `x.^2`"),
+    ("pow", "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`"),
+    ("power", "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`"),
+    ("diagonal", "the diagonal is `diag(X)`"),
+];
+
+/// What to write instead of `name`, when other languages call a function
+/// that way (`trace` → `tr`, `mean` → a sum over the length).
+pub fn other_language(name: &str) -> Option<&'static str> {
+    OTHER_LANGUAGES
+        .iter()
+        .find(|(other, _)| *other == name)
+        .map(|(_, advice)| *advice)
 }
 
 /// The known function nearest to `name` by edit distance, when it is close.

@@ -1,6 +1,7 @@
 //! From text to [`Formula`]: the pest grammar in `grammar/matcalc.pest`, then
 //! a builder that resolves names (built-ins, abstract functions, textbook
-//! juxtaposition such as `XW`) against the declarations in force.
+//! juxtaposition such as `XW`, by the rule stated in `names.rs`) against the
+//! declarations in force. The Unicode the printers write is read as well.
 //!
 //! Invariant: nothing here recurses deeper than the bracket nesting of the
 //! input, which is checked against [`MAX_NESTING`] before pest runs, and no
@@ -14,7 +15,9 @@ use super::ast::{
 };
 use super::decls::Decls;
 use super::diagnostic::Diagnostic;
+use super::invisible;
 use super::names::{self, NameRole};
+use super::scripts::{self, from_subscript, from_superscript};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/matcalc.pest"]
@@ -115,6 +118,8 @@ pub enum ParseError {
         span: Span,
         /// The nearest known name, if any is close.
         suggestion: Option<String>,
+        /// What to write instead, for a name that other languages use.
+        advice: Option<&'static str>,
     },
     /// A function called with the wrong number or kind of arguments.
     #[error("{message}")]
@@ -122,6 +127,40 @@ pub enum ParseError {
         /// What is wrong.
         message: String,
         /// Where.
+        span: Span,
+    },
+    /// A juxtaposition that can be read in more than one way.
+    #[error("`{text}` can be read in more than one way")]
+    Ambiguous {
+        /// The juxtaposed text.
+        text: String,
+        /// Two readings, with the products written out.
+        readings: Vec<String>,
+        /// Why it is ambiguous.
+        reason: String,
+        /// Where.
+        span: Span,
+    },
+    /// A character that does not show: a control character, a non-ASCII
+    /// space or a format character such as a zero-width space.
+    #[error("invisible character {description} in the input")]
+    Invisible {
+        /// `U+00A0 NO-BREAK SPACE`.
+        description: String,
+        /// True for a space character, which a plain space may replace.
+        space: bool,
+        /// Where.
+        span: Span,
+    },
+    /// Two operands side by side with no operator, where juxtaposition is
+    /// not read as a product.
+    #[error("missing operator between `{left}` and `{right}`")]
+    MissingOperator {
+        /// The operand before.
+        left: String,
+        /// The operand after.
+        right: String,
+        /// Where the second begins.
         span: Span,
     },
     /// A reserved name used as a value.
@@ -150,6 +189,9 @@ impl ParseError {
             | ParseError::TooDeep { span, .. }
             | ParseError::UnknownFunction { span, .. }
             | ParseError::BadArguments { span, .. }
+            | ParseError::Ambiguous { span, .. }
+            | ParseError::Invisible { span, .. }
+            | ParseError::MissingOperator { span, .. }
             | ParseError::Reserved { span, .. } => *span,
         }
     }
@@ -178,15 +220,41 @@ impl ParseError {
                 .with_help("split the expression, or name a subexpression with --let"),
             ParseError::TooManyIndices { .. } => d.with_label(self.span(), "limit reached here"),
             ParseError::UnknownFunction {
-                name, suggestion, ..
+                name,
+                suggestion,
+                advice,
+                ..
             } => {
                 let d = d.with_label(self.span(), "not a built-in or declared function");
-                match suggestion {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help(format!(
+                match (advice, suggestion) {
+                    (Some(advice), _) => d.with_help(*advice),
+                    (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
+                    (None, None) => d.with_help(format!(
                         "to multiply, write `{name}*(…)`; to declare an abstract scalar function, use --let '{name}: function'"
                     )),
                 }
+            }
+            ParseError::Ambiguous {
+                readings, reason, ..
+            } => d.with_label(self.span(), reason.clone()).with_help(format!(
+                "write the product with `*`: {}",
+                readings
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+            ParseError::MissingOperator { left, right, .. } => d
+                .with_label(self.span(), "expected an operator before this")
+                .with_help(format!(
+                    "write `{left}*{right}` for a product; without `*`, operands are multiplied only inside one word (`XW`) and straight after a transpose (`x'Ax`)"
+                )),
+            ParseError::Invisible { space, .. } => {
+                d.with_label(self.span(), "here").with_help(if *space {
+                    "replace it with a plain space, or delete it"
+                } else {
+                    "delete it (it was probably pasted along with the text)"
+                })
             }
             ParseError::BadArguments { .. } | ParseError::Reserved { .. } => {
                 d.with_label(self.span(), "")
@@ -210,12 +278,19 @@ pub fn parse_formula(text: &str, decls: &Decls) -> Result<Formula, ParseError> {
             span: Span::new(0, text.len()),
         });
     }
+    if let Some((at, c, description)) = invisible::find(text) {
+        return Err(ParseError::Invisible {
+            description,
+            space: c.is_whitespace(),
+            span: Span::new(at, at + c.len_utf8()),
+        });
+    }
     check_brackets(text)?;
     let mut pairs = Grammar::parse(Rule::formula, text).map_err(|err| syntax_error(&err, text))?;
     let formula = pairs
         .next()
         .expect("the formula rule always yields one pair");
-    let builder = Builder { decls };
+    let builder = Builder { decls, text };
     builder.formula(formula)
 }
 
@@ -246,10 +321,22 @@ fn closing(open: char) -> char {
 /// that names the bracket at fault.
 fn check_brackets(text: &str) -> Result<(), ParseError> {
     let mut open: Vec<(char, usize)> = Vec::new();
+    // `|x|` and `‖x‖` nest too; each pair counts as one level wherever it
+    // is, which over-counts side-by-side pairs but bounds the recursion.
+    let mut bars = 0;
     for (at, c) in text.char_indices() {
         match c {
+            '|' | '‖' => {
+                bars += 1;
+                if open.len() + bars / 2 > MAX_NESTING {
+                    return Err(ParseError::TooDeeplyNested {
+                        limit: MAX_NESTING,
+                        span: Span::new(at, at + c.len_utf8()),
+                    });
+                }
+            }
             '(' | '[' => {
-                if open.len() == MAX_NESTING {
+                if open.len() + bars / 2 == MAX_NESTING {
                     return Err(ParseError::TooDeeplyNested {
                         limit: MAX_NESTING,
                         span: Span::new(at, at + 1),
@@ -298,6 +385,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::expr
         | Rule::term
         | Rule::unary
+        | Rule::glued
         | Rule::sign
         | Rule::postfix
         | Rule::powarg
@@ -307,17 +395,29 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::name
         | Rule::number
         | Rule::index_sum
-        | Rule::delta => "an expression",
+        | Rule::delta
+        | Rule::sci_number
+        | Rule::sized
+        | Rule::sized_kind
+        | Rule::ones_vector
+        | Rule::gradient
+        | Rule::abs
+        | Rule::norm => "an expression",
         Rule::add_op
         | Rule::mul_op
         | Rule::transpose
+        | Rule::inverse
+        | Rule::sup_power
+        | Rule::sup_digit
         | Rule::postfix_op
         | Rule::power
         | Rule::pow_op
         | Rule::indexing => "an operator",
-        Rule::index_list | Rule::index => {
+        Rule::norm_end => "`‖₁` or `‖₂`",
+        Rule::index_list | Rule::index | Rule::sub_indices | Rule::sub_letter => {
             "an index (a lowercase letter, optionally followed by digits)"
         }
+        Rule::size_sub | Rule::size_part | Rule::size_letter | Rule::sub_digit => "a size",
         Rule::WHITESPACE => return None,
     })
 }
@@ -391,6 +491,8 @@ impl Built {
 
 struct Builder<'a> {
     decls: &'a Decls,
+    /// The source, for the texts quoted in messages.
+    text: &'a str,
 }
 
 type BuildResult = Result<Built, ParseError>;
@@ -409,7 +511,7 @@ impl Builder<'_> {
                         .expect("index_lhs has a name")
                         .as_str()
                         .to_string();
-                    let indices = index_list(parts.next().expect("index_lhs has indices"));
+                    let indices = pair_indices(parts.next().expect("index_lhs has indices"));
                     if indices.len() > MAX_TENSOR_ORDER {
                         return Err(ParseError::TooManyIndices {
                             order: indices.len(),
@@ -479,20 +581,87 @@ impl Builder<'_> {
         Ok(acc)
     }
 
+    /// A product chain. Each operand may stand for several factors (a
+    /// juxtaposition `XW'` is `X*W'`), joined with `*` as if it had been
+    /// written between them.
     fn term(&self, pair: Pair<'_, Rule>) -> BuildResult {
         let mut parts = pair.into_inner();
-        let mut acc = self.unary(parts.next().expect("term starts with a unary"))?;
-        while let Some(op) = parts.next() {
-            let op = match op.as_str() {
-                "*" => BinOp::Mul,
+        let first = self.factors(parts.next().expect("term starts with a unary"))?;
+        let mut acc = self.product(None, first)?;
+        while let Some(op_pair) = parts.next() {
+            if op_pair.as_rule() == Rule::glued {
+                let factors = self.glued(op_pair, &acc)?;
+                acc = self.product(Some(acc), factors)?;
+                continue;
+            }
+            let op = match op_pair.as_str() {
+                "*" | "·" => BinOp::Mul,
                 "/" => BinOp::Div,
-                ".*" => BinOp::HadMul,
+                ".*" | "⊙" => BinOp::HadMul,
                 _ => BinOp::HadDiv,
             };
-            let rhs = self.unary(parts.next().expect("an operator is followed by an operand"))?;
-            acc = self.binary(op, acc, rhs)?;
+            let factors =
+                self.factors(parts.next().expect("an operator is followed by an operand"))?;
+            if op != BinOp::Mul && factors.len() > 1 {
+                return Err(self.split_by(op_pair.as_str(), &factors));
+            }
+            let mut factors = factors.into_iter();
+            let head = factors.next().expect("an operand has a factor");
+            acc = self.binary(op, acc, head)?;
+            acc = self.product(Some(acc), factors.collect())?;
         }
         Ok(acc)
+    }
+
+    /// The factors of an operand written with no operator after `before`:
+    /// a product when it follows a transpose with nothing between
+    /// (`x'Ax` is `x'*A*x`), refused otherwise.
+    fn glued(&self, pair: Pair<'_, Rule>, before: &Built) -> Result<Vec<Built>, ParseError> {
+        let span = span_of(&pair);
+        let previous = &self.text[before.expr.span.start..before.expr.span.end];
+        let adjacent = before.expr.span.end == span.start;
+        if !(adjacent && (previous.ends_with('\'') || previous.ends_with('ᵀ'))) {
+            return Err(ParseError::MissingOperator {
+                left: previous.to_string(),
+                right: self.text[span.start..span.end].to_string(),
+                span,
+            });
+        }
+        let postfix = pair.into_inner().next().expect("glued holds an operand");
+        let start = postfix.as_span().start();
+        self.postfix_factors(postfix, 0, start)
+    }
+
+    /// `acc * f1 * f2 * …`, left-associated.
+    fn product(&self, acc: Option<Built>, factors: Vec<Built>) -> BuildResult {
+        let mut acc = acc;
+        for factor in factors {
+            acc = Some(match acc {
+                None => factor,
+                Some(lhs) => self.binary(BinOp::Mul, lhs, factor)?,
+            });
+        }
+        Ok(acc.expect("a product has a factor"))
+    }
+
+    /// The refusal of a juxtaposition after an operator that would split it
+    /// (`a/XW` is `a/X*W` by the rule, but reads as `a/(X*W)`).
+    fn split_by(&self, op: &str, factors: &[Built]) -> ParseError {
+        let text: Vec<&str> = factors
+            .iter()
+            .map(|f| &self.text[f.expr.span.start..f.expr.span.end])
+            .collect();
+        let span = factors[0]
+            .expr
+            .span
+            .join(factors[factors.len() - 1].expr.span);
+        let product = text.join("*");
+        ParseError::Ambiguous {
+            text: text.concat(),
+            readings: vec![format!("{op}({product})"), format!("{op}{product}")],
+            reason: format!("a juxtaposition after `{op}`"),
+            span,
+        }
     }
 
     /// Applies a run of signs: an odd number of `-` is one negation.
@@ -505,47 +674,78 @@ impl Builder<'_> {
         }
     }
 
-    fn unary(&self, pair: Pair<'_, Rule>) -> BuildResult {
+    /// The factors of one operand of a product: the signs go to the first,
+    /// the postfix operators to the last (`-XW'` is `-X*W'`).
+    fn factors(&self, pair: Pair<'_, Rule>) -> Result<Vec<Built>, ParseError> {
         let start = pair.as_span().start();
         let mut negations = 0;
-        let mut operand = None;
+        let mut postfix = None;
         for inner in pair.into_inner() {
             match inner.as_rule() {
-                Rule::sign => negations += usize::from(inner.as_str() == "-"),
-                _ => operand = Some(self.postfix(inner)?),
+                Rule::sign => negations += usize::from(inner.as_str() != "+"),
+                _ => postfix = Some(inner),
             }
         }
-        self.signed(negations, start, operand.expect("unary has an operand"))
+        self.postfix_factors(postfix.expect("unary has an operand"), negations, start)
     }
 
-    fn postfix(&self, pair: Pair<'_, Rule>) -> BuildResult {
+    /// The factors of a `postfix` pair, after `negations` signs from `start`.
+    fn postfix_factors(
+        &self,
+        pair: Pair<'_, Rule>,
+        negations: usize,
+        start: usize,
+    ) -> Result<Vec<Built>, ParseError> {
         let mut parts = pair.into_inner();
-        let mut acc = self.primary(parts.next().expect("postfix starts with a primary"))?;
+        let mut factors = self.primary(parts.next().expect("postfix starts with a primary"))?;
+        let mut last = factors.pop().expect("a primary has a factor");
         for op in parts {
-            let span = Span::new(acc.expr.span.start, op.as_span().end());
-            acc = match op.as_rule() {
-                Rule::transpose => self.unary_node(ExprKind::Transpose, acc, span)?,
-                Rule::indexing => self.indexed(acc, op)?,
-                _ => {
-                    let mut power = op.into_inner();
-                    let sym = power.next().expect("power has an operator").as_str();
-                    let op = if sym == "^" {
-                        BinOp::Pow
-                    } else {
-                        BinOp::HadPow
-                    };
-                    let arg = self.powarg(power.next().expect("power has an exponent"))?;
-                    self.binary(op, acc, arg)?
-                }
-            };
+            last = self.postfix_op(last, op)?;
         }
-        Ok(acc)
+        factors.push(last);
+        let first = factors.remove(0);
+        factors.insert(0, self.signed(negations, start, first)?);
+        Ok(factors)
     }
 
-    fn indexed(&self, base: Built, pair: Pair<'_, Rule>) -> BuildResult {
-        let span = Span::new(base.expr.span.start, pair.as_span().end());
-        let list = pair.into_inner().next().expect("indexing has indices");
-        let indices = index_list(list);
+    fn postfix_op(&self, acc: Built, op: Pair<'_, Rule>) -> BuildResult {
+        let span = Span::new(acc.expr.span.start, op.as_span().end());
+        match op.as_rule() {
+            Rule::transpose => self.unary_node(ExprKind::Transpose, acc, span),
+            Rule::inverse => {
+                let depth = acc.depth + 1;
+                self.node(ExprKind::Call(Func::Inv, Box::new(acc.expr)), span, depth)
+            }
+            Rule::indexing => {
+                let list = op.into_inner().next().expect("indexing has indices");
+                self.indexed(acc, index_list(list), span)
+            }
+            Rule::sub_indices => self.indexed(acc, sub_indices(&op), span),
+            Rule::sup_power => {
+                let op_span = span_of(&op);
+                let exponent = scripts::plain_text(op.as_str(), from_superscript)
+                    .expect("a superscript power is superscript digits");
+                let digits = exponent.trim_start_matches('-');
+                let value = self.number(digits, op_span)?;
+                let exponent =
+                    self.signed(usize::from(exponent.starts_with('-')), op_span.start, value)?;
+                self.binary(BinOp::Pow, acc, exponent)
+            }
+            _ => {
+                let mut power = op.into_inner();
+                let sym = power.next().expect("power has an operator").as_str();
+                let op = if sym == "^" {
+                    BinOp::Pow
+                } else {
+                    BinOp::HadPow
+                };
+                let arg = self.powarg(power.next().expect("power has an exponent"))?;
+                self.binary(op, acc, arg)
+            }
+        }
+    }
+
+    fn indexed(&self, base: Built, indices: Vec<String>, span: Span) -> BuildResult {
         let depth = base.depth + 1;
         self.node(ExprKind::Index(Box::new(base.expr), indices), span, depth)
     }
@@ -556,100 +756,190 @@ impl Builder<'_> {
         let mut operand: Option<Built> = None;
         for inner in pair.into_inner() {
             match inner.as_rule() {
-                Rule::sign => negations += usize::from(inner.as_str() == "-"),
+                Rule::sign => negations += usize::from(inner.as_str() != "+"),
                 Rule::indexing => {
                     let base = operand.take().expect("indexing follows its operand");
-                    operand = Some(self.indexed(base, inner)?);
+                    let span = Span::new(base.expr.span.start, inner.as_span().end());
+                    let list = inner.into_inner().next().expect("indexing has indices");
+                    operand = Some(self.indexed(base, index_list(list), span)?);
                 }
-                _ => operand = Some(self.primary(inner)?),
+                _ => {
+                    let span = span_of(&inner);
+                    let mut factors = self.primary(inner)?;
+                    if factors.len() > 1 {
+                        let text = &self.text[span.start..span.end];
+                        return Err(ParseError::Ambiguous {
+                            text: text.to_string(),
+                            readings: vec![
+                                format!("^({})", self.joined(&factors)),
+                                format!("^{}", self.joined(&factors)),
+                            ],
+                            reason: "a juxtaposition as an exponent".to_string(),
+                            span,
+                        });
+                    }
+                    operand = factors.pop();
+                }
             }
         }
         self.signed(negations, start, operand.expect("powarg has an operand"))
     }
 
-    fn primary(&self, pair: Pair<'_, Rule>) -> BuildResult {
+    /// The source texts of `factors` joined by `*`.
+    fn joined(&self, factors: &[Built]) -> String {
+        factors
+            .iter()
+            .map(|f| &self.text[f.expr.span.start..f.expr.span.end])
+            .collect::<Vec<_>>()
+            .join("*")
+    }
+
+    fn number(&self, text: &str, span: Span) -> BuildResult {
+        let value: f64 = text.parse().map_err(|_| ParseError::Syntax {
+            message: format!("`{text}` is not a valid number"),
+            span,
+        })?;
+        if !value.is_finite() {
+            return Err(ParseError::Syntax {
+                message: format!(
+                    "`{}` is too large for a number",
+                    &self.text[span.start..span.end]
+                ),
+                span,
+            });
+        }
+        Ok(Built::leaf(ExprKind::Num(value), span))
+    }
+
+    /// A primary: one factor, or the factors of a juxtaposition.
+    fn primary(&self, pair: Pair<'_, Rule>) -> Result<Vec<Built>, ParseError> {
         let span = span_of(&pair);
-        match pair.as_rule() {
-            Rule::number => {
-                let value: f64 = pair.as_str().parse().map_err(|_| ParseError::Syntax {
-                    message: format!("`{}` is not a valid number", pair.as_str()),
-                    span,
-                })?;
-                if !value.is_finite() {
-                    return Err(ParseError::Syntax {
-                        message: format!("`{}` is too large for a number", pair.as_str()),
-                        span,
-                    });
-                }
-                Ok(Built::leaf(ExprKind::Num(value), span))
+        let one = match pair.as_rule() {
+            Rule::number => self.number(pair.as_str(), span)?,
+            Rule::sci_number => {
+                // `1.5·10⁻⁹`: mantissa, then the power of ten.
+                let text = pair.as_str();
+                let (mantissa, power) = text.split_once('·').unwrap_or(("1", text));
+                let exponent = scripts::plain_text(&power["10".len()..], from_superscript)
+                    .expect("the exponent is superscript digits");
+                self.number(&format!("{mantissa}e{exponent}"), span)?
             }
             Rule::paren => {
                 let inner = pair.into_inner().next().expect("paren holds an expression");
-                self.expr(inner)
+                self.expr(inner)?
+            }
+            Rule::abs | Rule::norm => {
+                let rule = pair.as_rule();
+                let mut parts = pair.into_inner();
+                let arg = self.expr(parts.next().expect("a bar holds an expression"))?;
+                let func = match (rule, parts.next().map(|p| p.as_str().to_string())) {
+                    (Rule::abs, _) => Func::Abs,
+                    (_, Some(end)) if end == "‖₁" => Func::Norm1,
+                    _ => Func::Norm2,
+                };
+                let depth = arg.depth + 1;
+                self.node(ExprKind::Call(func, Box::new(arg.expr)), span, depth)?
             }
             Rule::delta => {
-                let mut parts = pair.into_inner();
-                let i = parts
-                    .next()
-                    .expect("delta has two indices")
-                    .as_str()
-                    .to_string();
-                let j = parts
-                    .next()
-                    .expect("delta has two indices")
-                    .as_str()
-                    .to_string();
-                Ok(Built::leaf(ExprKind::Delta(i, j), span))
+                let indices = pair_indices(pair);
+                let [i, j] =
+                    <[String; 2]>::try_from(indices).map_err(|got| ParseError::BadArguments {
+                        message: format!(
+                            "`δ` takes two indices, as in `δᵢⱼ`, but was given {}",
+                            got.len()
+                        ),
+                        span,
+                    })?;
+                Built::leaf(ExprKind::Delta(i, j), span)
             }
             Rule::index_sum => {
                 let mut parts = pair.into_inner();
-                let indices = index_list(parts.next().expect("sum has indices"));
+                let list = parts.next().expect("sum has indices");
+                let indices = if list.as_rule() == Rule::sub_indices {
+                    sub_indices(&list)
+                } else {
+                    index_list(list)
+                };
                 let body = self.expr(parts.next().expect("sum has a body"))?;
                 let depth = body.depth + 1;
                 self.node(
                     ExprKind::IndexSum(indices, Box::new(body.expr)),
                     span,
                     depth,
-                )
+                )?
             }
-            Rule::call => self.call(pair),
-            Rule::name => self.name(pair.as_str(), span),
+            Rule::sized => sized(pair, span)?,
+            Rule::ones_vector => Built::leaf(
+                ExprKind::Fill {
+                    kind: FillKind::Vector,
+                    value: Box::new(Expr::num(1.0)),
+                    size: None,
+                },
+                span,
+            ),
+            Rule::gradient => self.gradient(pair, span)?,
+            Rule::call => return self.call(pair),
+            Rule::name => return self.name(pair.as_str(), span),
             other => unreachable!("primary cannot be {other:?}"),
-        }
+        };
+        Ok(vec![one])
     }
 
-    fn name(&self, name: &str, span: Span) -> BuildResult {
-        match names::classify(name, self.decls) {
-            NameRole::Gradient(function) => {
-                Ok(Built::leaf(ExprKind::Grad(function, Vec::new()), span))
+    /// `∂L` or `∂L(E)`, as the Unicode printer writes `dL` and `dL(E)`.
+    fn gradient(&self, pair: Pair<'_, Rule>, span: Span) -> BuildResult {
+        let mut parts = pair.into_inner();
+        let name = parts.next().expect("a gradient names its function");
+        let args: Vec<Built> = parts.map(|p| self.expr(p)).collect::<Result<_, _>>()?;
+        let function = name.as_str();
+        match names::classify(&format!("d{function}"), self.decls) {
+            NameRole::Gradient(f) if f == function => {}
+            _ => {
+                return Err(ParseError::BadArguments {
+                    message: format!(
+                        "`∂{function}` is the gradient of a function, but `{function}` is not an abstract function"
+                    ),
+                    span: span_of(&name),
+                })
             }
-            NameRole::Juxtaposition(letters) => self.juxtaposition(&letters, span),
+        }
+        let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
+        let args = args.into_iter().map(|a| a.expr).collect();
+        self.node(ExprKind::Grad(function.to_string(), args), span, depth)
+    }
+
+    fn name(&self, name: &str, span: Span) -> Result<Vec<Built>, ParseError> {
+        let leaf = |kind| Ok(vec![Built::leaf(kind, span)]);
+        match names::classify(name, self.decls) {
+            NameRole::Gradient(function) => leaf(ExprKind::Grad(function, Vec::new())),
+            NameRole::Juxtaposition(pieces) => {
+                let mut at = span.start;
+                Ok(pieces
+                    .into_iter()
+                    .map(|piece| {
+                        let piece_span = Span::new(at, at + piece.len());
+                        at = piece_span.end;
+                        Built::leaf(ExprKind::Var(piece), piece_span)
+                    })
+                    .collect())
+            }
+            NameRole::Ambiguous(splits) => Err(ParseError::Ambiguous {
+                text: name.to_string(),
+                readings: splits.iter().map(|s| s.join("*")).collect(),
+                reason: "declared names split this word in more than one way".to_string(),
+                span,
+            }),
             NameRole::Reserved(reason) => Err(ParseError::Reserved {
                 name: name.to_string(),
                 reason,
                 span,
             }),
-            NameRole::Value | NameRole::Function => {
-                Ok(Built::leaf(ExprKind::Var(name.to_string()), span))
-            }
+            NameRole::Value | NameRole::Function => leaf(ExprKind::Var(name.to_string())),
         }
     }
 
-    /// `XW` read as `X*W`: a left-associated product of one-letter variables.
-    fn juxtaposition(&self, letters: &[String], span: Span) -> BuildResult {
-        let mut acc: Option<Built> = None;
-        for (offset, letter) in letters.iter().enumerate() {
-            let at = span.start + offset;
-            let leaf = Built::leaf(ExprKind::Var(letter.clone()), Span::new(at, at + 1));
-            acc = Some(match acc {
-                None => leaf,
-                Some(lhs) => self.binary(BinOp::Mul, lhs, leaf)?,
-            });
-        }
-        Ok(acc.expect("juxtaposition has at least two letters"))
-    }
-
-    fn call(&self, pair: Pair<'_, Rule>) -> BuildResult {
+    /// A call: a built-in, an abstract function, a gradient, or a value
+    /// times a parenthesized factor (`X(Y + Z)` is `X*(Y + Z)`).
+    fn call(&self, pair: Pair<'_, Rule>) -> Result<Vec<Built>, ParseError> {
         let span = span_of(&pair);
         let mut parts = pair.into_inner();
         let name_pair = parts.next().expect("call has a name");
@@ -667,7 +957,11 @@ impl Builder<'_> {
                 return Err(arity_error("one argument"));
             }
             let arg = args.into_iter().next().expect("one argument");
-            return self.node(ExprKind::Call(func, Box::new(arg.expr)), span, depth);
+            return Ok(vec![self.node(
+                ExprKind::Call(func, Box::new(arg.expr)),
+                span,
+                depth,
+            )?]);
         }
         match name {
             "vector" | "matrix" => {
@@ -680,7 +974,7 @@ impl Builder<'_> {
                     FillKind::Matrix
                 };
                 let value = args.into_iter().next().expect("one argument");
-                return self.node(
+                return Ok(vec![self.node(
                     ExprKind::Fill {
                         kind,
                         value: Box::new(value.expr),
@@ -688,7 +982,7 @@ impl Builder<'_> {
                     },
                     span,
                     depth,
-                );
+                )?]);
             }
             "delta" => {
                 return Err(ParseError::BadArguments {
@@ -714,18 +1008,26 @@ impl Builder<'_> {
                     .iter()
                     .map(|a| dim_argument(name, &a.expr))
                     .collect::<Result<_, _>>()?;
-                return Ok(Built::leaf(ExprKind::Const(kind, dims), span));
+                return Ok(vec![Built::leaf(ExprKind::Const(kind, dims), span)]);
             }
             _ => {}
         }
         match names::classify(name, self.decls) {
             NameRole::Function => {
                 let args = args.into_iter().map(|a| a.expr).collect();
-                self.node(ExprKind::Apply(name.to_string(), args), span, depth)
+                Ok(vec![self.node(
+                    ExprKind::Apply(name.to_string(), args),
+                    span,
+                    depth,
+                )?])
             }
             NameRole::Gradient(function) => {
                 let args = args.into_iter().map(|a| a.expr).collect();
-                self.node(ExprKind::Grad(function, args), span, depth)
+                Ok(vec![self.node(
+                    ExprKind::Grad(function, args),
+                    span,
+                    depth,
+                )?])
             }
             NameRole::Value | NameRole::Juxtaposition(_)
                 if names::may_juxtapose(name, self.decls) =>
@@ -738,9 +1040,9 @@ impl Builder<'_> {
                         span,
                     });
                 }
-                let lhs = self.name(name, name_span)?;
-                let rhs = args.into_iter().next().expect("one argument");
-                self.binary(BinOp::Mul, lhs, rhs)
+                let mut factors = self.name(name, name_span)?;
+                factors.extend(args);
+                Ok(factors)
             }
             NameRole::Reserved(reason) => Err(ParseError::Reserved {
                 name: name.to_string(),
@@ -751,6 +1053,7 @@ impl Builder<'_> {
                 name: name.to_string(),
                 span: name_span,
                 suggestion: names::nearest_function(name, self.decls),
+                advice: names::other_language(name),
             }),
         }
     }
@@ -758,6 +1061,67 @@ impl Builder<'_> {
 
 fn index_list(pair: Pair<'_, Rule>) -> Vec<String> {
     pair.into_inner().map(|p| p.as_str().to_string()).collect()
+}
+
+/// `ᵢⱼ` as the indices `i`, `j`.
+fn sub_indices(pair: &Pair<'_, Rule>) -> Vec<String> {
+    pair.as_str()
+        .chars()
+        .map(|c| {
+            from_subscript(c)
+                .expect("sub_indices holds subscript letters")
+                .to_string()
+        })
+        .collect()
+}
+
+/// The indices of a pair that holds them as subscripts, as an
+/// `index_list`, or as `index` children.
+fn pair_indices(pair: Pair<'_, Rule>) -> Vec<String> {
+    match pair.as_rule() {
+        Rule::sub_indices => sub_indices(&pair),
+        Rule::index_list => index_list(pair),
+        _ => pair
+            .into_inner()
+            .flat_map(|p| match p.as_rule() {
+                Rule::sub_indices => sub_indices(&p),
+                _ => vec![p.as_str().to_string()],
+            })
+            .collect(),
+    }
+}
+
+/// `Iₙ`, `𝟙₃ₓ₄`, `0ₙ`: `eye(n)`, `ones(3,4)`, `zeros(n)`.
+fn sized(pair: Pair<'_, Rule>, span: Span) -> BuildResult {
+    let mut parts = pair.into_inner();
+    let kind = match parts
+        .next()
+        .expect("a sized constant has a symbol")
+        .as_str()
+    {
+        "I" => ConstKind::Eye,
+        "𝟙" => ConstKind::Ones,
+        _ => ConstKind::Zeros,
+    };
+    let dims = parts
+        .next()
+        .expect("a sized constant has a size")
+        .into_inner()
+        .map(|part| {
+            let text = scripts::plain_text(part.as_str(), from_subscript)
+                .expect("a size is subscript characters");
+            match text.parse::<usize>() {
+                Ok(0) => Err(ParseError::BadArguments {
+                    message: "a size must be a positive integer or a dimension name such as `n`"
+                        .to_string(),
+                    span,
+                }),
+                Ok(n) => Ok(DimSpec::Fixed(n)),
+                Err(_) => Ok(DimSpec::Named(text)),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Built::leaf(ExprKind::Const(kind, dims), span))
 }
 
 fn dim_argument(function: &str, arg: &Expr) -> Result<DimSpec, ParseError> {

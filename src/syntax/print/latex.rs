@@ -17,10 +17,11 @@
 //!   `\log`, `\det`, `\sqrt{…}`), the others `\operatorname{…}`.
 
 use super::{
-    carries_script, fill_name, format_number, human_prec, human_rhs_needs_parens, operand_precs,
-    split_scientific, Prec, Script,
+    carries_script, fill_name, format_number, human_lhs_needs_parens, human_prec,
+    human_rhs_needs_parens, operand_precs, split_scientific, Prec, Script,
 };
 use crate::syntax::ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func};
+use crate::syntax::names::GREEK;
 
 /// The formula in LaTeX, `G_{ij} = …` for an index form.
 ///
@@ -52,44 +53,6 @@ pub fn expr_to_latex(expr: &Expr) -> String {
     write(&mut out, expr);
     out
 }
-
-const GREEK: [&str; 35] = [
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "iota",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "pi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "chi",
-    "psi",
-    "omega",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Pi",
-    "Sigma",
-    "Upsilon",
-    "Phi",
-    "Psi",
-    "Omega",
-    "varepsilon",
-];
 
 /// A variable or function name in LaTeX.
 #[inline(never)]
@@ -232,7 +195,7 @@ fn write_binary(out: &mut String, op: BinOp, lhs: &Expr, rhs: &Expr) {
         _ => {}
     }
     let (left, right) = operand_precs(op);
-    write_grouped(out, lhs, prec(lhs) < left);
+    write_grouped(out, lhs, human_lhs_needs_parens(lhs, prec(lhs), op, left));
     let at = out.len();
     write_grouped(out, rhs, human_rhs_needs_parens(prec(rhs), right));
     let separator = match op {
@@ -388,6 +351,13 @@ mod tests {
             ),
             ("1.5e-300*x", r"1.5 \cdot 10^{-300} x"),
             ("dL(X')", r"\partial L\left(X^\top\right)"),
+            // Mixed product-level operators are bracketed (see the rule in
+            // `print/mod.rs`); `/` is a fraction and delimits itself.
+            ("(A .* X)*C", r"\left(A \odot X\right) C"),
+            ("A*B .* C", r"\left(A B\right) \odot C"),
+            ("A ./ B .* C", r"\left(A \oslash B\right) \odot C"),
+            ("A .* B .* C", r"A \odot B \odot C"),
+            ("A/c*B", r"\frac{A}{c} B"),
         ] {
             assert_eq!(latex(text), expected, "{text}");
         }

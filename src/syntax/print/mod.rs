@@ -6,10 +6,13 @@
 //!   the parser can produce from undeclared names (see `expr.rs` for the
 //!   names that cannot round-trip).
 //! - [`to_unicode`] / [`expr_to_unicode`] write for people in a terminal:
-//!   `Xᵀ·∂L`, `A ⊙ B`, `Σₖ(…)`.
+//!   `Xᵀ·∂L`, `A ⊙ B`, `Σₖ(…)`; the parser reads this text back to an equal
+//!   AST too.
 //! - [`to_latex`] / [`expr_to_latex`] write KaTeX-valid LaTeX.
 //!
-//! The three share one precedence ladder ([`Prec`]) and one number format.
+//! The three share one precedence ladder ([`Prec`]), one number format, and
+//! one bracket rule for mixed products in the human notations
+//! ([`human_lhs_needs_parens`]).
 //! The printers recurse once per tree level, with small frames (helpers are
 //! kept out of line): with the test profile a tree of depth
 //! [`MAX_DEPTH`](super::MAX_DEPTH) prints within a 2 MiB thread stack, but
@@ -106,6 +109,42 @@ fn human_prec(e: &Expr) -> Prec {
 /// operator (`a·(−b)` rather than `a·−b`).
 fn human_rhs_needs_parens(prec: Prec, least: Prec) -> bool {
     prec < least || prec == Prec::Unary
+}
+
+/// The product-level operator a node shows in the human notations: its own
+/// for `·`, `/`, `⊙`, `⊘`, and `·` for a number in exponent form (`1.5·10⁻⁹`).
+fn shown_product(e: &Expr) -> Option<BinOp> {
+    match &e.kind {
+        ExprKind::Binary(op @ (BinOp::Mul | BinOp::Div | BinOp::HadMul | BinOp::HadDiv), _, _) => {
+            Some(*op)
+        }
+        ExprKind::Num(v) if *v >= 0.0 && is_scientific(*v) => Some(BinOp::Mul),
+        _ => None,
+    }
+}
+
+/// The bracket rule of the human notations for the left operand `lhs`
+/// (printed at level `prec`) of `op`, which needs at least `least`.
+///
+/// The input syntax reads `*`, `/`, `.*` and `./` at one level from left to
+/// right, but a reader of `A ⊙ X·C` binds `·` first and sees `A ⊙ (X·C)`.
+/// So a product-level left operand is bare only under the same operator
+/// (`A·B·C`, `A ⊙ B ⊙ C`), or when it is a `·` or `⊙` under `/`, where both
+/// readings agree because `/` divides by a scalar (`A·B/c`, `A ⊙ B/c`);
+/// any other mix is bracketed: `(A ⊙ X)·C`, `(A·B) ⊙ C`, `(A/c)·B`,
+/// `(A ⊘ B)/c`. Right operands at
+/// product level are always bracketed ([`operand_precs`]).
+fn human_lhs_needs_parens(lhs: &Expr, prec: Prec, op: BinOp, least: Prec) -> bool {
+    if prec < least {
+        return true;
+    }
+    match shown_product(lhs) {
+        Some(inner) if prec == Prec::Product && binary_prec(op) == Prec::Product => {
+            let divides_alike = op == BinOp::Div && matches!(inner, BinOp::Mul | BinOp::HadMul);
+            !(inner == op || divides_alike)
+        }
+        _ => false,
+    }
 }
 
 /// Where a postfix operator of the human notations puts its mark.

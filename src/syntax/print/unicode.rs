@@ -16,13 +16,21 @@
 //! - `|x|` for `abs`, `‖x‖₁` and `‖x‖₂` for the norms, other functions by
 //!   name: `tr(X)`, `det(X)`, `exp(X)`, `sigmoid(X)`.
 //!
-//! The output is for reading, not for parsing back.
+//! The output parses back (`parse_formula` reads this notation) to an
+//! equal AST, for the same trees as the input-syntax printer. For that, a
+//! few marks are kept unambiguous: `⁻¹` is only the inverse (the power −1
+//! is `x^(−1)`); a superscript on a bare `10` only writes a number
+//! (`10⁻⁹`, while the power is `(10)²`); a subscript on `I`, `𝟙` or `0`
+//! only writes a size (`Iₙ`; indexing them is `(I)ₙ`); and a size with the
+//! letter `x` in it, which would read as the separator `ₓ`, is written
+//! `ones(x)`.
 
 use super::{
-    carries_script, fill_name, format_number, human_prec, human_rhs_needs_parens, operand_precs,
-    split_scientific, Prec, Script,
+    carries_script, fill_name, format_number, human_lhs_needs_parens, human_prec,
+    human_rhs_needs_parens, operand_precs, split_scientific, Prec, Script,
 };
 use crate::syntax::ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func};
+use crate::syntax::scripts::{subscript, superscript};
 
 /// The formula for people, `Gᵢⱼ = …` for an index form.
 ///
@@ -47,59 +55,12 @@ pub fn to_unicode(formula: &Formula) -> String {
 /// ```
 /// use matcalc::syntax::{parse_expr, expr_to_unicode, Decls};
 /// let e = parse_expr("inv(X)'*A .* b'^2", &Decls::new()).unwrap();
-/// assert_eq!(expr_to_unicode(&e), "(X⁻¹)ᵀ·A ⊙ (bᵀ)²");
+/// assert_eq!(expr_to_unicode(&e), "((X⁻¹)ᵀ·A) ⊙ (bᵀ)²");
 /// ```
 pub fn expr_to_unicode(expr: &Expr) -> String {
     let mut out = String::new();
     write(&mut out, expr);
     out
-}
-
-fn subscript(c: char) -> Option<char> {
-    const LETTERS: [(char, char); 17] = [
-        ('a', 'ₐ'),
-        ('e', 'ₑ'),
-        ('h', 'ₕ'),
-        ('i', 'ᵢ'),
-        ('j', 'ⱼ'),
-        ('k', 'ₖ'),
-        ('l', 'ₗ'),
-        ('m', 'ₘ'),
-        ('n', 'ₙ'),
-        ('o', 'ₒ'),
-        ('p', 'ₚ'),
-        ('r', 'ᵣ'),
-        ('s', 'ₛ'),
-        ('t', 'ₜ'),
-        ('u', 'ᵤ'),
-        ('v', 'ᵥ'),
-        ('x', 'ₓ'),
-    ];
-    match c {
-        '0'..='9' => char::from_u32('₀' as u32 + (c as u32 - '0' as u32)),
-        _ => LETTERS
-            .iter()
-            .find(|(plain, _)| *plain == c)
-            .map(|(_, sub)| *sub),
-    }
-}
-
-fn superscript(c: char) -> Option<char> {
-    Some(match c {
-        '0' => '⁰',
-        '1' => '¹',
-        '2' => '²',
-        '3' => '³',
-        '4' => '⁴',
-        '5' => '⁵',
-        '6' => '⁶',
-        '7' => '⁷',
-        '8' => '⁸',
-        '9' => '⁹',
-        '-' => '⁻',
-        '+' => '⁺',
-        _ => return None,
-    })
 }
 
 /// `text` in subscript characters, if every character has one.
@@ -126,11 +87,19 @@ fn index_subscript(indices: &[String]) -> Option<String> {
         .collect()
 }
 
-/// Sizes as a subscript, `ₙ` or `₃ₓ₄`.
+/// Sizes as a subscript, `ₙ` or `₃ₓ₄`; none when a size holds an `x`,
+/// which would read as the separator.
 fn size_subscript(dims: &[DimSpec]) -> Option<String> {
     let parts: Option<Vec<String>> = dims
         .iter()
-        .map(|d| subscript_text(&d.to_string()))
+        .map(|d| d.to_string())
+        .map(|d| {
+            if d.contains('x') {
+                None
+            } else {
+                subscript_text(&d)
+            }
+        })
         .collect();
     Some(parts?.join("ₓ"))
 }
@@ -147,7 +116,8 @@ fn superscript_exponent(e: &Expr) -> Option<String> {
         _ => return None,
     };
     let digits = format_number(value);
-    if value.fract() != 0.0 || digits.contains('e') {
+    // `⁻¹` is the inverse: the power −1 is written `x^(−1)`.
+    if value.fract() != 0.0 || digits.contains('e') || (sign == "-" && value == 1.0) {
         return None;
     }
     superscript_text(&format!("{sign}{digits}"))
@@ -193,8 +163,20 @@ fn write_grouped(out: &mut String, e: &Expr, parens: bool) {
     }
 }
 
+/// Writes the operand of a script, bracketed unless it carries the script
+/// bare; a bare `10` never takes a superscript and `I`, `𝟙`, `0` never an
+/// index subscript, since those would read as a number or a size.
 fn write_script_base(out: &mut String, e: &Expr, script: Script) {
-    write_grouped(out, e, !carries_script(e, script));
+    let reserved = match (&e.kind, script) {
+        (ExprKind::Num(v), Script::Super) => *v == 10.0,
+        (ExprKind::Num(v), Script::Sub) => *v == 0.0,
+        (ExprKind::Var(name), Script::Sub) => name == "I",
+        (ExprKind::Fill { kind, value, .. }, Script::Sub) => {
+            *kind == FillKind::Vector && matches!(value.kind, ExprKind::Num(v) if v == 1.0)
+        }
+        _ => false,
+    };
+    write_grouped(out, e, reserved || !carries_script(e, script));
 }
 
 fn write_call(out: &mut String, name: &str, args: &[Expr]) {
@@ -297,7 +279,11 @@ fn write(out: &mut String, e: &Expr) {
         }
         ExprKind::Binary(op, lhs, rhs) => {
             let (left, right) = operand_precs(*op);
-            write_grouped(out, lhs, human_prec(lhs) < left);
+            write_grouped(
+                out,
+                lhs,
+                human_lhs_needs_parens(lhs, human_prec(lhs), *op, left),
+            );
             out.push_str(operator_text(*op));
             write_grouped(out, rhs, human_rhs_needs_parens(human_prec(rhs), right));
         }
@@ -353,9 +339,16 @@ mod tests {
             ("inv(X)", "X⁻¹"),
             ("inv(A*B)'", "((A·B)⁻¹)ᵀ"),
             (
-                "x^2 + y^-1 + z^2.5 + w^(a+b)",
-                "x² + y⁻¹ + z^2.5 + w^(a + b)",
+                "x^2 + y^-2 + z^2.5 + w^(a+b)",
+                "x² + y⁻² + z^2.5 + w^(a + b)",
             ),
+            // `⁻¹` is kept for the inverse.
+            ("y^-1 + inv(Y)", "y^(−1) + Y⁻¹"),
+            // A superscript on a bare 10 writes a number, a subscript on
+            // `I`, `𝟙` or `0` a size.
+            ("10^2 + 1e20", "(10)² + 10²⁰"),
+            ("I[n] + vector(1)[i] + eye(n)", "(I)ₙ + (𝟙)ᵢ + Iₙ"),
+            ("ones(x) + zeros(n,m)", "ones(x) + 0ₙₓₘ"),
             ("X.^2 ./ Y", "X^⊙2 ⊘ Y"),
             ("a - -b", "a − (−b)"),
             ("a*(b*c)", "a·(b·c)"),
@@ -365,6 +358,32 @@ mod tests {
             ("eye(n) + ones(3,4) + zeros(q)", "Iₙ + 𝟙₃ₓ₄ + zeros(q)"),
             ("1e-300*x", "10⁻³⁰⁰·x"),
             ("1.5e-300*x", "1.5·10⁻³⁰⁰·x"),
+        ] {
+            assert_eq!(unicode(text), expected, "{text}");
+        }
+    }
+
+    /// Mixed product-level operators are bracketed so that the text reads
+    /// as the tree does, whatever binding a reader gives `·`, `⊙`, `⊘`.
+    #[test]
+    fn mixed_products_are_bracketed() {
+        for (text, expected) in [
+            ("(A .* X)*C", "(A ⊙ X)·C"),
+            ("A .* (X*C)", "A ⊙ (X·C)"),
+            ("A*B .* C", "(A·B) ⊙ C"),
+            ("A ./ B .* C", "(A ⊘ B) ⊙ C"),
+            ("A .* B ./ C", "(A ⊙ B) ⊘ C"),
+            ("A .* B .* C", "A ⊙ B ⊙ C"),
+            ("A*B*C", "A·B·C"),
+            ("A*B/c", "A·B/c"),
+            ("A/c*B", "(A/c)·B"),
+            ("A .* B/c", "A ⊙ B/c"),
+            ("A ./ B/c", "(A ⊘ B)/c"),
+            ("a/b/c", "a/b/c"),
+            ("1e-300*x .* y", "(10⁻³⁰⁰·x) ⊙ y"),
+            ("1e-300 .* y", "(10⁻³⁰⁰) ⊙ y"),
+            ("-A .* X*C", "(−A ⊙ X)·C"),
+            ("(A + B) .* C - D*E'", "(A + B) ⊙ C − D·Eᵀ"),
         ] {
             assert_eq!(unicode(text), expected, "{text}");
         }
