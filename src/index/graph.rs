@@ -207,6 +207,7 @@ impl Graph {
             Node::Const(ConstKind::Zeros) => Some(0),
             Node::Fill(..) => Some(1),
             Node::Neg(a) | Node::T(a) | Node::Binary(BinOp::Div, a, _) => of(a),
+            Node::Binary(BinOp::HadDiv, a, b) if self.is_scalar(*b) => of(a),
             Node::Binary(BinOp::Mul, a, b) if self.is_scalar(*a) => of(b),
             Node::Binary(BinOp::Mul, a, b) if self.is_scalar(*b) => of(a),
             Node::Binary(BinOp::Mul, a, b) => [of(a), of(b), fixed(&self.dims(*a)[1])]
