@@ -227,7 +227,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     let wrt = requested_pairs(config, &typed)?;
     let var_dims = |name: &str| typed.var_dims(name);
     let root_dims = graph.dims(root).clone();
-    let constant = constant_nodes(&mut graph, root, &config.wrt)?;
+    let constant = constant_nodes(&graph, root, &config.wrt)?;
     let mut diff = Differentiator::new(&mut graph);
     diff.constant = constant;
     let mut raw = Vec::new();
@@ -330,13 +330,16 @@ fn in_derivative(e: DeriveError) -> DeriveError {
 /// undefined everywhere (`log(x - x)`, `inv(0*X)`): that is an error.
 /// An input of more than [`MAX_NORMALIZED_NODES`] nodes is not examined,
 /// and past the simplifier's budget nothing more is known.
-fn constant_nodes(graph: &mut Graph, root: Id, names: &[String]) -> Result<Vec<bool>, DeriveError> {
+fn constant_nodes(graph: &Graph, root: Id, names: &[String]) -> Result<Vec<bool>, DeriveError> {
     let order = graph.topological(&[root]);
     if order.len() > MAX_NORMALIZED_NODES {
         return Ok(Vec::new());
     }
+    // Canonical forms are built in a copy, so that the nodes made for them
+    // do not change the ids (and so the written order) of the derivation.
+    let mut scratch = graph.clone();
     let mut forms = Vec::with_capacity(order.len());
-    let mut normalizer = Normalizer::new(graph);
+    let mut normalizer = Normalizer::new(&mut scratch);
     for &id in &order {
         match normalizer.normalize(id) {
             Ok(form) => forms.push((id, form)),
@@ -345,7 +348,7 @@ fn constant_nodes(graph: &mut Graph, root: Id, names: &[String]) -> Result<Vec<b
         }
     }
     let roots: Vec<Id> = forms.iter().map(|&(_, form)| form).collect();
-    let depends = graph.depends_on(
+    let depends = scratch.depends_on(
         &roots,
         &|n| matches!(n, crate::index::Node::Var(v) if names.contains(v)),
     );

@@ -382,10 +382,10 @@ impl Graph {
     /// A built-in function of one argument. The matrix functions of a 1×1
     /// value are those of the number (`det(a) = tr(a) = diag(a) = a`,
     /// `inv(a) = 1/a`, `logdet(a) = log(a)`), those of the identity are
-    /// folded (`inv(I) = I`, `det(I) = 1`, `logdet(I) = 0`); the determinant of a matrix
-    /// singular by its shapes is 0; a function undefined at its argument
-    /// everywhere (`log` of a zero, `inv` or `logdet` of a singular matrix)
-    /// is [`GraphError::Undefined`].
+    /// folded (`inv(I) = I`, `det(I) = 1`, `logdet(I) = 0`), and the
+    /// determinant of a matrix singular by its shapes is 0. A function
+    /// undefined at its argument everywhere (`log` of a zero, `inv` or
+    /// `logdet` of a singular matrix) is [`GraphError::Undefined`].
     pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
         let s = call_shape(func, &shape(self.dims(a)));
         let dims = [s.rows, s.cols];
