@@ -769,3 +769,45 @@ fn fold(op: BinOp, x: f64, y: f64) -> Option<f64> {
     // Fold only when the result is exactly representable as a short decimal.
     (v.is_finite() && (v * 1e6).fract() == 0.0).then_some(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(n: &str) -> DimSpec {
+        DimSpec::Named(n.to_string())
+    }
+
+    #[test]
+    fn rank_bounds_are_read_off_the_shapes() {
+        let mut g = Graph::new();
+        let n = named("n");
+        let col = |g: &mut Graph, name: &str| g.var(name, [named("n"), DimSpec::Fixed(1)]);
+        let (x, y) = (col(&mut g, "x"), col(&mut g, "y"));
+        let yt = g.transpose(y);
+        let outer = g.binary(BinOp::Mul, x, yt).unwrap();
+        assert_eq!(g.rank_bound(outer), Some(1));
+        assert!(g.is_singular(outer), "x*y' is n×n of rank 1");
+        let twice = g.binary(BinOp::Add, outer, outer).unwrap();
+        assert_eq!(g.rank_bound(twice), Some(2));
+        assert!(!g.is_singular(twice), "n may be 2");
+        let m = g.var("X", [n.clone(), n.clone()]);
+        assert_eq!(g.rank_bound(m), None);
+        assert!(!g.is_singular(m));
+        let a = g.var("A", [DimSpec::Fixed(3), DimSpec::Fixed(2)]);
+        let b = g.var("B", [DimSpec::Fixed(2), DimSpec::Fixed(3)]);
+        let ab = g.binary(BinOp::Mul, a, b).unwrap();
+        assert_eq!(g.rank_bound(ab), Some(2));
+        assert!(g.is_singular(ab));
+        let hadamard = g.binary(BinOp::HadMul, outer, m).unwrap();
+        assert_eq!(g.rank_bound(hadamard), None);
+        let squared = g.binary(BinOp::HadMul, outer, outer).unwrap();
+        assert_eq!(g.rank_bound(squared), Some(1));
+        assert_eq!(g.call(Func::Det, outer), Ok(g.num(0.0)));
+        assert!(matches!(
+            g.call(Func::Inv, ab),
+            Err(GraphError::Undefined(_))
+        ));
+        assert!(g.call(Func::Inv, m).is_ok());
+    }
+}
