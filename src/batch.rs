@@ -2,8 +2,11 @@
 //! one JSON record per case, in input order.
 //!
 //! Invariant: a malformed line or a failed derivation gives a record with an
-//! error, never a panic; the batch always completes.
+//! error, never a panic; the batch always completes. Each case stands
+//! alone: should one panic (a bug), that case gets an `internal error`
+//! record and the rest of the file is still answered.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -41,30 +44,40 @@ pub fn case_config(case: &Case) -> DeriveConfig {
     }
 }
 
-/// Derives one case.
+/// Derives one case; a panic inside is caught and reported as the case's
+/// error.
 pub fn derive_case(case: &Case, timings: bool) -> CaseResult {
     let start = Instant::now();
-    let outcome = derive(&case.expr, &case_config(case)).and_then(|d| d.writable().map(|()| d));
-    let seconds = timings.then(|| start.elapsed().as_secs_f64());
-    match outcome {
-        Ok(d) => {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        let d = derive(&case.expr, &case_config(case)).and_then(|d| d.writable().map(|()| d));
+        d.map(|d| {
             let first = &d.derivatives[0];
-            CaseResult {
-                id: case.id.clone(),
-                result: Some(to_expr_string(first.formula())),
-                form: Some(first.form),
-                error: None,
-                seconds,
-            }
-        }
-        Err(e) => CaseResult {
-            id: case.id.clone(),
-            result: None,
-            form: None,
-            error: Some(e.to_string()),
-            seconds,
-        },
+            (to_expr_string(first.formula()), first.form)
+        })
+        .map_err(|e| e.to_string())
+    }))
+    .unwrap_or_else(|payload| Err(format!("internal error: {}", panic_message(&*payload))));
+    let seconds = timings.then(|| start.elapsed().as_secs_f64());
+    let (result, form, error) = match outcome {
+        Ok((text, form)) => (Some(text), Some(form), None),
+        Err(e) => (None, None, Some(e)),
+    };
+    CaseResult {
+        id: case.id.clone(),
+        result,
+        form,
+        error,
+        seconds,
     }
+}
+
+/// The message a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 /// Derives every case of a `cases.jsonl` text.

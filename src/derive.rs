@@ -135,6 +135,10 @@ pub enum DeriveError {
     /// names it.
     #[error("{0}")]
     Limit(String),
+    /// The expression is undefined wherever it is evaluated (`log(x - x)`,
+    /// `inv(x*y')`), so it has no derivative; the message says why.
+    #[error("the expression is undefined everywhere: {0}")]
+    Undefined(String),
 }
 
 /// Results are written out as trees of at most this many nodes. The DAG of
@@ -171,6 +175,7 @@ impl From<GraphError> for DeriveError {
     fn from(e: GraphError) -> DeriveError {
         match e {
             GraphError::Limit(m) => DeriveError::Limit(m),
+            GraphError::Undefined(m) => DeriveError::Undefined(m),
             other => DeriveError::Unsupported(other.to_string()),
         }
     }
@@ -192,6 +197,8 @@ impl DeriveError {
             DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
                 "the result grows too fast; differentiate a smaller part of the expression",
             ),
+            DeriveError::Undefined(_) => Diagnostic::new(self.to_string())
+                .with_help("an expression undefined at every point has no derivative"),
         }
     }
 }
@@ -220,10 +227,12 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     let wrt = requested_pairs(config, &typed)?;
     let var_dims = |name: &str| typed.var_dims(name);
     let root_dims = graph.dims(root).clone();
+    let constant = constant_nodes(&graph, root, &config.wrt)?;
     let mut diff = Differentiator::new(&mut graph);
+    diff.constant = constant;
     let mut raw = Vec::new();
     for pair in &wrt {
-        raw.push(differentiate(&mut diff, root, pair, &var_dims)?);
+        raw.push(differentiate(&mut diff, root, pair, &var_dims).map_err(in_derivative)?);
     }
     let steps = std::mem::take(&mut diff.steps);
     let space = std::mem::take(&mut diff.space);
@@ -233,9 +242,10 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     };
     let mut finished = Vec::new();
     for (pair, result) in wrt.iter().zip(raw) {
-        finished.push(finish(
-            &mut graph, &options, &root_dims, pair, result, &var_dims,
-        )?);
+        finished.push(
+            finish(&mut graph, &options, &root_dims, pair, result, &var_dims)
+                .map_err(in_derivative)?,
+        );
     }
     let graph = Arc::new(graph);
     let options = Arc::new(options);
@@ -300,6 +310,53 @@ fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), 
     let arguments = body.loss_arguments();
     let root = graph.import(body, &var_dims, &|name| arguments.get(name).cloned())?;
     Ok((typed, graph, root))
+}
+
+/// An error met while forming the derivative of an input checked to be
+/// defined: an undefined step there is matcalc's limit, not the input's.
+fn in_derivative(e: DeriveError) -> DeriveError {
+    match e {
+        DeriveError::Undefined(why) => DeriveError::Unsupported(format!(
+            "a step of the derivative is undefined everywhere although the expression is not: {why}"
+        )),
+        other => other,
+    }
+}
+
+/// Per node of the input (by index), true when its canonical form depends
+/// on none of the variables `names`: a part such as `x - x` or
+/// `norm2(x*(y' - y'))` is constant, so no derivative flows through it.
+/// Putting every node in canonical form also finds an input that is
+/// undefined everywhere (`log(x - x)`, `inv(0*X)`): that is an error.
+/// An input of more than [`MAX_NORMALIZED_NODES`] nodes is not examined,
+/// and past the simplifier's budget nothing more is known.
+fn constant_nodes(graph: &Graph, root: Id, names: &[String]) -> Result<Vec<bool>, DeriveError> {
+    let order = graph.topological(&[root]);
+    if order.len() > MAX_NORMALIZED_NODES {
+        return Ok(Vec::new());
+    }
+    // Canonical forms are built in a copy, so that the nodes made for them
+    // do not change the ids (and so the written order) of the derivation.
+    let mut scratch = graph.clone();
+    let mut forms = Vec::with_capacity(order.len());
+    let mut normalizer = Normalizer::new(&mut scratch);
+    for &id in &order {
+        match normalizer.normalize(id) {
+            Ok(form) => forms.push((id, form)),
+            Err(GraphError::Undefined(why)) => return Err(DeriveError::Undefined(why)),
+            Err(_) => break,
+        }
+    }
+    let roots: Vec<Id> = forms.iter().map(|&(_, form)| form).collect();
+    let depends = scratch.depends_on(
+        &roots,
+        &|n| matches!(n, crate::index::Node::Var(v) if names.contains(v)),
+    );
+    let mut constant = vec![false; graph.len()];
+    for (id, form) in forms {
+        constant[id.index()] = !depends[form.index()];
+    }
+    Ok(constant)
 }
 
 fn requested_pairs(config: &DeriveConfig, typed: &Typed) -> Result<Vec<Vec<String>>, DeriveError> {

@@ -13,6 +13,10 @@
 //! - **unsupported**: `derive` refused with `DeriveError::Unsupported`
 //!   (counted by reason; an "internal" error is a failure whatever it is
 //!   called);
+//! - **undefined everywhere**: `derive` refused with
+//!   `DeriveError::Undefined` (`log(a - a)`, `inv(a*a1')`), and no sample
+//!   of any domain plan gives the expression a finite, stable value (one
+//!   that does is a failure);
 //! - **not checkable**: derived, but no well-conditioned sample was found
 //!   and the exact layer could not decide (kept small by the sampler, which
 //!   tries several domains and seeds; a sample is well-conditioned when the
@@ -43,7 +47,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use matcalc::derive::{derive, Derivation, DeriveConfig, DeriveError};
-use matcalc::exact::{verify, Budget, ExactVerdict};
+use matcalc::exact::{expand, verify, Budget, ExactError, ExactVerdict};
 use matcalc::numeric::{
     check, evaluate, finite_difference, relative_error, relative_step, Bindings, CheckConfig,
     Domain, EvalError, Loss, Method, Problem, Value, KINK_MARGIN, ZERO_SCALE,
@@ -194,6 +198,7 @@ enum How {
 enum Outcome {
     Confirmed(How),
     Unsupported(String),
+    Undefined(String),
     NotCheckable(Rejected),
     Failure(String),
 }
@@ -222,8 +227,59 @@ fn run(case: &Case) -> Outcome {
             Outcome::Failure(format!("internal error: {reason}"))
         }
         Err(DeriveError::Unsupported(reason)) => Outcome::Unsupported(reason),
+        Err(DeriveError::Undefined(why)) => undefined_everywhere(case, why),
         Err(e) => Outcome::Failure(format!("unexpected error: {e}")),
     }
+}
+
+/// Judges a refusal as undefined everywhere: under no domain plan and
+/// seed may the expression have a finite, stable value.
+fn undefined_everywhere(case: &Case, why: String) -> Outcome {
+    let typed = match matcalc::derive::typecheck(&case.text(), &case.request().decls) {
+        Ok(typed) => typed,
+        Err(e) => return Outcome::Failure(format!("refused as undefined ({why}): {e}")),
+    };
+    let p = matcalc::confirm::problem(&typed, &case.wrt, &BTreeMap::new());
+    // Exactly, a singular matrix has determinant 0 (numerically, rounding
+    // noise whose logarithm looks finite).
+    if let Err(
+        ExactError::OutsideDomain { .. }
+        | ExactError::Singular { .. }
+        | ExactError::DivisionByZero { .. },
+    ) = expand(&p.expr, &p.vars, Budget::default())
+    {
+        return Outcome::Undefined(why);
+    }
+    let f = Formula {
+        lhs: None,
+        body: p.expr.clone(),
+    };
+    let loss = is_abstract(&p.expr).then_some(Loss::ALL[0]);
+    for domains in plans(&p) {
+        let candidate = Problem {
+            domains,
+            ..p.clone()
+        };
+        for seed in SAMPLE_SEEDS {
+            let Ok(bindings) = candidate.sample(seed, 0, loss) else {
+                continue;
+            };
+            let Ok(value) = evaluate(&f, &bindings, None) else {
+                continue;
+            };
+            let size = value_size(&value.value);
+            let stable =
+                movement(&f, &bindings, None, &value.value).is_ok_and(|change| change <= STABILITY);
+            if size < LARGE && stable {
+                return Outcome::Failure(format!(
+                    "refused as undefined everywhere ({why}), but its value is finite and stable \
+                     (largest entry {size:e}) on seed {seed} with domains {}",
+                    domains_text(&candidate.domains)
+                ));
+            }
+        }
+    }
+    Outcome::Undefined(why)
 }
 
 /// Judges `claim` as the derivative `d` asks for: numerically on a
@@ -695,6 +751,7 @@ const SLOWEST: usize = 5;
 struct Tally {
     counts: BTreeMap<(&'static str, Kind), usize>,
     unsupported: BTreeMap<String, usize>,
+    undefined: Vec<String>,
     not_checkable: BTreeMap<Rejection, Vec<String>>,
     failures: Vec<String>,
     /// Seeds confirmed exactly after finite differences disagreed.
@@ -719,6 +776,10 @@ impl Tally {
             Outcome::Unsupported(reason) => {
                 *self.unsupported.entry(reason).or_default() += 1;
                 "unsupported"
+            }
+            Outcome::Undefined(why) => {
+                self.undefined.push(format!("seed {seed}: {what}: {why}"));
+                "undefined everywhere"
             }
             Outcome::NotCheckable(Rejected(why, detail)) => {
                 let line = format!("seed {seed}: {what}: {detail}");
@@ -748,6 +809,7 @@ impl fmt::Display for Tally {
             "confirmed numerically",
             "confirmed exactly",
             "unsupported",
+            "undefined everywhere",
             "not checkable",
             "failures",
         ] {
@@ -774,6 +836,19 @@ impl fmt::Display for Tally {
             reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (reason, n) in reasons {
                 writeln!(f, "{n:>8}  {reason}")?;
+            }
+        }
+        if !self.undefined.is_empty() {
+            writeln!(f, "undefined everywhere, for example:")?;
+            for line in self.undefined.iter().take(EXAMPLES) {
+                writeln!(f, "            {line}")?;
+            }
+            if self.undefined.len() > EXAMPLES {
+                writeln!(
+                    f,
+                    "            … and {} more",
+                    self.undefined.len() - EXAMPLES
+                )?;
             }
         }
         if !self.not_checkable.is_empty() {

@@ -31,7 +31,8 @@ pub enum ErrorKind {
     Limit,
     /// The derivation needs something matcalc does not support.
     Unsupported,
-    /// A value could not be evaluated (a singular matrix, a bad literal).
+    /// A value could not be evaluated (a singular matrix, a bad literal), or
+    /// the expression is undefined everywhere (`log(x - x)`).
     Evaluation,
     /// A `--let` declaration is malformed.
     Declaration,
@@ -105,6 +106,9 @@ impl CliError {
                 CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
             }
             DeriveError::Limit(_) => CliError::new(ErrorKind::Limit, err.diagnostic(), source),
+            DeriveError::Undefined(_) => {
+                CliError::new(ErrorKind::Evaluation, err.diagnostic(), source)
+            }
         }
     }
 

@@ -43,6 +43,12 @@ pub struct Differentiator<'g> {
     pub space: IndexSpace,
     /// Every local step taken, in order.
     pub steps: Vec<Step>,
+    /// Per node (by [`Id::index`]), true when it is known not to depend on
+    /// the variables although it is built from them (`x - x`, whose
+    /// canonical form is zero): no derivative flows through it, so its
+    /// local derivative is not even formed (that of `sqrt(norm2(x - x))`
+    /// would divide by zero). Nodes past the end are not known constant.
+    pub constant: Vec<bool>,
 }
 
 impl<'g> Differentiator<'g> {
@@ -52,6 +58,7 @@ impl<'g> Differentiator<'g> {
             graph,
             space: IndexSpace::new(),
             steps: Vec::new(),
+            constant: Vec::new(),
         }
     }
 
@@ -133,17 +140,20 @@ impl<'g> Differentiator<'g> {
         Ok(targets.iter().map(|t| adjoint.get(t).copied()).collect())
     }
 
-    /// For each node, whether it depends on one of `targets`.
+    /// For each node, whether it depends on one of `targets` (and is not
+    /// known [`constant`](Differentiator::constant)).
     fn reaches(&self, root: Id, targets: &[Id]) -> Vec<bool> {
         let mut flags = vec![false; self.graph.len()];
         for id in self.graph.topological(&[root]) {
-            flags[id.index()] = targets.contains(&id)
-                || self
-                    .graph
-                    .node(id)
-                    .children()
-                    .iter()
-                    .any(|c| flags[c.index()]);
+            let constant = self.constant.get(id.index()).copied().unwrap_or(false);
+            flags[id.index()] = !constant
+                && (targets.contains(&id)
+                    || self
+                        .graph
+                        .node(id)
+                        .children()
+                        .iter()
+                        .any(|c| flags[c.index()]));
         }
         flags
     }

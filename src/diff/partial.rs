@@ -43,6 +43,30 @@ fn scaled(mut t: Tensor, by: f64) -> Tensor {
     t
 }
 
+/// The two indices of a matrix entry. Shapes guarantee them wherever a
+/// rule asks (the matrix functions of a 1×1 value are numbers in the
+/// graph); an error rather than a panic where they are missing.
+fn pair(ixs: &[Ix], what: &str) -> Result<(Ix, Ix), DiffError> {
+    match ixs {
+        [i, j] => Ok((*i, *j)),
+        _ => Err(DiffError::Unsupported(format!(
+            "internal: {what} needs an entry of a matrix, got {} indices",
+            ixs.len()
+        ))),
+    }
+}
+
+/// The one index of a vector entry (see [`pair`]).
+fn single(ixs: &[Ix], what: &str) -> Result<Ix, DiffError> {
+    match ixs {
+        [i] => Ok(*i),
+        _ => Err(DiffError::Unsupported(format!(
+            "internal: {what} needs an entry of a vector, got {} indices",
+            ixs.len()
+        ))),
+    }
+}
+
 /// `∂node[out]/∂child[at]`, summing over every position where `child`
 /// occurs among the node's operands.
 pub fn partial(
@@ -70,17 +94,18 @@ pub fn partial(
         Node::Call(Func::Det, a) => {
             // ∂ det A / ∂A[p,q] = det(A) inv(A)[q,p]
             let inv = graph.call(Func::Inv, a)?;
-            let (p, q) = (at[0], at[1]);
+            let (p, q) = pair(at, "the derivative of det")?;
             total = product(&entry(graph, node, &[]), &entry(graph, inv, &[q, p]));
         }
         Node::Call(Func::Logdet, a) => {
             let inv = graph.call(Func::Inv, a)?;
-            total = entry(graph, inv, &[at[1], at[0]]);
+            let (p, q) = pair(at, "the derivative of logdet")?;
+            total = entry(graph, inv, &[q, p]);
         }
         Node::Call(Func::Inv, _) => {
             // ∂ inv(A)[i,j] / ∂A[p,q] = −inv(A)[i,p] inv(A)[q,j]
-            let (i, j) = (out[0], out[1]);
-            let (p, q) = (at[0], at[1]);
+            let (i, j) = pair(out, "the derivative of inv")?;
+            let (p, q) = pair(at, "the derivative of inv")?;
             total = scaled(
                 product(&entry(graph, node, &[i, p]), &entry(graph, node, &[q, j])),
                 -1.0,
@@ -111,7 +136,8 @@ pub fn partial(
         }
         Node::Call(Func::Softmax, _) => {
             // ∂s[i]/∂a[p] = s[i] δ[i,p] − s[i] s[p]
-            let (i, p) = (out[0], at[0]);
+            let what = "the derivative of softmax";
+            let (i, p) = (single(out, what)?, single(at, what)?);
             let si = entry(graph, node, &[i]);
             let mut t = product(&si, &deltas(&[i], &[p]));
             t.extend(scaled(product(&si, &entry(graph, node, &[p])), -1.0));
@@ -158,8 +184,9 @@ pub fn partial(
                 let ia = aligned(graph, a);
                 total.extend(product(&entry(graph, derivative, out), &deltas(&ia, at)));
             }
-            if b == child {
-                // ∂ a^b / ∂b = a^b log(a)
+            // ∂ a^b / ∂b = a^b log(a); for a zero base, 0^b is 0 wherever it
+            // is differentiable (b > 0), so the derivative is 0 there.
+            if b == child && !graph.is_zero(a) {
                 let log = graph.call(Func::Log, a)?;
                 let derivative = graph.binary(times, node, log)?;
                 let ib = aligned(graph, b);
@@ -171,8 +198,12 @@ pub fn partial(
             total = entry(graph, gradient, at);
         }
         Node::Grad(name, _) => {
+            // Reached only when the argument of `dL` depends on the variable:
+            // the first derivative of `dL(x)'*x` already needs it.
             return Err(DiffError::Unsupported(format!(
-                "second derivatives of the abstract function {name} are not supported: they would need an opaque second-order d2{name}"
+                "the derivative of d{name}(…) needs the second derivative of {name} (an opaque \
+                 d2{name}), which matcalc does not have; d{name} may only be applied to \
+                 arguments that do not depend on the variable"
             )));
         }
         _ => {

@@ -114,6 +114,11 @@ pub enum GraphError {
     /// it.
     #[error("{0}")]
     Limit(String),
+    /// The value is undefined wherever it is evaluated (the logarithm of a
+    /// zero, the inverse of a matrix singular by its shapes, a division by
+    /// zero); the message says which operation and why.
+    #[error("{0}")]
+    Undefined(String),
 }
 
 /// The arena of matrix nodes.
@@ -121,6 +126,9 @@ pub enum GraphError {
 pub struct Graph {
     nodes: Vec<(Node, Dims)>,
     ids: HashMap<(Node, Dims), Id>,
+    /// Per node, an upper bound on the rank of its value read off the
+    /// shapes, where one is known (see [`Graph::rank_bound`]).
+    ranks: Vec<Option<usize>>,
 }
 
 impl Graph {
@@ -170,9 +178,99 @@ impl Graph {
             return id;
         }
         let id = Id(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
+        let rank = self.rank_of(&key.0, &key.1);
         self.nodes.push(key.clone());
+        self.ranks.push(rank);
         self.ids.insert(key, id);
         id
+    }
+
+    /// An upper bound on the rank of the node's value that its shapes
+    /// decide, when there is one: at most its smallest fixed size; a zero
+    /// has rank 0 and a constant fill rank 1; a product at most the rank of
+    /// either factor and its inner size (`x*y'` is n×n of rank at most 1); a
+    /// sum at most the sum of the ranks, a Hadamard product their product.
+    pub fn rank_bound(&self, id: Id) -> Option<usize> {
+        self.ranks[id.index()]
+    }
+
+    /// The rank bound of a node about to be interned, from those of its
+    /// children (already interned), so that it costs O(1) per node.
+    fn rank_of(&self, node: &Node, dims: &Dims) -> Option<usize> {
+        let fixed = |d: &DimSpec| match d {
+            DimSpec::Fixed(n) => Some(*n),
+            DimSpec::Named(_) => None,
+        };
+        let of = |id: &Id| self.rank_bound(*id);
+        let both = |a: &Id, b: &Id, join: fn(usize, usize) -> usize| Some(join(of(a)?, of(b)?));
+        let by_node = match node {
+            Node::Const(ConstKind::Zeros) => Some(0),
+            Node::Fill(..) => Some(1),
+            Node::Neg(a) | Node::T(a) | Node::Binary(BinOp::Div, a, _) => of(a),
+            Node::Binary(BinOp::HadDiv, a, b) if self.is_scalar(*b) => of(a),
+            Node::Binary(BinOp::Mul, a, b) if self.is_scalar(*a) => of(b),
+            Node::Binary(BinOp::Mul, a, b) if self.is_scalar(*b) => of(a),
+            Node::Binary(BinOp::Mul, a, b) => [of(a), of(b), fixed(&self.dims(*a)[1])]
+                .into_iter()
+                .flatten()
+                .min(),
+            Node::Binary(BinOp::Add | BinOp::Sub, a, b) => both(a, b, usize::saturating_add),
+            Node::Binary(BinOp::HadMul, a, b) => both(a, b, usize::saturating_mul),
+            _ => None,
+        };
+        [by_node, fixed(&dims[0]), fixed(&dims[1])]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// True when the node is a square matrix that its shapes make singular:
+    /// its rank bound is below its size. A dimension symbol stands for a
+    /// size of at least 2 (a size of 1 is written `1`), so a symbolic n×n
+    /// matrix of rank at most 1 is singular; against any other bound a
+    /// symbolic size decides nothing.
+    pub fn is_singular(&self, id: Id) -> bool {
+        let [rows, cols] = self.dims(id);
+        if rows != cols || is_one(rows) {
+            return false;
+        }
+        match (self.rank_bound(id), rows) {
+            (Some(r), DimSpec::Fixed(n)) => r < *n,
+            (Some(r), DimSpec::Named(_)) => r <= 1,
+            (None, _) => false,
+        }
+    }
+
+    /// The node in the input syntax for a message: backquoted when short,
+    /// else described by its shape.
+    fn quoted(&self, id: Id) -> String {
+        const SHORT: usize = 40;
+        if self.tree_size(id) <= SHORT {
+            let text = crate::syntax::expr_to_string(&self.to_expr(id));
+            if text.chars().count() <= 2 * SHORT {
+                return format!("`{text}`");
+            }
+        }
+        let [r, c] = self.dims(id);
+        format!("a {r}×{c} value")
+    }
+
+    /// The error for `what` of the node `arg`, undefined because `why`.
+    fn undefined(&self, what: &str, arg: Id, why: &str) -> GraphError {
+        GraphError::Undefined(format!("{what} {} is undefined: {why}", self.quoted(arg)))
+    }
+
+    /// Why a square matrix singular by its shapes is singular, in words.
+    fn singular_reason(&self, id: Id) -> String {
+        let [n, _] = self.dims(id);
+        let rank = self.rank_bound(id).unwrap_or(0);
+        if rank == 0 {
+            "it is zero everywhere".to_string()
+        } else {
+            format!(
+                "it is {n}×{n} but of rank at most {rank} by its shapes, so it is singular everywhere"
+            )
+        }
     }
 
     /// A number.
@@ -196,6 +294,9 @@ impl Graph {
 
     /// A constant-filled vector or matrix of the given dims.
     pub fn fill(&mut self, value: f64, dims: Dims) -> Id {
+        if value == 0.0 {
+            return self.zero(dims);
+        }
         if is_scalar(&dims) {
             return self.num(value);
         }
@@ -278,15 +379,49 @@ impl Graph {
         !is_one(&d[0]) && !is_one(&d[1])
     }
 
-    /// A built-in function of one argument.
+    /// A built-in function of one argument. The matrix functions of a 1×1
+    /// value are those of the number (`det(a) = tr(a) = diag(a) = a`,
+    /// `inv(a) = 1/a`, `logdet(a) = log(a)`), those of the identity are
+    /// folded (`inv(I) = I`, `det(I) = 1`, `logdet(I) = 0`), and the
+    /// determinant of a matrix singular by its shapes is 0. A function
+    /// undefined at its argument everywhere (`log` of a zero, `inv` or
+    /// `logdet` of a singular matrix) is [`GraphError::Undefined`].
     pub fn call(&mut self, func: Func, a: Id) -> Result<Id, GraphError> {
         let s = call_shape(func, &shape(self.dims(a)));
         let dims = [s.rows, s.cols];
-        if func == Func::Tr && is_scalar(self.dims(a)) {
-            return Ok(a);
+        if self.is_scalar(a) {
+            match func {
+                Func::Tr | Func::Det | Func::Diag => return Ok(a),
+                Func::Inv => {
+                    let one = self.num(1.0);
+                    return self.binary(BinOp::Div, one, a);
+                }
+                Func::Logdet => return self.call(Func::Log, a),
+                _ => {}
+            }
         }
         if let (Func::Inv, Node::Call(Func::Inv, inner)) = (func, self.node(a).clone()) {
             return Ok(inner);
+        }
+        // The identity: inv(I) = I, det(I) = 1, logdet(I) = 0.
+        if matches!(self.node(a), Node::Const(ConstKind::Eye)) {
+            match func {
+                Func::Inv => return Ok(a),
+                Func::Det => return Ok(self.num(1.0)),
+                Func::Logdet => return Ok(self.num(0.0)),
+                _ => {}
+            }
+        }
+        match func {
+            Func::Log if self.is_zero(a) => {
+                return Err(self.undefined("the logarithm of", a, "it is zero everywhere"))
+            }
+            Func::Det if self.is_singular(a) => return Ok(self.num(0.0)),
+            Func::Inv | Func::Logdet if self.is_singular(a) => {
+                let why = self.singular_reason(a);
+                return Err(self.undefined(&format!("`{}` of", func.name()), a, &why));
+            }
+            _ => {}
         }
         // Functions of a zero matrix that are zero: sum, traces, norms, diag,
         // and the element-wise functions with f(0) = 0.
@@ -423,12 +558,14 @@ impl Graph {
                 }
             }
             BinOp::Div | BinOp::HadDiv => {
-                let has_zero_entries = self.is_zero(b)
-                    || matches!(self.node(b), Node::Const(ConstKind::Eye))
-                    || matches!(self.node(b), Node::Fill(_, v) if v.get() == 0.0);
-                if has_zero_entries {
-                    return Err(GraphError::Unsupported(
-                        "division by a constant with zero entries".to_string(),
+                if self.is_zero(b) {
+                    return Err(self.undefined("division by", b, "it is zero everywhere"));
+                }
+                if matches!(self.node(b), Node::Const(ConstKind::Eye)) {
+                    return Err(self.undefined(
+                        "element-wise division by",
+                        b,
+                        "its entries off the diagonal are zero",
                     ));
                 }
                 if vb == Some(1.0) && same_dims(self, a) {
@@ -448,6 +585,9 @@ impl Graph {
                 }
                 if self.is_zero(a) && vb.is_some_and(|p| p > 0.0) {
                     return Ok(self.zero(dims));
+                }
+                if self.is_zero(a) && vb.is_some_and(|p| p < 0.0) {
+                    return Err(self.undefined("a negative power of", a, "it is zero everywhere"));
                 }
                 if vb == Some(0.0) {
                     return Ok(self.fill(1.0, dims));
@@ -508,14 +648,19 @@ impl Graph {
                 self.call(*func, a)
             }
             ExprKind::Fill { value, size, .. } => {
-                let value = match value.kind {
-                    ExprKind::Num(v) => v,
-                    _ => return unsupported("a fill value that is not a number"),
-                };
                 let size = size.clone().ok_or_else(|| {
                     GraphError::Unsupported("the size of vector(…) was not inferred".into())
                 })?;
-                Ok(self.fill(value, size))
+                // A number (`vector(-1)`) fills directly; any other scalar
+                // value `c` is `c` times a fill of ones.
+                let value = self.import(value, var_dims, bare_gradient)?;
+                match self.num_value(value) {
+                    Some(v) => Ok(self.fill(v, size)),
+                    None => {
+                        let ones = self.fill(1.0, size);
+                        self.binary(BinOp::Mul, value, ones)
+                    }
+                }
             }
             ExprKind::Const(kind, dims) => {
                 let rows = dims[0].clone();
@@ -623,4 +768,46 @@ fn fold(op: BinOp, x: f64, y: f64) -> Option<f64> {
     };
     // Fold only when the result is exactly representable as a short decimal.
     (v.is_finite() && (v * 1e6).fract() == 0.0).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(n: &str) -> DimSpec {
+        DimSpec::Named(n.to_string())
+    }
+
+    #[test]
+    fn rank_bounds_are_read_off_the_shapes() {
+        let mut g = Graph::new();
+        let n = named("n");
+        let col = |g: &mut Graph, name: &str| g.var(name, [named("n"), DimSpec::Fixed(1)]);
+        let (x, y) = (col(&mut g, "x"), col(&mut g, "y"));
+        let yt = g.transpose(y);
+        let outer = g.binary(BinOp::Mul, x, yt).unwrap();
+        assert_eq!(g.rank_bound(outer), Some(1));
+        assert!(g.is_singular(outer), "x*y' is n×n of rank 1");
+        let twice = g.binary(BinOp::Add, outer, outer).unwrap();
+        assert_eq!(g.rank_bound(twice), Some(2));
+        assert!(!g.is_singular(twice), "n may be 2");
+        let m = g.var("X", [n.clone(), n.clone()]);
+        assert_eq!(g.rank_bound(m), None);
+        assert!(!g.is_singular(m));
+        let a = g.var("A", [DimSpec::Fixed(3), DimSpec::Fixed(2)]);
+        let b = g.var("B", [DimSpec::Fixed(2), DimSpec::Fixed(3)]);
+        let ab = g.binary(BinOp::Mul, a, b).unwrap();
+        assert_eq!(g.rank_bound(ab), Some(2));
+        assert!(g.is_singular(ab));
+        let hadamard = g.binary(BinOp::HadMul, outer, m).unwrap();
+        assert_eq!(g.rank_bound(hadamard), None);
+        let squared = g.binary(BinOp::HadMul, outer, outer).unwrap();
+        assert_eq!(g.rank_bound(squared), Some(1));
+        assert_eq!(g.call(Func::Det, outer), Ok(g.num(0.0)));
+        assert!(matches!(
+            g.call(Func::Inv, ab),
+            Err(GraphError::Undefined(_))
+        ));
+        assert!(g.call(Func::Inv, m).is_ok());
+    }
 }

@@ -97,6 +97,13 @@ fn summed(mut t: Tensor, ixs: &[Ix]) -> Tensor {
     t
 }
 
+/// The error for an entry index that the shapes should have given.
+fn missing_slot(what: &str) -> GraphError {
+    GraphError::Shape(format!(
+        "{what} is written without the index of one of its sizes"
+    ))
+}
+
 /// Writes `id[out]` in index notation, opening up the nodes for which
 /// `expand` is true and reading the others as entries; refused past
 /// [`MAX_INDEX_TERMS`] terms built.
@@ -190,16 +197,18 @@ fn lower_counted(
             let ixs = space.fresh_for(&graph.dims(a).clone());
             summed(lower_counted(graph, space, a, &ixs, expand, built)?, &ixs)
         }
+        // The graph keeps no `diag` of a 1×1 value (it is the value), so
+        // the slots below are there; an error rather than a panic if not.
         Node::Call(Func::Diag, a) if is_one(&dims[1]) => {
             // diag(M)[i] = M[i,i]
-            let i = row.expect("diag of a matrix has rows");
+            let i = row.ok_or_else(|| missing_slot("diag(M)"))?;
             lower_counted(graph, space, a, &[i, i], expand, built)?
         }
         Node::Call(Func::Diag, a) => {
             // diag(v)[i,j] = v[i] δ[i,j]
             let (i, j) = (
-                row.expect("diag(v) has rows"),
-                col.expect("diag(v) has columns"),
+                row.ok_or_else(|| missing_slot("diag(v)"))?,
+                col.ok_or_else(|| missing_slot("diag(v)"))?,
             );
             let tv = lower_counted(graph, space, a, &[i], expand, built)?;
             bounded_product(

@@ -17,6 +17,11 @@
 //!   `vector(1)'*M`, element-wise beside a sized operand), `matrix(c)`,
 //!   `eye(n)`, `ones`, `zeros`. Bare `dL` is not generated: its meaning
 //!   depends on the single `L(…)` of the differentiated expression.
+//!   Classes that once broke the engine are drawn on purpose: the matrix
+//!   functions `det`, `logdet`, `inv`, `tr`, `diag` of 1×1 arguments
+//!   (`det(s)`, `inv(a'*a1)`), negative fill values (`vector(-1)`,
+//!   `matrix(-2.5)`), and products singular by their shapes (`a*a1'`, an
+//!   n×k times k×n product with k < n) under `det`, `logdet` and `inv`.
 //! - [`generated(depth)`](generated) / [`generated_of`]: the expression
 //!   together with its shape and the variables it uses, as a [`Generated`];
 //!   [`Generated::decls`] gives the `--let` string (`A: 2x2, a: 2, s: scalar`),
@@ -322,16 +327,59 @@ fn exponent() -> Gen {
         .boxed()
 }
 
-/// `vector(1)`, `vector(2)` or `2*vector(1)`: a column of deferred size.
+/// The value of a `vector(c)` or `matrix(c)`: a positive constant or its
+/// negation (`vector(-1)`, written as the parser reads it).
+fn fill_value() -> Gen {
+    prop_oneof![
+        2 => number(),
+        1 => number().prop_map(neg),
+    ]
+    .boxed()
+}
+
+/// `vector(c)` or `matrix(c)` of deferred size.
+fn filled(kind: FillKind) -> Gen {
+    fill_value()
+        .prop_map(move |c| {
+            Expr::new(ExprKind::Fill {
+                kind,
+                value: Box::new(c),
+                size: None,
+            })
+        })
+        .boxed()
+}
+
+/// `vector(1)`, `vector(c)` or `2*vector(1)`: a column of deferred size.
 fn ones_column() -> Gen {
     prop_oneof![
         3 => Just(fill(FillKind::Vector, 1.0)),
-        1 => number().prop_map(|c| Expr::new(ExprKind::Fill {
-            kind: FillKind::Vector,
-            value: Box::new(c),
-            size: None,
-        })),
+        1 => filled(FillKind::Vector),
         1 => number().prop_map(|c| Expr::binary(BinOp::Mul, c, fill(FillKind::Vector, 1.0))),
+    ]
+    .boxed()
+}
+
+/// An n×n product through an inner size k < n (k = 1 gives an outer
+/// product `a*a1'`): singular by its shapes.
+fn rank_deficient(n: usize, d: u32) -> Gen {
+    (1..n)
+        .prop_flat_map(move |k| {
+            binary(
+                &[BinOp::Mul],
+                expr_of(Shape::from_dims(n, k), d),
+                expr_of(Shape::from_dims(k, n), d),
+            )
+        })
+        .boxed()
+}
+
+/// A square n×n argument for `det`, `logdet`, `inv` and `tr`: mostly any
+/// expression, sometimes a product singular by its shapes.
+fn square(n: usize, d: u32) -> Gen {
+    prop_oneof![
+        4 => expr_of(Shape::Mat(n, n), d),
+        1 => rank_deficient(n, d),
     ]
     .boxed()
 }
@@ -468,8 +516,17 @@ fn shape_specific(target: Shape, d: u32) -> Vec<(u32, Gen)> {
                 lazy(move || {
                     (select(vec![Func::Tr, Func::Det, Func::Logdet]), SIZES)
                         .prop_flat_map(move |(f, n)| {
-                            sub(Shape::Mat(n, n)).prop_map(move |e| Expr::call(f, e))
+                            square(n, d).prop_map(move |e| Expr::call(f, e))
                         })
+                        .boxed()
+                }),
+            ),
+            (
+                1,
+                lazy(move || {
+                    let funcs = vec![Func::Det, Func::Logdet, Func::Inv, Func::Tr, Func::Diag];
+                    (select(funcs), sub(Shape::Scalar))
+                        .prop_map(|(f, e)| Expr::call(f, e))
                         .boxed()
                 }),
             ),
@@ -543,22 +600,13 @@ fn shape_specific(target: Shape, d: u32) -> Vec<(u32, Gen)> {
                 ),
                 (
                     1,
-                    lazy(move || {
-                        let filled = number().prop_map(|v| {
-                            Expr::new(ExprKind::Fill {
-                                kind: FillKind::Matrix,
-                                value: Box::new(v),
-                                size: None,
-                            })
-                        });
-                        binary(&ELEMENTWISE, sub(target), filled.boxed())
-                    }),
+                    lazy(move || binary(&ELEMENTWISE, sub(target), filled(FillKind::Matrix))),
                 ),
             ];
             if r == c {
                 options.push((
                     1,
-                    lazy(move || unary(sub(target), |e| Expr::call(Func::Inv, e))),
+                    lazy(move || unary(square(r, d), |e| Expr::call(Func::Inv, e))),
                 ));
                 options.push((
                     1,
