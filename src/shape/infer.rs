@@ -249,6 +249,12 @@ impl<'a> Inference<'a> {
         }
     }
 
+    /// True when the deferred fill is a `matrix(c)`, not a `vector(c)`.
+    fn is_matrix_fill(&mut self, d: Deferred) -> bool {
+        let cols = self.fills[d.fill].0.cols;
+        !self.dims.is_one(cols)
+    }
+
     fn settle(&mut self, d: Deferred, to: VarShape) {
         let shape = if d.transposed { to.transposed() } else { to };
         self.fills[d.fill].0 = shape;
@@ -416,8 +422,14 @@ impl<'a> Inference<'a> {
         match op {
             BinOp::Mul => {
                 // A fill is sized by a product only as M*vector(c) or
-                // vector(c)'*M.
+                // vector(c)'*M: never a matrix(c), never beside another fill.
                 match (ia.deferred, ib.deferred) {
+                    (Some(d), _) if self.is_matrix_fill(d) && !self.is_scalar(sb) => {
+                        return Err(self.unsized_fill(d))
+                    }
+                    (_, Some(d)) if self.is_matrix_fill(d) && !self.is_scalar(sa) => {
+                        return Err(self.unsized_fill(d))
+                    }
                     (Some(d), _) if !d.transposed && !self.is_scalar(sb) => {
                         return Err(self.unsized_fill(d))
                     }
