@@ -13,16 +13,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::index::{ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Node, Tensor};
+use crate::index::{
+    ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Node, Tensor, Term,
+};
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
-    parse_formula, to_expr_string, Decl, DeclKind, Decls, Expr, ExprKind, Formula, IndexLhs, Span,
+    parse_formula, to_expr_string, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula, Func,
+    IndexLhs, Span,
 };
 
 /// Rounds of re-reading a result to find the fills a reader cannot size,
-/// each writing at least one more with its size; past them, or for a large
-/// result, every fill is written with its size.
-const MAX_ROUNDS: usize = 8;
+/// each writing one more with its size; past them, or for a large result,
+/// every fill is written with its size.
+const MAX_ROUNDS: usize = 16;
 
 /// A result larger than this (in nodes) is read back once only.
 const LARGE_RESULT: usize = 10_000;
@@ -58,18 +61,17 @@ impl Reader {
         }
     }
 
-    /// The positions (in preorder, among the fills of `expr`) of the fills
-    /// this reader would not size as `sizes` says: those the shape checker
-    /// cannot size from their position, or sizes differently (a fill beside
-    /// a broadcast row takes the row's shape).
-    fn misread_fills(&self, expr: &Expr, sizes: &[Option<[Dim; 2]>]) -> Vec<usize> {
-        let every = || (0..sizes.len()).collect();
+    /// The position (in preorder, among the fills of `expr`) of the first
+    /// fill this reader would not size as `sizes` says: one the shape
+    /// checker cannot size from its position, or sizes differently (a fill
+    /// beside a broadcast row takes the row's shape).
+    fn first_misread(&self, expr: &Expr, sizes: &[Option<[Dim; 2]>]) -> Option<usize> {
         let text = to_expr_string(&Formula {
             lhs: None,
             body: expr.clone(),
         });
         let Ok(reparsed) = parse_formula(&text, &self.decls) else {
-            return every();
+            return Some(0);
         };
         let ctx = ShapeContext {
             decls: &self.decls,
@@ -79,19 +81,19 @@ impl Reader {
         };
         match shape::check(&reparsed, &ctx) {
             Ok(typed) => {
-                let read = fills(&typed.formula.body, &|e| fill_size(e));
+                let read = fills(&typed.formula.body, &fill_size);
                 if read.len() != sizes.len() {
-                    return every();
+                    return Some(0);
                 }
-                (0..sizes.len()).filter(|&k| read[k] != sizes[k]).collect()
+                (0..sizes.len()).find(|&k| read[k] != sizes[k])
             }
-            Err(e) => match fills(&reparsed.body, &|e| e.span)
-                .iter()
-                .position(|&span| span == e.span)
-            {
-                Some(k) => vec![k],
-                None => every(),
-            },
+            // The fill the error points at, else the first.
+            Err(e) => Some(
+                fills(&reparsed.body, &|e| e.span)
+                    .iter()
+                    .position(|&span| span == e.span)
+                    .unwrap_or(0),
+            ),
         }
     }
 }
@@ -129,14 +131,15 @@ pub fn written(graph: &Graph, id: Id, options: &ExportOptions, reader: &Reader) 
                 ..options.clone()
             },
         );
-        let sizes = fills(&expr, &|e| fill_size(e));
+        let sizes = fills(&expr, &fill_size);
         if sizes.is_empty() {
             return expr;
         }
-        let misread = reader.misread_fills(&expr, &sizes);
-        if misread.is_empty() {
+        // The first fill misread only: a later one may be misread only
+        // because of it (`(matrix(1) ./ b')'*vector(1)`).
+        let Some(first) = reader.first_misread(&expr, &sizes) else {
             return expr;
-        }
+        };
         if expr.node_count() > LARGE_RESULT {
             break;
         }
@@ -146,7 +149,7 @@ pub fn written(graph: &Graph, id: Id, options: &ExportOptions, reader: &Reader) 
             .filter(|o| !explicit.contains(o))
             .take(sizes.len())
             .collect();
-        explicit.extend(misread.into_iter().map(|k| bare[k]));
+        explicit.insert(bare[first]);
     }
     graph.export(
         id,
@@ -191,24 +194,26 @@ impl Dummies {
     }
 }
 
-/// A term with every sum over an index that no factor uses taken out: a
-/// concrete size joins the coefficient; a symbolic one `n` stays as the
-/// factor `delta(p,p)`, which sums to n.
-fn without_unused_sums(term: &crate::index::Term, space: &IndexSpace) -> crate::index::Term {
+/// A term with every sum over an index that no factor uses taken out, and
+/// the factors that stand for the symbolic sizes: a concrete size joins the
+/// coefficient, a symbolic one `n` is the factor `tr(eye(n))`.
+fn without_unused_sums(term: &Term, space: &IndexSpace) -> (Term, Vec<Expr>) {
     let mut term = term.clone();
+    let mut sizes = Vec::new();
     for s in term.sums.clone() {
         if term.occurrences(s) > 0 {
             continue;
         }
+        term.sums.retain(|&x| x != s);
         match space.dim(s) {
-            Dim::Fixed(n) => {
-                term.coeff *= *n as f64;
-                term.sums.retain(|&x| x != s);
-            }
-            Dim::Named(_) => term.factors.push(Factor::Delta(s, s)),
+            Dim::Fixed(n) => term.coeff *= *n as f64,
+            n @ Dim::Named(_) => sizes.push(Expr::call(
+                Func::Tr,
+                Expr::new(ExprKind::Const(ConstKind::Eye, vec![n.clone()])),
+            )),
         }
     }
-    term
+    (term, sizes)
 }
 
 /// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
@@ -233,7 +238,7 @@ pub fn index_formula(
     let mut dummies = Dummies::default();
     let mut body: Option<Expr> = None;
     for term in tensor {
-        let term = without_unused_sums(term, space);
+        let (term, sizes) = without_unused_sums(term, space);
         let mut local = names.clone();
         for s in &term.sums {
             let name = dummies.name(space.dim(*s), &local);
@@ -259,6 +264,7 @@ pub fn index_formula(
                 Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
             });
         }
+        factors.extend(sizes);
         let mut e = Expr::scaled_product(term.coeff.abs(), factors);
         let negative_first = body.is_none() && term.coeff < 0.0;
         let sums: Vec<String> = term
@@ -279,5 +285,67 @@ pub fn index_formula(
             span: Span::NONE,
         }),
         body: body.unwrap_or_else(|| Expr::num(0.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_form(space: &IndexSpace, tensor: &Tensor, free: &[Ix]) -> String {
+        let graph = Graph::new();
+        let reader = Reader::new(&BTreeMap::new(), &BTreeMap::new());
+        let f = index_formula(
+            &graph,
+            &ExportOptions::default(),
+            &reader,
+            space,
+            tensor,
+            free,
+            "J",
+        );
+        to_expr_string(&f)
+    }
+
+    #[test]
+    fn a_sum_over_an_index_no_factor_uses_is_its_size() {
+        let mut space = IndexSpace::new();
+        let (i, j) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(3)));
+        let (p, q) = (
+            space.fresh(Dim::Fixed(4)),
+            space.fresh(Dim::Named("n".into())),
+        );
+        let term = |sums| Term {
+            coeff: 2.0,
+            factors: vec![Factor::Delta(i, j)],
+            sums,
+        };
+        assert_eq!(
+            written_form(&space, &vec![term(vec![p])], &[i, j]),
+            "J[i,j] = 8*delta(i,j)"
+        );
+        // A symbolic size n: Σ_q 1 = n = tr(eye(n)).
+        assert_eq!(
+            written_form(&space, &vec![term(vec![q])], &[i, j]),
+            "J[i,j] = 2*(delta(i,j)*tr(eye(n)))"
+        );
+    }
+
+    #[test]
+    fn a_dummy_name_keeps_one_range_across_terms() {
+        let mut space = IndexSpace::new();
+        let i = space.fresh(Dim::Fixed(2));
+        let (p3, p4) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(4)));
+        let (q3, r3) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(3)));
+        let term = |sums: Vec<Ix>| Term {
+            coeff: 1.0,
+            factors: sums.iter().map(|&s| Factor::Delta(s, i)).collect(),
+            sums,
+        };
+        let tensor = vec![term(vec![p3]), term(vec![p4]), term(vec![q3, r3])];
+        assert_eq!(
+            written_form(&space, &tensor, &[i]),
+            "J[i] = sum[p](delta(p,i)) + sum[q](delta(q,i)) + sum[p,r](delta(p,i)*delta(r,i))"
+        );
     }
 }
