@@ -101,9 +101,11 @@ fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
         vec![r, c]
     };
     let ones = Expr::new(ExprKind::Const(ConstKind::Ones, dims));
-    let scaled = match value.abs() {
-        m if m == 1.0 => ones,
-        m => Expr::binary(BinOp::Mul, Expr::num(m), ones),
+    let magnitude = value.abs();
+    let scaled = if magnitude == 1.0 {
+        ones
+    } else {
+        Expr::binary(BinOp::Mul, Expr::num(magnitude), ones)
     };
     if value < 0.0 {
         Expr::new(ExprKind::Neg(Box::new(scaled)))
