@@ -13,11 +13,10 @@ use crate::index::{
     bare_gradients, collect, is_scalar, raise, Dims, ExportOptions, Factor, Graph, GraphError, Id,
     IndexSpace, Ix, Tensor,
 };
-use crate::shape::{self, Shape, ShapeContext, ShapeError, Typed};
-use crate::simplify::Limits;
-use crate::syntax::{
-    parse_formula, Decls, Diagnostic, Expr, ExprKind, Formula, IndexLhs, ParseError, Span,
-};
+use crate::readback::{self, Reader};
+use crate::shape::{self, ShapeContext, ShapeError, Typed};
+use crate::simplify::{Limits, Normalizer};
+use crate::syntax::{parse_formula, Decls, Diagnostic, Formula, ParseError, Span};
 
 /// What to differentiate with respect to, and how often.
 #[derive(Clone, Debug, Default)]
@@ -63,7 +62,7 @@ enum Written {
         graph: Arc<Graph>,
         id: Id,
         options: Arc<ExportOptions>,
-        vars: Arc<BTreeMap<String, Shape>>,
+        reader: Arc<Reader>,
         cache: OnceLock<Formula>,
     },
 }
@@ -88,9 +87,9 @@ impl Derivative {
                 graph,
                 id,
                 options,
-                vars,
+                reader,
                 cache,
-            } => cache.get_or_init(|| written(graph, *id, options, vars)),
+            } => cache.get_or_init(|| written(graph, *id, options, reader)),
         }
     }
 }
@@ -240,16 +239,22 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
         bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
+    let reader = Reader::new(&typed.vars, &typed.gradients);
     let mut finished = Vec::new();
     for (pair, result) in wrt.iter().zip(raw) {
+        let writer = Writer {
+            options: &options,
+            reader: &reader,
+            space: &space,
+        };
         finished.push(
-            finish(&mut graph, &options, &root_dims, pair, result, &var_dims)
+            finish(&mut graph, &writer, &root_dims, pair, result, &var_dims)
                 .map_err(in_derivative)?,
         );
     }
     let graph = Arc::new(graph);
     let options = Arc::new(options);
-    let vars = Arc::new(typed.vars.clone());
+    let reader = Arc::new(reader);
     let derivatives = finished
         .into_iter()
         .map(|f| Derivative {
@@ -265,7 +270,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
                     graph: Arc::clone(&graph),
                     id,
                     options: Arc::clone(&options),
-                    vars: Arc::clone(&vars),
+                    reader: Arc::clone(&reader),
                     cache: OnceLock::new(),
                 },
                 Err(formula) => Written::Ready(formula),
@@ -523,9 +528,17 @@ struct Finished {
     result: Result<Id, Formula>,
 }
 
+/// How index forms are written: the export options, what a reader knows,
+/// and the ranges of the indices.
+struct Writer<'a> {
+    options: &'a ExportOptions,
+    reader: &'a Reader,
+    space: &'a IndexSpace,
+}
+
 fn finish(
     graph: &mut Graph,
-    options: &ExportOptions,
+    writer: &Writer<'_>,
     body_dims: &Dims,
     wrt: &[String],
     raw: Raw,
@@ -556,7 +569,15 @@ fn finish(
             }
             let normalized = collect(normalized);
             let name = if wrt.len() == 2 { "H" } else { "J" };
-            Err(index_formula(graph, options, &normalized, &free, name))
+            Err(readback::index_formula(
+                graph,
+                writer.options,
+                writer.reader,
+                writer.space,
+                &normalized,
+                &free,
+                name,
+            ))
         }
     };
     Ok(Finished {
@@ -587,139 +608,11 @@ fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
     }
 }
 
-/// The node as a formula whose `vector(1)`s can be sized when read back;
-/// where they cannot, they are written `ones(n)` with their size.
-fn written(
-    graph: &Graph,
-    id: Id,
-    options: &ExportOptions,
-    vars: &BTreeMap<String, Shape>,
-) -> Formula {
-    let mut formula = Formula {
-        lhs: None,
-        body: graph.export(id, options),
-    };
-    if has_fill(graph, id) && !fills_inferable(&formula, vars) {
-        let explicit = ExportOptions {
-            explicit_fills: true,
-            ..options.clone()
-        };
-        formula.body = graph.export(id, &explicit);
-    }
-    formula
-}
-
-fn has_fill(graph: &Graph, id: Id) -> bool {
-    graph
-        .topological(&[id])
-        .iter()
-        .any(|&n| matches!(graph.node(n), crate::index::Node::Fill(..)))
-}
-
-/// True when every `vector(c)` of the printed result can be sized from its
-/// context when read back (as a grader reads it).
-fn fills_inferable(formula: &Formula, vars: &BTreeMap<String, Shape>) -> bool {
-    let mut decls = Decls::new();
-    for (name, s) in vars {
-        let dims = match (&s.rows, &s.cols) {
-            (r, c) if s.is_scalar() => {
-                let _ = (r, c);
-                Vec::new()
-            }
-            (r, c) if *c == crate::syntax::DimSpec::Fixed(1) => vec![r.clone()],
-            (r, c) => vec![r.clone(), c.clone()],
-        };
-        decls.insert(crate::syntax::Decl {
-            name: name.clone(),
-            kind: crate::syntax::DeclKind::Value(dims),
-        });
-    }
-    let text = crate::syntax::to_expr_string(formula);
-    let Ok(reparsed) = parse_formula(&text, &decls) else {
-        return false;
-    };
-    let ctx = ShapeContext {
-        decls: &decls,
-        source: &text,
-        gradient_shapes: BTreeMap::new(),
-        expected: None,
-    };
-    shape::check(&reparsed, &ctx).is_ok()
-}
-
-const FREE_NAMES: [&str; 6] = ["i", "j", "k", "l", "m", "n"];
-const DUMMY_NAMES: [&str; 8] = ["p", "q", "r", "s", "t", "u", "v", "w"];
-
-/// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
-/// summation where a dummy occurs exactly twice and explicit `sum[…]` else.
-fn index_formula(
-    graph: &Graph,
-    options: &ExportOptions,
-    tensor: &Tensor,
-    free: &[Ix],
-    name: &str,
-) -> Formula {
-    let mut names: BTreeMap<Ix, String> = BTreeMap::new();
-    for (k, ix) in free.iter().enumerate() {
-        names.insert(
-            *ix,
-            FREE_NAMES.get(k).map_or(format!("i{k}"), |s| s.to_string()),
-        );
-    }
-    let mut body: Option<Expr> = None;
-    for term in tensor {
-        let mut local = names.clone();
-        for (k, s) in term.sums.iter().enumerate() {
-            local.insert(
-                *s,
-                DUMMY_NAMES
-                    .get(k)
-                    .map_or(format!("p{k}"), |n| n.to_string()),
-            );
-        }
-        let name_of = |ix: &Ix| local[ix].clone();
-        let mut factors = Vec::new();
-        for f in &term.factors {
-            factors.push(match f {
-                Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
-                Factor::Entry(id, ixs) => {
-                    let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
-                        (crate::index::Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
-                        _ => (*id, ixs.clone()),
-                    };
-                    Expr::new(ExprKind::Index(
-                        Box::new(graph.export(base, options)),
-                        ixs.iter().map(name_of).collect(),
-                    ))
-                }
-                Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
-            });
-        }
-        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
-        let explicit: Vec<String> = term
-            .sums
-            .iter()
-            .filter(|&&s| term.occurrences(s) != 2)
-            .map(name_of)
-            .collect();
-        let negative_first = body.is_none() && term.coeff < 0.0;
-        let sums: Vec<String> = if negative_first {
-            term.sums.iter().map(name_of).collect()
-        } else {
-            explicit
-        };
-        if !sums.is_empty() {
-            e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
-        }
-        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
-    }
+/// The node as a matrix formula that reads back (see [`readback`]).
+fn written(graph: &Graph, id: Id, options: &ExportOptions, reader: &Reader) -> Formula {
     Formula {
-        lhs: Some(IndexLhs {
-            name: name.to_string(),
-            indices: free.iter().map(|ix| names[ix].clone()).collect(),
-            span: Span::NONE,
-        }),
-        body: body.unwrap_or_else(|| Expr::num(0.0)),
+        lhs: None,
+        body: readback::written(graph, id, options, reader),
     }
 }
 
@@ -738,6 +631,7 @@ pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveErr
         bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
-    let result = written(&graph, simplified, &options, &typed.vars);
+    let reader = Reader::new(&typed.vars, &typed.gradients);
+    let result = written(&graph, simplified, &options, &reader);
     Ok((typed, result))
 }

@@ -1,11 +1,15 @@
 //! Conformance: derive every case of the project's copy of the corpus and
 //! confirm each result against finite differences of `expr` (tolerance 1e-6,
 //! three seeds, both instantiations of L), through the printed text as a
-//! grader would read it.
+//! grader would read it: the text must parse back, shape-check under the
+//! case's declarations and evaluate to the value of the derived result.
+
+mod support;
 
 use matcalc::derive::{derive, DeriveConfig, Form};
 use matcalc::numeric::{check, Case, CheckConfig};
 use matcalc::syntax::{parse_formula, to_expr_string};
+use support::parse_back::parses_back;
 
 const CASES: &str = include_str!("corpus/cases.jsonl");
 
@@ -45,6 +49,10 @@ fn run(case: &Case) -> Outcome {
             return outcome;
         }
     };
+    if let Err(why) = parses_back(&derivation, &case.decls()) {
+        outcome.detail = why;
+        return outcome;
+    }
     let result = &derivation.derivatives[0];
     let text = to_expr_string(result.formula());
     let claim = match parse_formula(&text, &case.decls()) {

@@ -24,7 +24,9 @@
 //!   variables are nudged, and the finite differences neither change when
 //!   their step is halved nor carry a large rounding error);
 //! - **failure**: a refuted result, an unexpected error, a result or
-//!   expression that cannot be evaluated, or a panic.
+//!   expression that cannot be evaluated, a panic, or a result whose
+//!   printout (`--format expr`) does not parse back, shape-check under the
+//!   case's declarations and evaluate to the same value.
 //!
 //! The test prints a summary table to stderr (shown with `--nocapture`) and
 //! asserts that there is no failure.
@@ -58,6 +60,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use support::gen::{generated_of, Generated, Shape};
+use support::parse_back::parses_back;
 
 /// Cases of the default run: a few seconds in a debug build.
 const DEFAULT_CASES: u64 = 500;
@@ -217,7 +220,10 @@ fn is_conditioning(e: &EvalError) -> bool {
 /// Derives the case and judges the result.
 fn run(case: &Case) -> Outcome {
     match derive(&case.text(), &case.request()) {
-        Ok(d) if d.derivatives.len() == 1 => judge(&d, d.derivatives[0].formula()),
+        Ok(d) if d.derivatives.len() == 1 => match reads_back(case, &d) {
+            Some(failure) => failure,
+            None => judge(&d, d.derivatives[0].formula()),
+        },
         Ok(d) => Outcome::Failure(format!(
             "{} derivatives instead of one",
             d.derivatives.len()
@@ -280,6 +286,15 @@ fn undefined_everywhere(case: &Case, why: String) -> Outcome {
         }
     }
     Outcome::Undefined(why)
+}
+
+/// The parse-back invariant ([`parses_back`]): `Some(failure)` when the
+/// printed result does not parse back, shape-check under the case's
+/// declarations or evaluate to the same value.
+fn reads_back(case: &Case, d: &Derivation) -> Option<Outcome> {
+    parses_back(d, &case.request().decls)
+        .err()
+        .map(|why| Outcome::Failure(format!("output outside the syntax: {why}")))
 }
 
 /// Judges `claim` as the derivative `d` asks for: numerically on a

@@ -1,20 +1,36 @@
 //! From the DAG back to a syntax tree (shared nodes are written out again
 //! wherever they occur; the `where` bindings of the text output name them).
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::graph::{Graph, Id, Node};
-use crate::syntax::{Expr, ExprKind};
+use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind};
 
 /// How a node is written out.
 #[derive(Clone, Debug, Default)]
 pub struct ExportOptions {
-    /// Write vectors of ones with their explicit size (`ones(4)`) instead of
-    /// `vector(1)`.
-    pub explicit_fills: bool,
+    /// Which constant fills are written with their explicit size.
+    pub fills: FillWriting,
     /// For each abstract function called at one argument only: that
     /// argument, so that its gradient is written bare (`dL`).
     pub bare_gradients: BTreeMap<String, Id>,
+}
+
+/// How constant fills are written: `vector(c)` / `matrix(c)`, whose size a
+/// reader infers from the position, or with the size spelt out (`ones(4)`,
+/// `c*ones(4,3)`), which reads the same anywhere.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FillWriting {
+    /// Every fill as `vector(c)` / `matrix(c)`.
+    #[default]
+    Inferred,
+    /// The fills at these occurrences (numbered from 0 in the preorder of
+    /// the written tree, shared nodes once per use) with their size, the
+    /// others as `vector(c)` / `matrix(c)`.
+    Explicit(BTreeSet<usize>),
+    /// Every fill with its size.
+    AllExplicit,
 }
 
 impl Graph {
@@ -26,44 +42,75 @@ impl Graph {
 
     /// The node as an expression tree, written as `options` say.
     pub fn export(&self, id: Id, options: &ExportOptions) -> Expr {
-        let boxed = |g: &Graph, c: Id| Box::new(g.export(c, options));
+        self.write(id, options, &Cell::new(0))
+    }
+
+    /// [`Graph::export`], counting the fills written so far in `fills`.
+    fn write(&self, id: Id, options: &ExportOptions, fills: &Cell<usize>) -> Expr {
+        let boxed = |c: Id| Box::new(self.write(c, options, fills));
         Expr::new(match self.node(id) {
             Node::Num(n) => return Expr::num(n.get()),
             Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
                 ExprKind::Grad(name.clone(), Vec::new())
             }
-            Node::Fill(_, v) if options.explicit_fills && v.get() == 1.0 => {
-                let [r, c] = self.dims(id).clone();
-                let dims = if c == crate::syntax::DimSpec::Fixed(1) {
-                    vec![r]
-                } else {
-                    vec![r, c]
-                };
-                ExprKind::Const(crate::syntax::ConstKind::Ones, dims)
-            }
             Node::Var(name) => ExprKind::Var(name.clone()),
             Node::Tangent(name) => ExprKind::Var(format!("d{name}")),
-            Node::Fill(kind, v) => ExprKind::Fill {
-                kind: *kind,
-                value: Box::new(Expr::num(v.get())),
-                size: Some(self.dims(id).clone()),
-            },
+            Node::Fill(kind, v) => {
+                let occurrence = fills.get();
+                fills.set(occurrence + 1);
+                let explicit = match &options.fills {
+                    FillWriting::Inferred => false,
+                    FillWriting::Explicit(set) => set.contains(&occurrence),
+                    FillWriting::AllExplicit => true,
+                };
+                if explicit {
+                    return sized_fill(v.get(), self.dims(id));
+                }
+                ExprKind::Fill {
+                    kind: *kind,
+                    value: Box::new(Expr::num(v.get())),
+                    size: Some(self.dims(id).clone()),
+                }
+            }
             Node::Const(kind) => {
                 let [r, c] = self.dims(id).clone();
                 let dims = match kind {
-                    crate::syntax::ConstKind::Eye => vec![r],
-                    _ if c == crate::syntax::DimSpec::Fixed(1) => vec![r],
+                    ConstKind::Eye => vec![r],
+                    _ if c == DimSpec::Fixed(1) => vec![r],
                     _ => vec![r, c],
                 };
                 ExprKind::Const(*kind, dims)
             }
-            Node::Neg(a) => ExprKind::Neg(boxed(self, *a)),
-            Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(self, *a), boxed(self, *b)),
-            Node::T(a) => ExprKind::Transpose(boxed(self, *a)),
-            Node::Call(f, a) => ExprKind::Call(*f, boxed(self, *a)),
-            Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![self.export(*a, options)]),
-            Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![self.export(*a, options)]),
+            Node::Neg(a) => ExprKind::Neg(boxed(*a)),
+            Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(*a), boxed(*b)),
+            Node::T(a) => ExprKind::Transpose(boxed(*a)),
+            Node::Call(f, a) => ExprKind::Call(*f, boxed(*a)),
+            Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![*boxed(*a)]),
+            Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![*boxed(*a)]),
         })
+    }
+}
+
+/// A fill of `value` with its size spelt out: `ones(n)`, `ones(n,m)`,
+/// `c*ones(…)`, `-c*ones(…)`.
+fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
+    let [r, c] = dims.clone();
+    let dims = if c == DimSpec::Fixed(1) {
+        vec![r]
+    } else {
+        vec![r, c]
+    };
+    let ones = Expr::new(ExprKind::Const(ConstKind::Ones, dims));
+    let magnitude = value.abs();
+    let scaled = if magnitude == 1.0 {
+        ones
+    } else {
+        Expr::binary(BinOp::Mul, Expr::num(magnitude), ones)
+    };
+    if value < 0.0 {
+        Expr::new(ExprKind::Neg(Box::new(scaled)))
+    } else {
+        scaled
     }
 }
 

@@ -63,6 +63,9 @@ pub struct Inference<'a> {
     pub gradients: BTreeMap<String, VarShape>,
     /// Dimension of each index of an index form.
     pub indices: BTreeMap<String, DimVar>,
+    /// The known shape of each abstract function's bare gradient (the
+    /// shape of its argument in the expression it was derived from).
+    pub known_gradients: BTreeMap<String, (DimSpec, DimSpec)>,
     /// Provisional names of unknown sizes in error messages.
     message_names: Option<Namer>,
 }
@@ -84,6 +87,7 @@ impl<'a> Inference<'a> {
             calls: BTreeMap::new(),
             gradients: BTreeMap::new(),
             indices: BTreeMap::new(),
+            known_gradients: BTreeMap::new(),
             message_names: None,
         }
     }
@@ -245,6 +249,12 @@ impl<'a> Inference<'a> {
         }
     }
 
+    /// True when the deferred fill is a `matrix(c)`, not a `vector(c)`.
+    fn is_matrix_fill(&mut self, d: Deferred) -> bool {
+        let cols = self.fills[d.fill].0.cols;
+        !self.dims.is_one(cols)
+    }
+
     fn settle(&mut self, d: Deferred, to: VarShape) {
         let shape = if d.transposed { to.transposed() } else { to };
         self.fills[d.fill].0 = shape;
@@ -322,9 +332,14 @@ impl<'a> Inference<'a> {
                     if let Some(&s) = self.gradients.get(name) {
                         return Ok(Self::settled(s));
                     }
-                    let s = VarShape {
-                        rows: self.dims.fresh(true),
-                        cols: self.dims.fresh(true),
+                    // Known from the start, so that `diag(dL')` or
+                    // `dL*x` read dL as it is, not as its use suggests.
+                    let s = match self.known_gradients.get(name).cloned() {
+                        Some((r, c)) => self.shape_of_spec(&r, &c),
+                        None => VarShape {
+                            rows: self.dims.fresh(true),
+                            cols: self.dims.fresh(true),
+                        },
                     };
                     self.gradients.insert(name.clone(), s);
                     Ok(Self::settled(s))
@@ -407,8 +422,14 @@ impl<'a> Inference<'a> {
         match op {
             BinOp::Mul => {
                 // A fill is sized by a product only as M*vector(c) or
-                // vector(c)'*M.
+                // vector(c)'*M: never a matrix(c), never beside another fill.
                 match (ia.deferred, ib.deferred) {
+                    (Some(d), _) if self.is_matrix_fill(d) && !self.is_scalar(sb) => {
+                        return Err(self.unsized_fill(d))
+                    }
+                    (_, Some(d)) if self.is_matrix_fill(d) && !self.is_scalar(sa) => {
+                        return Err(self.unsized_fill(d))
+                    }
                     (Some(d), _) if !d.transposed && !self.is_scalar(sb) => {
                         return Err(self.unsized_fill(d))
                     }

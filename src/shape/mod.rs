@@ -215,6 +215,7 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
         .iter()
         .map(|(k, s)| (k.clone(), (s.rows.clone(), s.cols.clone())))
         .collect();
+    inf.known_gradients = known.clone();
     let body_shape = inf.infer_as(&formula.body, want)?;
     if let Some(w) = want {
         let (r, c) = (w.rows, w.cols);
@@ -309,12 +310,18 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
             body = einstein::elaborate(&body, &lhs.indices)?;
             let mut dims = Vec::new();
             for ix in &lhs.indices {
-                dims.push(index_dims.get(ix).cloned().ok_or_else(|| {
-                    ShapeError::new(
-                        format!("index `{ix}` of the left-hand side is not used"),
-                        lhs.span,
-                    )
-                })?);
+                // An index of the left-hand side that the body does not use
+                // (`J[i,j] = 0`, `H[i,j] = x[i]`): the value is constant
+                // along it, over a range only the result's layout fixes.
+                let dim = match index_dims.get(ix) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let unused = inf.dims.fresh(true);
+                        inf.resolve(unused, &mut namer)
+                    }
+                };
+                index_dims.insert(ix.clone(), dim.clone());
+                dims.push(dim);
             }
             ResultShape::Tensor(dims)
         }

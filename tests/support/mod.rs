@@ -5,4 +5,5 @@
 
 pub mod gen;
 pub mod numeric;
+pub mod parse_back;
 pub mod shape_oracle;

@@ -1,0 +1,351 @@
+//! Writing results so that they read back: the printed result of `derive`
+//! (`--format expr`) parses, shape-checks under the same declarations and
+//! means the same value.
+//!
+//! Two places need care. A constant fill may be written `vector(c)` /
+//! `matrix(c)` only where a reader infers its size from its position (the
+//! shape checker decides, the same one that reads the input): everywhere
+//! else it is written with its size, `ones(n)` or `c*ones(n,m)`. And an
+//! index form names its dummies so that each name has one range, and turns
+//! a sum over an index that no factor uses into a factor of its size.
+//!
+//! Invariant: pure; uses `syntax`, `shape` and `index`; never prints.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::index::{
+    ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Node, Tensor, Term,
+};
+use crate::shape::{self, Dim, Shape, ShapeContext};
+use crate::syntax::{
+    parse_formula, to_expr_string, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula, Func,
+    IndexLhs, Span,
+};
+
+/// Rounds of re-reading a result to find the fills a reader cannot size,
+/// each writing one more with its size; past them, or for a large result,
+/// every fill is written with its size.
+const MAX_ROUNDS: usize = 16;
+
+/// A result larger than this (in nodes) is read back once only.
+const LARGE_RESULT: usize = 10_000;
+
+/// What a reader of a result knows: the shape of every variable and of the
+/// argument of every abstract function.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    decls: Decls,
+    gradients: BTreeMap<String, Shape>,
+}
+
+impl Reader {
+    /// A reader who knows these variables' and gradients' shapes.
+    pub fn new(vars: &BTreeMap<String, Shape>, gradients: &BTreeMap<String, Shape>) -> Reader {
+        let mut decls = Decls::new();
+        for (name, s) in vars {
+            let dims = if s.is_scalar() {
+                Vec::new()
+            } else if s.cols == Dim::Fixed(1) {
+                vec![s.rows.clone()]
+            } else {
+                vec![s.rows.clone(), s.cols.clone()]
+            };
+            decls.insert(Decl {
+                name: name.clone(),
+                kind: DeclKind::Value(dims),
+            });
+        }
+        Reader {
+            decls,
+            gradients: gradients.clone(),
+        }
+    }
+
+    /// The position (in preorder, among the fills of `expr`) of the first
+    /// fill this reader would not size as `sizes` says: one the shape
+    /// checker cannot size from its position, or sizes differently (a fill
+    /// beside a broadcast row takes the row's shape).
+    fn first_misread(&self, expr: &Expr, sizes: &[Option<[Dim; 2]>]) -> Option<usize> {
+        let text = to_expr_string(&Formula {
+            lhs: None,
+            body: expr.clone(),
+        });
+        let Ok(reparsed) = parse_formula(&text, &self.decls) else {
+            return Some(0);
+        };
+        let ctx = ShapeContext {
+            decls: &self.decls,
+            source: &text,
+            gradient_shapes: self.gradients.clone(),
+            expected: None,
+        };
+        match shape::check(&reparsed, &ctx) {
+            Ok(typed) => {
+                let read = fills(&typed.formula.body, &fill_size);
+                if read.len() != sizes.len() {
+                    return Some(0);
+                }
+                (0..sizes.len()).find(|&k| read[k] != sizes[k])
+            }
+            // The fill the error points at, else the first.
+            Err(e) => Some(
+                fills(&reparsed.body, &|e| e.span)
+                    .iter()
+                    .position(|&span| span == e.span)
+                    .unwrap_or(0),
+            ),
+        }
+    }
+}
+
+fn fill_size(e: &Expr) -> Option<[Dim; 2]> {
+    match &e.kind {
+        ExprKind::Fill { size, .. } => size.clone(),
+        _ => None,
+    }
+}
+
+/// `what` of every fill of `e`, in preorder (the order in which the shape
+/// checker sizes them).
+fn fills<T>(e: &Expr, what: &dyn Fn(&Expr) -> T) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        if matches!(x.kind, ExprKind::Fill { .. }) {
+            out.push(what(x));
+        }
+        stack.extend(x.children().into_iter().rev());
+    }
+    out
+}
+
+/// The node as an expression whose fills `reader` sizes as the graph does:
+/// `vector(c)` where it can, the size spelt out where it cannot.
+pub fn written(graph: &Graph, id: Id, options: &ExportOptions, reader: &Reader) -> Expr {
+    let mut explicit = BTreeSet::new();
+    for _ in 0..MAX_ROUNDS {
+        let expr = graph.export(
+            id,
+            &ExportOptions {
+                fills: FillWriting::Explicit(explicit.clone()),
+                ..options.clone()
+            },
+        );
+        let sizes = fills(&expr, &fill_size);
+        if sizes.is_empty() {
+            return expr;
+        }
+        // The first fill misread only: a later one may be misread only
+        // because of it (`(matrix(1) ./ b')'*vector(1)`).
+        let Some(first) = reader.first_misread(&expr, &sizes) else {
+            return expr;
+        };
+        if expr.node_count() > LARGE_RESULT {
+            break;
+        }
+        // The k-th fill still written bare is the k-th occurrence not yet
+        // explicit.
+        let bare: Vec<usize> = (0..)
+            .filter(|o| !explicit.contains(o))
+            .take(sizes.len())
+            .collect();
+        explicit.insert(bare[first]);
+    }
+    graph.export(
+        id,
+        &ExportOptions {
+            fills: FillWriting::AllExplicit,
+            ..options.clone()
+        },
+    )
+}
+
+const FREE_NAMES: [&str; 6] = ["i", "j", "k", "l", "m", "n"];
+const DUMMY_NAMES: [&str; 8] = ["p", "q", "r", "s", "t", "u", "v", "w"];
+
+/// Dummy names of one index form: a name stands for one range throughout
+/// (the reader unifies the ranges of an index name over the whole formula).
+#[derive(Default)]
+struct Dummies {
+    ranges: BTreeMap<String, Dim>,
+}
+
+impl Dummies {
+    /// The first dummy name over `dim` not in `taken`.
+    fn name(&mut self, dim: &Dim, taken: &BTreeMap<Ix, String>) -> String {
+        let candidates = (0..).map(|k| {
+            DUMMY_NAMES
+                .get(k)
+                .map_or(format!("p{k}"), |n| n.to_string())
+        });
+        for name in candidates {
+            if taken.values().any(|n| *n == name) {
+                continue;
+            }
+            match self.ranges.get(&name) {
+                Some(range) if range != dim => continue,
+                _ => {
+                    self.ranges.insert(name.clone(), dim.clone());
+                    return name;
+                }
+            }
+        }
+        unreachable!("the candidate names are endless")
+    }
+}
+
+/// A term with every sum over an index that no factor uses taken out, and
+/// the factors that stand for the symbolic sizes: a concrete size joins the
+/// coefficient, a symbolic one `n` is the factor `tr(eye(n))`.
+fn without_unused_sums(term: &Term, space: &IndexSpace) -> (Term, Vec<Expr>) {
+    let mut term = term.clone();
+    let mut sizes = Vec::new();
+    for s in term.sums.clone() {
+        if term.occurrences(s) > 0 {
+            continue;
+        }
+        term.sums.retain(|&x| x != s);
+        match space.dim(s) {
+            Dim::Fixed(n) => term.coeff *= *n as f64,
+            n @ Dim::Named(_) => sizes.push(Expr::call(
+                Func::Tr,
+                Expr::new(ExprKind::Const(ConstKind::Eye, vec![n.clone()])),
+            )),
+        }
+    }
+    (term, sizes)
+}
+
+/// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
+/// summation where a dummy occurs exactly twice and explicit `sum[…]` else;
+/// the ranges of the indices are those of `space`.
+pub fn index_formula(
+    graph: &Graph,
+    options: &ExportOptions,
+    reader: &Reader,
+    space: &IndexSpace,
+    tensor: &Tensor,
+    free: &[Ix],
+    name: &str,
+) -> Formula {
+    let mut names: BTreeMap<Ix, String> = BTreeMap::new();
+    for (k, ix) in free.iter().enumerate() {
+        names.insert(
+            *ix,
+            FREE_NAMES.get(k).map_or(format!("i{k}"), |s| s.to_string()),
+        );
+    }
+    let mut dummies = Dummies::default();
+    let mut body: Option<Expr> = None;
+    for term in tensor {
+        let (term, sizes) = without_unused_sums(term, space);
+        let mut local = names.clone();
+        for s in &term.sums {
+            let name = dummies.name(space.dim(*s), &local);
+            local.insert(*s, name);
+        }
+        let name_of = |ix: &Ix| local[ix].clone();
+        let mut factors = Vec::new();
+        for f in &term.factors {
+            factors.push(match f {
+                Factor::Entry(id, ixs) if ixs.is_empty() => written(graph, *id, options, reader),
+                Factor::Entry(id, ixs) => {
+                    // X'[i,j] is written X[j,i], and x'[i] x[i].
+                    let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
+                        (Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
+                        (Node::T(inner), [a]) => (*inner, vec![*a]),
+                        _ => (*id, ixs.clone()),
+                    };
+                    Expr::new(ExprKind::Index(
+                        Box::new(written(graph, base, options, reader)),
+                        ixs.iter().map(name_of).collect(),
+                    ))
+                }
+                Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
+            });
+        }
+        factors.extend(sizes);
+        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
+        let negative_first = body.is_none() && term.coeff < 0.0;
+        let sums: Vec<String> = term
+            .sums
+            .iter()
+            .filter(|&&s| negative_first || term.occurrences(s) != 2)
+            .map(name_of)
+            .collect();
+        if !sums.is_empty() {
+            e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
+        }
+        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
+    }
+    Formula {
+        lhs: Some(IndexLhs {
+            name: name.to_string(),
+            indices: free.iter().map(|ix| names[ix].clone()).collect(),
+            span: Span::NONE,
+        }),
+        body: body.unwrap_or_else(|| Expr::num(0.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written_form(space: &IndexSpace, tensor: &Tensor, free: &[Ix]) -> String {
+        let graph = Graph::new();
+        let reader = Reader::new(&BTreeMap::new(), &BTreeMap::new());
+        let f = index_formula(
+            &graph,
+            &ExportOptions::default(),
+            &reader,
+            space,
+            tensor,
+            free,
+            "J",
+        );
+        to_expr_string(&f)
+    }
+
+    #[test]
+    fn a_sum_over_an_index_no_factor_uses_is_its_size() {
+        let mut space = IndexSpace::new();
+        let (i, j) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(3)));
+        let (p, q) = (
+            space.fresh(Dim::Fixed(4)),
+            space.fresh(Dim::Named("n".into())),
+        );
+        let term = |sums| Term {
+            coeff: 2.0,
+            factors: vec![Factor::Delta(i, j)],
+            sums,
+        };
+        assert_eq!(
+            written_form(&space, &vec![term(vec![p])], &[i, j]),
+            "J[i,j] = 8*delta(i,j)"
+        );
+        // A symbolic size n: Σ_q 1 = n = tr(eye(n)).
+        assert_eq!(
+            written_form(&space, &vec![term(vec![q])], &[i, j]),
+            "J[i,j] = 2*(delta(i,j)*tr(eye(n)))"
+        );
+    }
+
+    #[test]
+    fn a_dummy_name_keeps_one_range_across_terms() {
+        let mut space = IndexSpace::new();
+        let i = space.fresh(Dim::Fixed(2));
+        let (p3, p4) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(4)));
+        let (q3, r3) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(3)));
+        let term = |sums: Vec<Ix>| Term {
+            coeff: 1.0,
+            factors: sums.iter().map(|&s| Factor::Delta(s, i)).collect(),
+            sums,
+        };
+        let tensor = vec![term(vec![p3]), term(vec![p4]), term(vec![q3, r3])];
+        assert_eq!(
+            written_form(&space, &tensor, &[i]),
+            "J[i] = sum[p](delta(p,i)) + sum[q](delta(q,i)) + sum[p,r](delta(p,i)*delta(r,i))"
+        );
+    }
+}
