@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod batch;
+pub mod codegen;
 pub mod confirm;
 pub mod derive;
 pub mod diff;
