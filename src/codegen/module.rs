@@ -30,10 +30,20 @@ struct Output {
     about: String,
 }
 
-/// A function's keyword arguments for abstract functions: the Python
-/// name, and the layout `(rows, cols)` of the single argument it is taken
-/// at (`None` when taken at several, so only a callable fits).
-type FunctionParams = BTreeMap<String, Option<(Dim, Dim)>>;
+/// A keyword argument standing for an abstract function (`L`) or its
+/// gradient (`dL`).
+#[derive(Clone, Debug)]
+struct Param {
+    /// True for a gradient.
+    gradient: bool,
+    /// The layout `(rows, cols)` of the value it stands for when it is
+    /// taken at one argument only; `None` when taken at several, so that
+    /// only a callable fits.
+    at: Option<(Dim, Dim)>,
+}
+
+/// The keyword arguments of one generated function, by keyword.
+type FunctionParams = BTreeMap<String, Param>;
 
 pub(super) fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<String, CodegenError> {
     d.writable()?;
@@ -60,8 +70,12 @@ pub(super) fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<St
             None => (program.add(&formula.body, &scope)?, None),
             Some(lhs) => {
                 let elaborated = elaborate(formula, typed, &config.decls)?;
+                // The left-hand side's ranges are the layout's (an index
+                // that occurs only in deltas gets no range from them).
+                let mut index_dims = elaborated.index_dims.clone();
+                index_dims.extend(lhs.indices.iter().cloned().zip(dims.iter().cloned()));
                 let indexed = Scope {
-                    index_dims: &elaborated.index_dims,
+                    index_dims: &index_dims,
                     ..scope
                 };
                 let root = program.add(&elaborated.formula.body, &indexed)?;
@@ -163,33 +177,31 @@ fn layout_dims(ty: &Ty) -> Vec<Dim> {
 /// `roots` use, each with the argument it is taken at when unique.
 fn function_params(program: &Program, roots: &[NodeId]) -> FunctionParams {
     let used = uses(program, roots);
-    let mut args: BTreeMap<String, BTreeSet<NodeId>> = BTreeMap::new();
+    let mut args: BTreeMap<String, (bool, BTreeSet<NodeId>)> = BTreeMap::new();
     for (id, &count) in used.iter().enumerate() {
         let node = program.node(id);
-        let param = match &node.op {
-            Op::Apply(name) => name.clone(),
-            Op::Gradient(name) => format!("d{name}"),
+        let (keyword, gradient) = match &node.op {
+            Op::Apply(name) => (name.clone(), false),
+            Op::Gradient(name) => (format!("d{name}"), true),
             _ => continue,
         };
         if count > 0 {
-            args.entry(param).or_default().insert(node.kids[0]);
+            let entry = args.entry(keyword).or_insert((gradient, BTreeSet::new()));
+            entry.1.insert(node.kids[0]);
         }
     }
     args.into_iter()
-        .map(|(param, at)| {
+        .map(|(keyword, (gradient, at))| {
             let single = match at.iter().collect::<Vec<_>>().as_slice() {
                 [only] => match &program.node(**only).ty {
+                    // A value is a scalar; a gradient has its argument's shape.
+                    Ty::Matrix(..) if !gradient => Some((Dim::Fixed(1), Dim::Fixed(1))),
                     Ty::Matrix(r, c) => Some((r.clone(), c.clone())),
                     Ty::Entries(_) => None,
                 },
                 _ => None,
             };
-            let single = match param.starts_with('d') {
-                // A value is a scalar; a gradient has its argument's shape.
-                false => single.map(|_| (Dim::Fixed(1), Dim::Fixed(1))),
-                true => single,
-            };
-            (param, single)
+            (keyword, Param { gradient, at: single })
         })
         .collect()
 }
@@ -247,9 +259,9 @@ impl<'t> Variables<'t> {
             lines.push(format!("{local} = sizes[\"{size}\"]"));
             bound.insert(size.clone(), local);
         }
-        for (param, at) in params {
+        for (param, p) in params {
             let local = names.name(param);
-            let (r, c) = match at {
+            let (r, c) = match &p.at {
                 Some((r, c)) => (dim_literal(r), dim_literal(c)),
                 None => ("None".to_string(), "None".to_string()),
             };
@@ -451,7 +463,7 @@ fn header(
     );
     for (name, arg) in typed.formula.body.loss_arguments() {
         let gradient = &format!("d{name}");
-        let how = match params.get(gradient) {
+        let how = match params.get(gradient).map(|p| &p.at) {
             Some(Some(_)) => format!(
                 "pass {gradient}= its gradient at {} (an array of that shape) or a callable Y -> gradient",
                 crate::syntax::expr_to_string(&arg)
@@ -615,25 +627,30 @@ fn check_gradient(
             format!("\"{}\": ({},)", o.key, names.join(", "))
         })
         .collect();
-    let instances = |params: &FunctionParams| -> String {
+    // Each keyword of an abstract function and what it is.
+    let kinds = |params: &FunctionParams| -> String {
         let items: Vec<String> = params
-            .keys()
-            .map(|p| {
-                let f = if p.starts_with('d') {
-                    "_instance_gradient"
-                } else {
-                    "_instance_value"
-                };
-                format!("\"{p}\": {f}")
+            .iter()
+            .map(|(p, param)| {
+                let kind = if param.gradient { "gradient" } else { "value" };
+                format!("\"{p}\": \"{kind}\"")
             })
             .collect();
         format!("{{{}}}", items.join(", "))
     };
-    let evaluate = match target {
-        Target::Numpy => "derivatives(**point, **for_derivatives)".to_string(),
-        Target::Jax => {
-            "jax.jit(lambda args: derivatives(**args, **for_derivatives))(point)".to_string()
-        }
+    // JAX compiles each function once; run op by op, every operation
+    // would be compiled for its shapes on first use instead.
+    let (evaluate, evaluate_value, compile_value) = match target {
+        Target::Numpy => (
+            "derivatives(**point, **for_derivatives)",
+            "value(**args, **for_value)",
+            "",
+        ),
+        Target::Jax => (
+            "jax.jit(lambda args: derivatives(**args, **for_derivatives))(point)",
+            "fast_value(args)",
+            "    fast_value = jax.jit(lambda args: value(**args, **for_value))\n",
+        ),
     };
     format!(
         r#"
@@ -642,6 +659,8 @@ _LAYOUTS = {{{layouts}}}
 _CHECK_SIZES = {{{sizes}}}
 _DOMAINS = {{{domains}}}
 _DERIVATIVES = {{{derivatives}}}
+_FOR_DERIVATIVES = {for_derivatives}
+_FOR_VALUE = {for_value}
 
 
 def _instance_value(y):
@@ -684,11 +703,12 @@ def check_gradient(seed=0, tol=1e-6, directions=3, sizes=None):
     derivative; raises AssertionError when one exceeds `tol`."""
     rng = np.random.default_rng(seed)
     sizes = dict(_CHECK_SIZES, **(sizes or {{}}))
-    for_value = {for_value}
-    for_derivatives = {for_derivatives}
-
+    instances = {{"value": _instance_value, "gradient": _instance_gradient}}
+    for_value = {{name: instances[kind] for name, kind in _FOR_VALUE.items()}}
+    for_derivatives = {{name: instances[kind] for name, kind in _FOR_DERIVATIVES.items()}}
+{compile_value}
     def f(args):
-        return np.asarray(value(**args, **for_value), dtype=float)
+        return np.asarray({evaluate_value}, dtype=float)
 
     for _ in range(50):
         point = {{
@@ -722,7 +742,7 @@ def check_gradient(seed=0, tol=1e-6, directions=3, sizes=None):
         sizes = sizes.join(", "),
         domains = domain_list.join(", "),
         derivatives = derivative_list.join(", "),
-        for_value = instances(value_params),
-        for_derivatives = instances(derivative_params),
+        for_value = kinds(value_params),
+        for_derivatives = kinds(derivative_params),
     )
 }
