@@ -56,13 +56,23 @@ fn python() -> Option<Python> {
     };
     if !has("numpy") {
         assert!(!required, "MATCALC_PYTHON={} has no numpy", exe.display());
-        println!("codegen tests skipped: no Python with numpy ({})", exe.display());
+        println!(
+            "codegen tests skipped: no Python with numpy ({})",
+            exe.display()
+        );
         return None;
     }
     let jax = has("jax");
-    assert!(jax || !required, "MATCALC_PYTHON={} has no jax", exe.display());
+    assert!(
+        jax || !required,
+        "MATCALC_PYTHON={} has no jax",
+        exe.display()
+    );
     if !jax {
-        println!("codegen tests: {} has no jax, JAX modules not run", exe.display());
+        println!(
+            "codegen tests: {} has no jax, JAX modules not run",
+            exe.display()
+        );
     }
     Some(Python { exe, jax })
 }
@@ -142,8 +152,8 @@ fn prepare(case: &Case) -> Result<Prepared, String> {
     };
     let mut bindings = None;
     for attempt in 0..50 {
-        let values = draw_sample(&problem.vars, &problem.domains, 7, attempt)
-            .map_err(|e| e.to_string())?;
+        let values =
+            draw_sample(&problem.vars, &problem.domains, 7, attempt).map_err(|e| e.to_string())?;
         let b = Bindings {
             values,
             loss: Some(Loss::L1),
@@ -187,16 +197,16 @@ fn prepare(case: &Case) -> Result<Prepared, String> {
 
 /// Runs the driver on each batch at once; returns every output line
 /// parsed, by case id, per batch.
-fn run_batches(
-    python: &Python,
-    batches: &[(String, Vec<Json>)],
-) -> Vec<BTreeMap<String, Json>> {
+fn run_batches(python: &Python, batches: &[(String, Vec<Json>)]) -> Vec<BTreeMap<String, Json>> {
     let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen_driver.py");
     let dir = std::env::temp_dir();
     let children: Vec<_> = batches
         .iter()
         .map(|(name, cases)| {
-            let path = dir.join(format!("matcalc-codegen-{}-{name}.json", std::process::id()));
+            let path = dir.join(format!(
+                "matcalc-codegen-{}-{name}.json",
+                std::process::id()
+            ));
             std::fs::write(&path, Json::Array(cases.clone()).to_string()).expect("temp file");
             let child = Command::new(&python.exe)
                 .arg(&driver)
@@ -233,27 +243,38 @@ fn judge(p: &Prepared, backend: &str, out: Option<&Json>) -> Vec<String> {
         return vec![format!("{} ({backend}): no output", p.id)];
     };
     if let Some(err) = out.get("error") {
-        return vec![format!("{} ({backend}): {}", p.id, err.as_str().unwrap_or(""))];
+        return vec![format!(
+            "{} ({backend}): {}",
+            p.id,
+            err.as_str().unwrap_or("")
+        )];
     }
     let mut failures = Vec::new();
-    let mut compare = |what: &str, got: &Json, want: &ArrayD<f64>, tol: f64| {
-        match from_nested(got) {
-            Some(a) if a.shape() == want.shape() => {
-                let err = relative_error(&a, want);
-                if !(err <= tol) {
-                    failures.push(format!("{} ({backend}) {what}: relative error {err:.2e}", p.id));
-                }
+    let mut compare = |what: &str, got: &Json, want: &ArrayD<f64>, tol: f64| match from_nested(got)
+    {
+        Some(a) if a.shape() == want.shape() => {
+            let err = relative_error(&a, want);
+            if err.is_nan() || err > tol {
+                failures.push(format!(
+                    "{} ({backend}) {what}: relative error {err:.2e}",
+                    p.id
+                ));
             }
-            Some(a) => failures.push(format!(
-                "{} ({backend}) {what}: shape {:?}, expected {:?}",
-                p.id,
-                a.shape(),
-                want.shape()
-            )),
-            None => failures.push(format!("{} ({backend}) {what}: not an array", p.id)),
         }
+        Some(a) => failures.push(format!(
+            "{} ({backend}) {what}: shape {:?}, expected {:?}",
+            p.id,
+            a.shape(),
+            want.shape()
+        )),
+        None => failures.push(format!("{} ({backend}) {what}: not an array", p.id)),
     };
-    compare("derivative", &out["results"][&p.key], &p.reference, TOLERANCE);
+    compare(
+        "derivative",
+        &out["results"][&p.key],
+        &p.reference,
+        TOLERANCE,
+    );
     compare("value", &out["value"], &p.value, 1e-9);
     if let Some(v) = out["results"].get("value") {
         compare("derivatives()[\"value\"]", v, &p.value, 1e-9);
@@ -284,9 +305,7 @@ fn every_corpus_case_runs_in_numpy_and_jax_and_agrees_with_finite_differences() 
     let Some(python) = python() else {
         return;
     };
-    let job = |p: &Prepared, backend: &str| {
-        serde_json::json!({"id": p.id, "code": p.modules[backend], "inputs": p.inputs})
-    };
+    let job = |p: &Prepared, backend: &str| serde_json::json!({"id": p.id, "code": p.modules[backend], "inputs": p.inputs});
     let mut batches = vec![(
         "numpy".to_string(),
         prepared.iter().map(|p| job(p, "numpy")).collect::<Vec<_>>(),
@@ -294,7 +313,10 @@ fn every_corpus_case_runs_in_numpy_and_jax_and_agrees_with_finite_differences() 
     if python.jax {
         let half = prepared.len().div_ceil(2);
         for (k, chunk) in prepared.chunks(half).enumerate() {
-            batches.push((format!("jax{k}"), chunk.iter().map(|p| job(p, "jax")).collect()));
+            batches.push((
+                format!("jax{k}"),
+                chunk.iter().map(|p| job(p, "jax")).collect(),
+            ));
         }
     }
     let started = std::time::Instant::now();
@@ -328,16 +350,26 @@ fn matcalc(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn derive_writes_numpy_and_jax_modules() {
-    for (format, import) in [("numpy", "import numpy as np"), ("jax", "import jax.numpy as jnp")] {
+    for (format, import) in [
+        ("numpy", "import numpy as np"),
+        ("jax", "import jax.numpy as jnp"),
+    ] {
         let out = matcalc(&["derive", "L(X*W + b')", "--wrt", "W,b", "--format", format]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let code = String::from_utf8_lossy(&out.stdout);
         assert!(code.contains(import), "{code}");
         assert!(code.contains("#     f = L(X*W + b')"), "{code}");
         assert!(code.contains("#     \"W\": ∂L/∂W"), "{code}");
         assert!(code.contains("def derivatives(**variables):"));
         assert!(code.contains("def check_gradient(seed=0"));
-        assert!(code.contains("_take(variables, \"X\", \"n\", \"k\", sizes)"), "{code}");
+        assert!(
+            code.contains("_take(variables, \"X\", \"n\", \"k\", sizes)"),
+            "{code}"
+        );
     }
 }
 
@@ -350,8 +382,12 @@ fn code_formats_are_for_derive_only() {
 
 /// The generated statements, without the header and the helpers.
 fn derivatives_body(code: &str) -> &str {
-    let start = code.find("def derivatives(").expect("derivatives is defined");
-    let end = code[start..].find("\ndef value(").map_or(code.len(), |e| start + e);
+    let start = code
+        .find("def derivatives(")
+        .expect("derivatives is defined");
+    let end = code[start..]
+        .find("\ndef value(")
+        .map_or(code.len(), |e| start + e);
     &code[start..end]
 }
 

@@ -45,7 +45,10 @@ struct Param {
 /// The keyword arguments of one generated function, by keyword.
 type FunctionParams = BTreeMap<String, Param>;
 
-pub(super) fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<String, CodegenError> {
+pub(super) fn python_module(
+    d: &Derivation,
+    config: &CodegenConfig,
+) -> Result<String, CodegenError> {
     d.writable()?;
     let typed = &d.typed;
     let arguments = typed.formula.body.loss_arguments();
@@ -87,7 +90,11 @@ pub(super) fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<St
             root,
             dims,
             lhs,
-            about: format!("{} — {}", crate::render::label(&typed.formula.body, &x.wrt), x.layout),
+            about: format!(
+                "{} — {}",
+                crate::render::label(&typed.formula.body, &x.wrt),
+                x.layout
+            ),
         });
     }
     let below_value = uses(&program, &[value]);
@@ -120,7 +127,14 @@ pub(super) fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<St
         &mut helpers,
     )?;
     let domains = default_domains(&typed.formula.body, &typed.vars, &config.domains);
-    let mut out = header(d, config, &outputs, &derivative_params, &domains, has_abstract);
+    let mut out = header(
+        d,
+        config,
+        &outputs,
+        &derivative_params,
+        &domains,
+        has_abstract,
+    );
     out.push_str(&imports(config.target));
     out.push_str(&helper_sources(config.target, &helpers));
     out.push_str(&derivatives_fn);
@@ -201,7 +215,13 @@ fn function_params(program: &Program, roots: &[NodeId]) -> FunctionParams {
                 },
                 _ => None,
             };
-            (keyword, Param { gradient, at: single })
+            (
+                keyword,
+                Param {
+                    gradient,
+                    at: single,
+                },
+            )
         })
         .collect()
 }
@@ -229,7 +249,10 @@ impl<'t> Variables<'t> {
             if name.starts_with('d') && typed.gradients.contains_key(&name[1..]) {
                 return Err(CodegenError::Unsupported {
                     what: format!("the variable `{name}`"),
-                    why: format!("its name is the keyword of the gradient of `{}`", &name[1..]),
+                    why: format!(
+                        "its name is the keyword of the gradient of `{}`",
+                        &name[1..]
+                    ),
                 });
             }
         }
@@ -402,7 +425,15 @@ fn value_function(
     let prologue = variables.prologue(params, &mut names, &mut bound);
     let mut emitter = Emitter::new(program, target, &bound, &mut names, helpers);
     let texts = emitter.emit(&[value])?;
-    let r = result_text(&emitter, program, value, &texts[0], dims, None, target.module())?;
+    let r = result_text(
+        &emitter,
+        program,
+        value,
+        &texts[0],
+        dims,
+        None,
+        target.module(),
+    )?;
     let mut body = prologue;
     body.append(&mut emitter.lines);
     body.push(format!("return {r}"));
@@ -458,8 +489,7 @@ fn header(
         h.push(format!("    \"{}\": {}", o.key, o.about));
     }
     h.push(
-        "A derivative has the axes of f first, then those of each variable it is taken by."
-            .into(),
+        "A derivative has the axes of f first, then those of each variable it is taken by.".into(),
     );
     for (name, arg) in typed.formula.body.loss_arguments() {
         let gradient = &format!("d{name}");
@@ -474,11 +504,13 @@ fn header(
     }
     if has_abstract {
         h.push(
-            "value(**variables) takes each abstract function as a callable (L=lambda Y: …)."
-                .into(),
+            "value(**variables) takes each abstract function as a callable (L=lambda Y: …).".into(),
         );
     }
-    let sampled: Vec<String> = domains.iter().map(|(n, dm)| format!("{n}: {}", dm.name())).collect();
+    let sampled: Vec<String> = domains
+        .iter()
+        .map(|(n, dm)| format!("{n}: {}", dm.name()))
+        .collect();
     h.push(format!(
         "check_gradient(seed=0) compares every derivative with central finite differences of \
          value() along random directions, at samples drawn from {}{}.",

@@ -188,7 +188,9 @@ impl Program {
             }),
             ExprKind::Binary(op, a, b) => {
                 let (a, b) = (self.add(a, scope)?, self.add(b, scope)?);
-                let ty = self.binary_ty(*op, a, b).map_err(|why| unsupported(&text(), why))?;
+                let ty = self
+                    .binary_ty(*op, a, b)
+                    .map_err(|why| unsupported(&text(), why))?;
                 Ok(self.intern(Op::Binary(*op), vec![a, b], ty))
             }
             ExprKind::Fill { value, size, .. } => {
@@ -301,11 +303,7 @@ impl Program {
                     ));
                 }
                 let kept = labels.into_iter().filter(|(l, _)| !ixs.contains(l));
-                Ok(self.intern(
-                    Op::Sum(ixs.clone()),
-                    vec![b],
-                    Ty::Entries(kept.collect()),
-                ))
+                Ok(self.intern(Op::Sum(ixs.clone()), vec![b], Ty::Entries(kept.collect())))
             }
         }
     }

@@ -118,12 +118,14 @@ impl<'a> Emitter<'a> {
     pub(super) fn dim(&self, d: &Dim) -> Result<String, CodegenError> {
         match d {
             Dim::Fixed(n) => Ok(n.to_string()),
-            Dim::Named(s) => self.bound.get(s).cloned().ok_or_else(|| {
-                CodegenError::Unsupported {
+            Dim::Named(s) => self
+                .bound
+                .get(s)
+                .cloned()
+                .ok_or_else(|| CodegenError::Unsupported {
                     what: format!("the size `{s}`"),
                     why: "it is not the size of any variable".into(),
-                }
-            }),
+                }),
         }
     }
 
@@ -321,7 +323,9 @@ impl<'a> Emitter<'a> {
                 };
                 let text = match kind {
                     ConstKind::Eye => format!("{xp}.eye({})", self.dim(r)?),
-                    ConstKind::Ones => format!("{xp}.ones({})", self.tuple(&[r.clone(), c.clone()])?),
+                    ConstKind::Ones => {
+                        format!("{xp}.ones({})", self.tuple(&[r.clone(), c.clone()])?)
+                    }
                     ConstKind::Zeros => {
                         format!("{xp}.zeros({})", self.tuple(&[r.clone(), c.clone()])?)
                     }
@@ -540,7 +544,12 @@ impl<'a> Emitter<'a> {
             let mut specs = Vec::new();
             let mut operands = Vec::new();
             for (text, labels) in &p.factors {
-                specs.push(labels.iter().map(&mut letter).collect::<Result<String, _>>()?);
+                specs.push(
+                    labels
+                        .iter()
+                        .map(&mut letter)
+                        .collect::<Result<String, _>>()?,
+                );
                 operands.push(text.clone());
             }
             let output: String = out.iter().map(&mut letter).collect::<Result<_, _>>()?;
@@ -562,7 +571,14 @@ impl<'a> Emitter<'a> {
         let atomic = parts.len() == 1 && !p.negative;
         Ok(Text {
             text: if p.negative {
-                format!("-{}", if parts.len() == 1 { product } else { format!("({product})") })
+                format!(
+                    "-{}",
+                    if parts.len() == 1 {
+                        product
+                    } else {
+                        format!("({product})")
+                    }
+                )
             } else {
                 product
             },
