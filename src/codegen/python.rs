@@ -11,7 +11,10 @@
 //! A node used once is written inline into its parent, up to a nesting
 //! depth of [`MAX_INLINE_DEPTH`]; every other node gets a temporary `tK`,
 //! assigned in id order (children before parents), so each is computed
-//! once and the statements grow with the number of distinct nodes.
+//! once and the statements grow with the number of distinct nodes. The
+//! exception is a product of index-form factors: it is written into each
+//! of its uses, fused with the sums there, since computing it once would
+//! build a tensor over every index it has, the summed ones included.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -168,7 +171,10 @@ impl<'a> Emitter<'a> {
                 Ref::Text(t) if must_name || t.depth > MAX_INLINE_DEPTH => {
                     Ref::Text(self.assign(t.text))
                 }
-                Ref::Product(p) if must_name || p.depth > MAX_INLINE_DEPTH => {
+                // A shared product is written into each use instead, where
+                // it joins that use's sums: named, it would be a tensor over
+                // all its indices, summed ones included (n⁴ entries and more).
+                Ref::Product(p) if roots.contains(&id) || p.depth > MAX_INLINE_DEPTH => {
                     let labels = self.program.node(id).ty.labels();
                     let t = self.materialize(p, &labels)?;
                     Ref::Text(self.assign(t.text))
