@@ -23,6 +23,7 @@
 
 pub mod algebra;
 pub mod batch;
+pub mod codegen;
 pub mod confirm;
 pub mod derive;
 pub mod diff;

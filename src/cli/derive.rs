@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use matcalc::batch::derive_cases;
+use matcalc::codegen::{python_module, CodegenConfig, Target};
 use matcalc::confirm::confirm;
 use matcalc::derive::{derive, Derivation, DeriveConfig};
 use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
@@ -108,15 +109,35 @@ impl Run for DeriveArgs {
             None
         };
         let proofs = self.proofs(&derivation, &source)?;
+        let codegen = CodegenConfig {
+            domains: domains(self.domain.as_deref())?,
+            decls: decls.clone(),
+            command: Some(self.command_line(&source)),
+            ..CodegenConfig::new(Target::Numpy)
+        };
         Ok(Box::new(Derived {
             derivation,
             checks,
             proofs,
+            codegen,
+            source,
         }))
     }
 }
 
 impl DeriveArgs {
+    /// The command, restated in the header of generated code.
+    fn command_line(&self, source: &str) -> String {
+        let mut line = format!("matcalc derive {source:?} --wrt {}", self.wrt.join(","));
+        if self.order != 1 {
+            line.push_str(&format!(" --order {}", self.order));
+        }
+        if let Some(d) = &self.domain {
+            line.push_str(&format!(" --domain {d:?}"));
+        }
+        line
+    }
+
     /// With --proof or --concrete: each derivative's proofs, labelled by the
     /// variables (and the sizes, for a concrete one).
     fn proofs(
@@ -226,6 +247,9 @@ struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
     proofs: Option<Vec<(String, Proof)>>,
+    /// Domains, declarations and command line for `--format numpy|jax`.
+    codegen: CodegenConfig,
+    source: String,
 }
 
 impl Derived {
@@ -292,6 +316,15 @@ impl Report for Derived {
     }
     fn json(&self) -> String {
         json_text(&self.json_value())
+    }
+    fn code(&self, target: Target) -> Result<String, CliError> {
+        let config = CodegenConfig {
+            target,
+            ..self.codegen.clone()
+        };
+        python_module(&self.derivation, &config).map_err(|e| {
+            CliError::new(ErrorKind::Unsupported, e.diagnostic(), self.source.as_str())
+        })
     }
 
     fn exit(&self) -> Exit {

@@ -6,6 +6,8 @@
 //! `--format json`, where they are a JSON document on standard output.
 //! Nothing here prints: the result is a [`Rendered`] that `main` writes.
 
+use matcalc::codegen::Target;
+use matcalc::syntax::Diagnostic;
 use serde::Serialize;
 
 use super::error::{CliError, ErrorKind};
@@ -25,6 +27,21 @@ pub enum Format {
     Markdown,
     /// JSON (errors are JSON too).
     Json,
+    /// A Python module for NumPy (`matcalc derive` only).
+    Numpy,
+    /// A Python module for JAX, jit-compilable (`matcalc derive` only).
+    Jax,
+}
+
+impl Format {
+    /// The code generator's target, for the code formats.
+    fn target(self) -> Option<Target> {
+        match self {
+            Format::Numpy => Some(Target::Numpy),
+            Format::Jax => Some(Target::Jax),
+            _ => None,
+        }
+    }
 }
 
 /// A command's result, renderable in every format.
@@ -39,6 +56,16 @@ pub trait Report {
     fn markdown(&self) -> String;
     /// A JSON document, made with [`json_text`].
     fn json(&self) -> String;
+    /// Generated code (`--format numpy|jax`); only `derive` has it.
+    fn code(&self, target: Target) -> Result<String, CliError> {
+        Err(CliError::plain(
+            ErrorKind::Usage,
+            Diagnostic::new(format!(
+                "--format {} is for `matcalc derive EXPR --wrt X`",
+                target.name()
+            )),
+        ))
+    }
     /// The exit code of a run that produced this report.
     fn exit(&self) -> Exit {
         Exit::Ok
@@ -64,6 +91,13 @@ pub fn report(report: &dyn Report, format: Format) -> Rendered {
         Format::Latex => report.latex(),
         Format::Markdown => report.markdown(),
         Format::Json => report.json(),
+        Format::Numpy | Format::Jax => {
+            let target = format.target().unwrap_or(Target::Numpy);
+            match report.code(target) {
+                Ok(code) => code,
+                Err(err) => return error(&err, format),
+            }
+        }
     };
     Rendered {
         stdout: with_newline(body),
