@@ -196,18 +196,31 @@ impl Normalizer<'_> {
 
     /// Reads `id` as a rational function over the region's atoms.
     fn read(&mut self, id: Id, region: &mut Region<'_>) -> Result<Fun, ReadError> {
+        match self.read_operation(id, region)? {
+            Some(fun) => Ok(fun),
+            None => self.read_atom(id, region),
+        }
+    }
+
+    /// Reads `id` when it is a number or an operation the region looks
+    /// into; `None` for any other node.
+    fn read_operation(
+        &mut self,
+        id: Id,
+        region: &mut Region<'_>,
+    ) -> Result<Option<Fun>, ReadError> {
         self.charge(1)?;
         let cx = Plain(region.meter);
         let fits = |me: &Self, c: Id| me.graph.dims(c) == &region.dims || me.graph.is_scalar(c);
         if let Some(v) = self.number(id) {
-            return Ok(Fun::constant(v));
+            return Ok(Some(Fun::constant(v)));
         }
         let node = self.graph.node(id).clone();
-        Ok(match node {
+        Ok(Some(match node {
             Node::Fill(_, v) if self.graph.dims(id) == &region.dims => {
                 match algebra::decimal_of_f64(v.get()) {
                     Some(c) => Fun::constant(c),
-                    None => self.read_atom(id, region)?,
+                    None => return Ok(None),
                 }
             }
             Node::Neg(a) => self.read(a, region)?.neg(),
@@ -255,8 +268,8 @@ impl Normalizer<'_> {
                 let x = self.read(a, region)?;
                 factored_power(&x, k, &cx)?
             }
-            _ => self.read_atom(id, region)?,
-        })
+            _ => return Ok(None),
+        }))
     }
 
     /// An operand the region does not look into: its canonical form as an
@@ -266,8 +279,10 @@ impl Normalizer<'_> {
         if let Some(v) = self.number(n) {
             return Ok(Fun::constant(v));
         }
-        if n != id && self.is_elementwise(n) {
-            return self.read(n, region);
+        if n != id {
+            if let Some(fun) = self.read_operation(n, region)? {
+                return Ok(fun);
+            }
         }
         let key = self.key(n);
         Ok(Fun::atom(NodeAtom { key, id: n }))
@@ -287,7 +302,7 @@ impl Normalizer<'_> {
         // A constant term of a matrix region is written broadcast, inside
         // the one-term writing (`1 - s`, not `vector(1) - s`).
         let broadcast_constant = !is_scalar(&dims)
-            && num.terms().iter().any(|(m, _)| m.is_one())
+            && num.terms().iter().any(|(m, _)| self.is_scalar_monomial(m))
             && num.term_count() > 1;
         let plain = fun.factors().is_empty() && !broadcast_constant;
         if plain && (num.term_count() == 1 || self.refactored(num, region)?.is_none()) {
@@ -452,8 +467,27 @@ impl Normalizer<'_> {
                 chain: Vec::new(),
             });
         }
-        let top = self.product(parts.top)?;
-        let bottom = self.product(parts.bottom)?;
+        // 1×1 factors are the term's scalar factors, as the canonical form
+        // reads `s*a'`.
+        let mut scalars = Vec::new();
+        let mut entrywise_top = Vec::new();
+        for t in parts.top {
+            match self.graph.is_scalar(t) {
+                true => scalars.push(t),
+                false => entrywise_top.push(t),
+            }
+        }
+        let mut entrywise_bottom = Vec::new();
+        for b in parts.bottom {
+            if self.graph.is_scalar(b) {
+                let one = self.graph.num(1.0);
+                scalars.push(self.graph.binary(BinOp::Div, one, b)?);
+            } else {
+                entrywise_bottom.push(b);
+            }
+        }
+        let top = self.product(entrywise_top)?;
+        let bottom = self.product(entrywise_bottom)?;
         let node = match (top, bottom) {
             (Some(t), None) => t,
             (None, None) if !parts.row_scales.is_empty() => self.graph.fill(1.0, dims.clone()),
@@ -468,8 +502,19 @@ impl Normalizer<'_> {
                 }
             }
         };
+        // A 1×1 quotient spread over the region is a scalar factor times
+        // a fill, as the canonical form reads `s*vector(1)'`.
         let node = if self.graph.dims(node) == dims {
             node
+        } else if parts.row_scales.is_empty() {
+            let fill = self.graph.fill(1.0, dims.clone());
+            match self.number(node) {
+                Some(c) if c.is_one() => fill,
+                _ => {
+                    scalars.push(node);
+                    fill
+                }
+            }
         } else {
             self.broadcast(node, dims)?
         };
@@ -487,7 +532,7 @@ impl Normalizer<'_> {
         chain.push(node);
         Ok(Term {
             coeff,
-            scalars: Vec::new(),
+            scalars,
             chain,
         })
     }
@@ -562,36 +607,44 @@ impl Normalizer<'_> {
         Ok(vec![self.assembled(c.clone(), parts, dims)?])
     }
 
+    /// True for a monomial of 1×1 atoms only (a number included): in a
+    /// matrix region it is spread over every entry.
+    fn is_scalar_monomial(&self, m: &algebra::Monomial<NodeAtom>) -> bool {
+        m.factors().iter().all(|(a, _)| self.graph.is_scalar(a.id))
+    }
+
     /// A polynomial of the region written as one node: the sorted sum of
-    /// its terms with the constant broadcast at the end (`sign(X) + 1`), or
-    /// first when every other term is negative (`1 - s`).
+    /// its terms, with its 1×1 part (numbers and scalar atoms) written once
+    /// and broadcast at the end (`sign(X) + 1`, `x + s`), or first when
+    /// every other term is negative (`1 - s`).
     fn poly_node(&mut self, p: &APoly, dims: &Dims) -> Result<Id, GraphError> {
+        let scalar_dims = crate::index::scalar_dims();
         let mut terms = Vec::new();
-        let mut constant = Rational::zero();
+        let mut spread = Vec::new();
         for (m, c) in p.terms() {
-            if m.is_one() {
-                constant = c.clone();
-            } else {
+            if is_scalar(dims) || !self.is_scalar_monomial(m) {
                 terms.extend(self.monomial_terms(m, c, dims)?);
+            } else {
+                spread.extend(self.monomial_terms(m, c, &scalar_dims)?);
             }
         }
-        if constant.is_zero() {
+        if spread.is_empty() {
             return self.build_collected(terms, dims.clone());
+        }
+        if terms.is_empty() {
+            let c = self.build_collected(spread, scalar_dims)?;
+            return self.broadcast(c, dims);
         }
         let all_negative = terms.iter().all(|t| t.coeff.is_negative());
         if all_negative {
             terms = scale(terms, &-Rational::one());
         }
         let rest = self.build_collected(terms, dims.clone())?;
-        let c = self.coefficient(&constant.abs())?;
-        match (constant.is_negative(), all_negative) {
-            (false, true) => self.graph.binary(BinOp::Sub, c, rest),
-            (false, false) => self.graph.binary(BinOp::Add, rest, c),
-            (true, false) => self.graph.binary(BinOp::Sub, rest, c),
-            (true, true) => {
-                let sum = self.graph.binary(BinOp::Add, c, rest)?;
-                Ok(self.graph.neg(sum))
-            }
+        let c = self.build_collected(spread, scalar_dims)?;
+        if all_negative {
+            self.graph.binary(BinOp::Sub, c, rest)
+        } else {
+            self.graph.binary(BinOp::Add, rest, c)
         }
     }
 }
