@@ -18,7 +18,7 @@ use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
 use super::input;
-use super::output::{json_text, Report};
+use super::output::{json_text, Report, Warned};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -81,14 +81,15 @@ pub struct DeriveArgs {
     concrete: Option<String>,
 
     /// With --cases: add the seconds each case took.
-    #[arg(long, requires = "cases")]
+    #[arg(long)]
     timings: bool,
 }
 
 impl Run for DeriveArgs {
     fn run(&self, decls: &Decls) -> Result<Box<dyn Report>, CliError> {
+        let warnings = self.unused_options();
         if let Some(path) = &self.cases {
-            return batch(path, self.timings);
+            return Ok(Warned::wrap(batch(path, self.timings)?, warnings));
         }
         let source = input::expression(self.expr.as_deref().unwrap_or(input::STDIN))?;
         let config = DeriveConfig {
@@ -108,15 +109,31 @@ impl Run for DeriveArgs {
             None
         };
         let proofs = self.proofs(&derivation, &source)?;
-        Ok(Box::new(Derived {
+        let derived = Box::new(Derived {
             derivation,
             checks,
             proofs,
-        }))
+        });
+        Ok(Warned::wrap(derived, warnings))
     }
 }
 
 impl DeriveArgs {
+    /// A warning for each option given where it does nothing.
+    fn unused_options(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.domain.is_some() && (!self.check || self.cases.is_some()) {
+            warnings.push("--domain does nothing without --check; it was ignored".to_string());
+        }
+        if self.check && self.cases.is_some() {
+            warnings.push("--check does nothing with --cases; it was ignored".to_string());
+        }
+        if self.timings && self.cases.is_none() {
+            warnings.push("--timings does nothing without --cases; it was ignored".to_string());
+        }
+        warnings
+    }
+
     /// With --proof or --concrete: each derivative's proofs, labelled by the
     /// variables (and the sizes, for a concrete one).
     fn proofs(

@@ -43,6 +43,56 @@ pub trait Report {
     fn exit(&self) -> Exit {
         Exit::Ok
     }
+    /// Warnings for standard error (in every format), one sentence each:
+    /// options given where they do nothing, and the like.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A report with warnings added to its own.
+pub struct Warned {
+    /// The report.
+    pub report: Box<dyn Report>,
+    /// The added warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Warned {
+    /// `report`, or a [`Warned`] one when there are `warnings`.
+    pub fn wrap(report: Box<dyn Report>, warnings: Vec<String>) -> Box<dyn Report> {
+        if warnings.is_empty() {
+            report
+        } else {
+            Box::new(Warned { report, warnings })
+        }
+    }
+}
+
+impl Report for Warned {
+    fn text(&self) -> String {
+        self.report.text()
+    }
+    fn expr(&self) -> String {
+        self.report.expr()
+    }
+    fn latex(&self) -> String {
+        self.report.latex()
+    }
+    fn markdown(&self) -> String {
+        self.report.markdown()
+    }
+    fn json(&self) -> String {
+        self.report.json()
+    }
+    fn exit(&self) -> Exit {
+        self.report.exit()
+    }
+    fn warnings(&self) -> Vec<String> {
+        let mut all = self.warnings.clone();
+        all.extend(self.report.warnings());
+        all
+    }
 }
 
 /// What a run writes, ready for the process to print.
@@ -67,7 +117,11 @@ pub fn report(report: &dyn Report, format: Format) -> Rendered {
     };
     Rendered {
         stdout: with_newline(body),
-        stderr: String::new(),
+        stderr: report
+            .warnings()
+            .iter()
+            .map(|w| format!("warning: {w}\n"))
+            .collect(),
         exit: report.exit(),
     }
 }
