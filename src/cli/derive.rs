@@ -108,15 +108,19 @@ impl Run for DeriveArgs {
         } else {
             None
         };
-        let proofs = self.proofs(&derivation, &source)?;
+        let (proofs, failure) = self.proofs(&derivation, &source)?;
         let derived = Box::new(Derived {
             derivation,
             checks,
             proofs,
+            failure,
         });
         Ok(Warned::wrap(derived, warnings))
     }
 }
+
+/// Each derivative's proofs, labelled.
+type Proofs = Vec<(String, Proof)>;
 
 impl DeriveArgs {
     /// A warning for each option given where it does nothing.
@@ -135,14 +139,15 @@ impl DeriveArgs {
     }
 
     /// With --proof or --concrete: each derivative's proofs, labelled by the
-    /// variables (and the sizes, for a concrete one).
+    /// variables (and the sizes, for a concrete one). A concrete proof that
+    /// goes over a limit ends the list with that error, keeping the rest.
     fn proofs(
         &self,
         derivation: &Derivation,
         source: &str,
-    ) -> Result<Option<Vec<(String, Proof)>>, CliError> {
+    ) -> Result<(Option<Proofs>, Option<CliError>), CliError> {
         if !self.proof && self.concrete.is_none() {
-            return Ok(None);
+            return Ok((None, None));
         }
         let sizes = self.concrete.as_deref().map(concrete_sizes).transpose()?;
         let failed = |e: ProofError| {
@@ -157,11 +162,21 @@ impl DeriveArgs {
             let wrt = d.wrt.join(", ");
             proofs.push((wrt.clone(), general(derivation, k).map_err(failed)?));
             if let (Some(sizes), Some(text)) = (&sizes, &self.concrete) {
-                let proof = concrete(derivation, k, sizes).map_err(failed)?;
-                proofs.push((format!("{wrt}; {text}"), proof));
+                match concrete(derivation, k, sizes) {
+                    Ok(proof) => proofs.push((format!("{wrt}; {text}"), proof)),
+                    Err(e) if e.is_limit() => {
+                        let diagnostic = Diagnostic::new(e.to_string()).with_help(
+                            "the symbolic result and its general proof are above; \
+                             give smaller sizes with --concrete",
+                        );
+                        let error = CliError::new(ErrorKind::Limit, diagnostic, text.as_str());
+                        return Ok((Some(proofs), Some(error)));
+                    }
+                    Err(e) => return Err(failed(e)),
+                }
             }
         }
-        Ok(Some(proofs))
+        Ok((Some(proofs), None))
     }
 }
 
@@ -238,11 +253,12 @@ impl Report for JsonLines {
 }
 
 /// A derivation and, with --check, its numeric verdicts; with --proof, one
-/// proof per derivative.
+/// proof per derivative; the limit a concrete proof went over, if one did.
 struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
     proofs: Option<Vec<(String, Proof)>>,
+    failure: Option<CliError>,
 }
 
 impl Derived {
@@ -312,10 +328,15 @@ impl Report for Derived {
     }
 
     fn exit(&self) -> Exit {
-        match &self.checks {
-            Some(reports) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
+        match (&self.failure, &self.checks) {
+            (Some(err), _) => err.exit(),
+            (None, Some(reports)) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
             _ => Exit::Ok,
         }
+    }
+
+    fn error(&self) -> Option<&CliError> {
+        self.failure.as_ref()
     }
 }
 

@@ -48,6 +48,11 @@ pub trait Report {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+    /// An error that ended the run after this (partial) report was made:
+    /// rendered after it, on standard error (in the document for JSON).
+    fn error(&self) -> Option<&CliError> {
+        None
+    }
 }
 
 /// A report with warnings added to its own.
@@ -88,6 +93,9 @@ impl Report for Warned {
     fn exit(&self) -> Exit {
         self.report.exit()
     }
+    fn error(&self) -> Option<&CliError> {
+        self.report.error()
+    }
     fn warnings(&self) -> Vec<String> {
         let mut all = self.warnings.clone();
         all.extend(self.report.warnings());
@@ -108,20 +116,34 @@ pub struct Rendered {
 
 /// Renders a command's result.
 pub fn report(report: &dyn Report, format: Format) -> Rendered {
-    let body = match format {
+    let mut body = match format {
         Format::Text => report.text(),
         Format::Expr => report.expr(),
         Format::Latex => report.latex(),
         Format::Markdown => report.markdown(),
         Format::Json => report.json(),
     };
+    let mut stderr: String = report
+        .warnings()
+        .iter()
+        .map(|w| format!("warning: {w}\n"))
+        .collect();
+    if let Some(err) = report.error() {
+        let failed = error(err, format);
+        match format {
+            Format::Json => {
+                let mut doc: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let err_doc: serde_json::Value =
+                    serde_json::from_str(&failed.stdout).unwrap_or_default();
+                doc["error"] = err_doc["error"].clone();
+                body = json_text(&doc);
+            }
+            _ => stderr.push_str(&failed.stderr),
+        }
+    }
     Rendered {
         stdout: with_newline(body),
-        stderr: report
-            .warnings()
-            .iter()
-            .map(|w| format!("warning: {w}\n"))
-            .collect(),
+        stderr,
         exit: report.exit(),
     }
 }

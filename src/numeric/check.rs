@@ -603,7 +603,7 @@ fn check_sample(
                 reason = "the finite differences are not finite".to_string();
                 continue;
             }
-            Ok(r) if !(r.truncation <= config.tolerance / 2.0) => {
+            Ok(r) if r.truncation.is_nan() || r.truncation > config.tolerance / 2.0 => {
                 reason = format!(
                     "the finite differences are not accurate enough here (estimated truncation \
                      error {:.1e}: the function is badly conditioned at the sample)",
