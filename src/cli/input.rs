@@ -146,9 +146,9 @@ mod tests {
 
     #[test]
     fn tokens_are_counted_from_above_and_long_inputs_refused() {
-        assert_eq!(token_count("x'*A*x"), 5);
+        assert_eq!(token_count("x'*A*x"), 6);
         assert_eq!(token_count("  sum(exp(X1))  "), 7);
-        assert_eq!(token_count("2.5e-3*x"), 4);
+        assert_eq!(token_count("2.5e-3*x"), 5);
         let long = "x + ".repeat(MAX_INPUT_TOKENS / 2) + "x";
         let err = bound_tokens(&long, "the expression").unwrap_err();
         assert_eq!(err.kind, ErrorKind::Limit);
