@@ -127,6 +127,15 @@ pub enum DeriveError {
         /// Where in the expression, if anywhere.
         span: Span,
     },
+    /// An index-notation formula (`G[i] = …`) was given where a matrix
+    /// expression is needed: it is a result, not a function to work on.
+    #[error("an index-notation formula cannot be {what}; give a matrix expression")]
+    IndexForm {
+        /// What was to be done with it ("differentiated").
+        what: String,
+        /// Its left-hand side.
+        span: Span,
+    },
     /// The derivative needs something matcalc does not support.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -192,6 +201,12 @@ impl DeriveError {
             DeriveError::Request { message, span } => {
                 Diagnostic::new(message.clone()).with_label(*span, "")
             }
+            DeriveError::IndexForm { span, .. } => Diagnostic::new(self.to_string())
+                .with_label(*span, "an index-notation result")
+                .with_help(
+                    "write the function in matrix form, e.g. `A*x` rather than \
+                     `G[i] = A[i,j]*x[j]`",
+                ),
             DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
             DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
                 "the result grows too fast; differentiate a smaller part of the expression",
@@ -304,8 +319,8 @@ pub fn typecheck(text: &str, decls: &Decls) -> Result<Typed, DeriveError> {
 fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), DeriveError> {
     let typed = typecheck(text, decls)?;
     if let Some(lhs) = &typed.formula.lhs {
-        return Err(DeriveError::Request {
-            message: format!("an index-notation result cannot be {what}; give a matrix expression"),
+        return Err(DeriveError::IndexForm {
+            what: what.to_string(),
             span: lhs.span,
         });
     }

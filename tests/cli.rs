@@ -417,3 +417,143 @@ fn transposed_default_scalar_warns_on_stderr() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stderr, "");
 }
+
+#[test]
+fn zero_and_small_hessians_are_confirmed_by_derive_check() {
+    for (expr, wrt) in [("sum(x)", "x"), ("tr(A)", "A"), ("1000 + sum(x)", "x")] {
+        let run = matcalc(&["derive", expr, "--wrt", wrt, "--order", "2", "--check"]);
+        assert_eq!(run.code, 0, "{expr}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("confirmed"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn a_tolerance_that_is_not_finite_and_positive_is_a_usage_error() {
+    for tol in ["nan", "inf", "1e400", "0", "-1", "abc"] {
+        let flag = format!("--tol={tol}");
+        let run = matcalc(&["check", "x'*x", "--wrt", "x", "--claim", "x", &flag]);
+        assert_eq!(run.code, 2, "--tol {tol}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(tol), "{}", run.stderr);
+    }
+    let run = matcalc(&[
+        "check", "x'*x", "--wrt", "x", "--claim", "2*x", "--tol", "1e-3",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_refutation_names_the_loss_only_when_there_is_one() {
+    let run = matcalc(&["check", "x'*x", "--wrt", "x", "--claim", "x"]);
+    assert_eq!(run.code, 3);
+    assert!(!run.stdout.contains("None"), "{}", run.stdout);
+    let run = matcalc(&["check", "L(X*W)", "--wrt", "X", "--claim", "2*dL*W'"]);
+    assert_eq!(run.code, 3);
+    assert!(run.stdout.contains("with L1"), "{}", run.stdout);
+    assert!(!run.stdout.contains("None"), "{}", run.stdout);
+}
+
+#[test]
+fn options_that_do_nothing_are_warned_about() {
+    let cases = [
+        (
+            vec!["derive", "x'*x", "--wrt", "x", "--domain", "x: positive"],
+            "--domain",
+        ),
+        (
+            vec!["derive", "x'*x", "--wrt", "x", "--timings"],
+            "--timings",
+        ),
+        (
+            vec!["eval", "x'*x", "--at", "x=[1,2]", "--domain", "x: positive"],
+            "--domain",
+        ),
+    ];
+    for (args, option) in cases {
+        let run = matcalc(&args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("warning: ") && run.stderr.contains(option),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let used = matcalc(&[
+        "derive",
+        "x'*x",
+        "--wrt",
+        "x",
+        "--check",
+        "--domain",
+        "x: positive",
+    ]);
+    assert_eq!(used.code, 0);
+    assert!(used.stderr.is_empty(), "{}", used.stderr);
+}
+
+#[test]
+fn an_index_form_given_to_derive_is_an_input_error() {
+    let run = matcalc(&["derive", "G[i] = x[i]", "--wrt", "x"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("index-notation"), "{}", run.stderr);
+    assert!(run.stderr.contains("matrix form"), "{}", run.stderr);
+    let run = matcalc(&["derive", "G[i] = x[i]", "--wrt", "x", "--format", "json"]);
+    assert_eq!(json(&run.stdout)["error"]["kind"], "unsupported");
+}
+
+#[test]
+fn a_concrete_proof_over_its_limit_keeps_the_symbolic_result() {
+    // Too many entries: refused before anything is built.
+    for sizes in ["X: 40x40, W: 40x40", "X: 1000000x1, W: 1x1"] {
+        let start = std::time::Instant::now();
+        let run = matcalc(&["derive", "L(X*W + B)", "--wrt", "X", "--concrete", sizes]);
+        assert!(start.elapsed().as_secs() < 5, "{sizes}");
+        assert_eq!(run.code, 1, "{sizes}: {}", run.stderr);
+        assert!(run.stdout.contains("∂L/∂X = ∂L/∂Y·Wᵀ"), "{}", run.stdout);
+        assert!(run.stderr.contains("concrete proof for"), "{}", run.stderr);
+        assert!(run.stderr.contains("X: "), "{}", run.stderr);
+        let run = matcalc(&[
+            "derive",
+            "L(X*W + B)",
+            "--wrt",
+            "X",
+            "--concrete",
+            sizes,
+            "--format",
+            "json",
+        ]);
+        let doc = json(&run.stdout);
+        assert_eq!(doc["error"]["kind"], "limit");
+        assert_eq!(doc["derivatives"][0]["result"], "dL*W'");
+    }
+    // Within the entry limit, the exact expansion's term budget.
+    let run = matcalc(&[
+        "derive",
+        "tr(X*X*X*X*X*X)",
+        "--wrt",
+        "X",
+        "--concrete",
+        "X: 10x10",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("∂f/∂X"), "{}", run.stdout);
+    assert!(run.stderr.contains("term budget"), "{}", run.stderr);
+    assert!(run.stderr.contains("X: 10×10"), "{}", run.stderr);
+}
+
+#[test]
+fn an_expression_with_too_many_tokens_is_refused_before_parsing() {
+    let long = format!("x{}", " + x".repeat(1_100_000));
+    let start = std::time::Instant::now();
+    let run = matcalc_with_stdin(&["parse", "-"], long.as_bytes());
+    assert!(start.elapsed().as_secs() < 5);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("tokens"), "{}", run.stderr);
+    let run = matcalc_with_stdin(&["parse", "-", "--format", "json"], long.as_bytes());
+    assert_eq!(json(&run.stdout)["error"]["kind"], "limit");
+    // White space costs nothing.
+    let padded = format!("{}x", " ".repeat(1_000_000));
+    assert_eq!(
+        matcalc_with_stdin(&["parse", "-"], padded.as_bytes()).code,
+        0
+    );
+}

@@ -133,3 +133,19 @@ fn the_cli_names_the_limit_and_exits_with_an_input_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_concrete_proof_is_bounded_by_its_entries_before_anything_is_built() {
+    let d = matcalc::derive("L(X*W + B)", &by("X", 1)).unwrap();
+    let sizes = |x: Vec<usize>, w: Vec<usize>| {
+        std::collections::BTreeMap::from([("X".to_string(), x), ("W".to_string(), w)])
+    };
+    let start = std::time::Instant::now();
+    let err = matcalc::proof::concrete(&d, 0, &sizes(vec![1_000_000, 1], vec![1, 1])).unwrap_err();
+    assert!(start.elapsed().as_secs() < 2);
+    assert!(err.is_limit(), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("X: 1000000×1"), "{message}");
+    assert!(message.contains(&matcalc::proof::MAX_CONCRETE_ENTRIES.to_string()));
+    assert!(matcalc::proof::concrete(&d, 0, &sizes(vec![2, 2], vec![2, 3])).is_ok());
+}

@@ -19,7 +19,7 @@ use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
 use super::input;
-use super::output::{json_text, Report};
+use super::output::{json_text, Report, Warned};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -82,14 +82,15 @@ pub struct DeriveArgs {
     concrete: Option<String>,
 
     /// With --cases: add the seconds each case took.
-    #[arg(long, requires = "cases")]
+    #[arg(long)]
     timings: bool,
 }
 
 impl Run for DeriveArgs {
     fn run(&self, decls: &Decls) -> Result<Box<dyn Report>, CliError> {
+        let warnings = self.unused_options();
         if let Some(path) = &self.cases {
-            return batch(path, self.timings);
+            return Ok(Warned::wrap(batch(path, self.timings)?, warnings));
         }
         let source = input::expression(self.expr.as_deref().unwrap_or(input::STDIN))?;
         let config = DeriveConfig {
@@ -108,22 +109,27 @@ impl Run for DeriveArgs {
         } else {
             None
         };
-        let proofs = self.proofs(&derivation, &source)?;
+        let (proofs, failure) = self.proofs(&derivation, &source)?;
         let codegen = CodegenConfig {
             domains: domains(self.domain.as_deref())?,
             decls: decls.clone(),
             command: Some(self.command_line(&source)),
             ..CodegenConfig::new(Target::Numpy)
         };
-        Ok(Box::new(Derived {
+        let derived = Box::new(Derived {
             derivation,
             checks,
             proofs,
+            failure,
             codegen,
             source,
-        }))
+        });
+        Ok(Warned::wrap(derived, warnings))
     }
 }
+
+/// Each derivative's proofs, labelled.
+type Proofs = Vec<(String, Proof)>;
 
 impl DeriveArgs {
     /// The command, restated in the header of generated code.
@@ -138,15 +144,35 @@ impl DeriveArgs {
         line
     }
 
+    /// A warning for each option given where it does nothing.
+    fn unused_options(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.domain.is_some() && (!self.check || self.cases.is_some()) {
+            warnings.push(
+                "--domain is used only by --check and by the code of --format numpy|jax; \
+                 otherwise it does nothing"
+                    .to_string(),
+            );
+        }
+        if self.check && self.cases.is_some() {
+            warnings.push("--check does nothing with --cases; it was ignored".to_string());
+        }
+        if self.timings && self.cases.is_none() {
+            warnings.push("--timings does nothing without --cases; it was ignored".to_string());
+        }
+        warnings
+    }
+
     /// With --proof or --concrete: each derivative's proofs, labelled by the
-    /// variables (and the sizes, for a concrete one).
+    /// variables (and the sizes, for a concrete one). A concrete proof that
+    /// goes over a limit ends the list with that error, keeping the rest.
     fn proofs(
         &self,
         derivation: &Derivation,
         source: &str,
-    ) -> Result<Option<Vec<(String, Proof)>>, CliError> {
+    ) -> Result<(Option<Proofs>, Option<CliError>), CliError> {
         if !self.proof && self.concrete.is_none() {
-            return Ok(None);
+            return Ok((None, None));
         }
         let sizes = self.concrete.as_deref().map(concrete_sizes).transpose()?;
         let failed = |e: ProofError| {
@@ -161,11 +187,21 @@ impl DeriveArgs {
             let wrt = d.wrt.join(", ");
             proofs.push((wrt.clone(), general(derivation, k).map_err(failed)?));
             if let (Some(sizes), Some(text)) = (&sizes, &self.concrete) {
-                let proof = concrete(derivation, k, sizes).map_err(failed)?;
-                proofs.push((format!("{wrt}; {text}"), proof));
+                match concrete(derivation, k, sizes) {
+                    Ok(proof) => proofs.push((format!("{wrt}; {text}"), proof)),
+                    Err(e) if e.is_limit() => {
+                        let diagnostic = Diagnostic::new(e.to_string()).with_help(
+                            "the symbolic result and its general proof are above; \
+                             give smaller sizes with --concrete",
+                        );
+                        let error = CliError::new(ErrorKind::Limit, diagnostic, text.as_str());
+                        return Ok((Some(proofs), Some(error)));
+                    }
+                    Err(e) => return Err(failed(e)),
+                }
             }
         }
-        Ok(Some(proofs))
+        Ok((Some(proofs), None))
     }
 }
 
@@ -242,7 +278,7 @@ impl Report for JsonLines {
 }
 
 /// A derivation and, with --check, its numeric verdicts; with --proof, one
-/// proof per derivative.
+/// proof per derivative; the limit a concrete proof went over, if one did.
 struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
@@ -250,6 +286,7 @@ struct Derived {
     /// Domains, declarations and command line for `--format numpy|jax`.
     codegen: CodegenConfig,
     source: String,
+    failure: Option<CliError>,
 }
 
 impl Derived {
@@ -328,10 +365,15 @@ impl Report for Derived {
     }
 
     fn exit(&self) -> Exit {
-        match &self.checks {
-            Some(reports) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
+        match (&self.failure, &self.checks) {
+            (Some(err), _) => err.exit(),
+            (None, Some(reports)) if !reports.iter().all(CheckReport::ok) => Exit::Refuted,
             _ => Exit::Ok,
         }
+    }
+
+    fn error(&self) -> Option<&CliError> {
+        self.failure.as_ref()
     }
 }
 

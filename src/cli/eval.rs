@@ -11,7 +11,7 @@ use matcalc::syntax::{Decls, Diagnostic};
 use super::derive::domains;
 use super::error::{CliError, ErrorKind};
 use super::input;
-use super::output::{json_text, Report};
+use super::output::{json_text, Report, Warned};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -90,7 +90,15 @@ impl Run for EvalArgs {
         };
         let evaluation =
             evaluate(&typed.formula, &bindings, None).map_err(|e| CliError::eval(&e, &source))?;
-        Ok(Box::new(Evaluated(evaluation.value)))
+        let warnings = if self.domain.is_some() && !self.random {
+            vec!["--domain does nothing without --random; it was ignored".to_string()]
+        } else {
+            Vec::new()
+        };
+        Ok(Warned::wrap(
+            Box::new(Evaluated(evaluation.value)),
+            warnings,
+        ))
     }
 }
 

@@ -70,6 +70,64 @@ pub trait Report {
     fn exit(&self) -> Exit {
         Exit::Ok
     }
+    /// Warnings for standard error (in every format), one sentence each:
+    /// options given where they do nothing, and the like.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// An error that ended the run after this (partial) report was made:
+    /// rendered after it, on standard error (in the document for JSON).
+    fn error(&self) -> Option<&CliError> {
+        None
+    }
+}
+
+/// A report with warnings added to its own.
+pub struct Warned {
+    /// The report.
+    pub report: Box<dyn Report>,
+    /// The added warnings.
+    pub warnings: Vec<String>,
+}
+
+impl Warned {
+    /// `report`, or a [`Warned`] one when there are `warnings`.
+    pub fn wrap(report: Box<dyn Report>, warnings: Vec<String>) -> Box<dyn Report> {
+        if warnings.is_empty() {
+            report
+        } else {
+            Box::new(Warned { report, warnings })
+        }
+    }
+}
+
+impl Report for Warned {
+    fn text(&self) -> String {
+        self.report.text()
+    }
+    fn expr(&self) -> String {
+        self.report.expr()
+    }
+    fn latex(&self) -> String {
+        self.report.latex()
+    }
+    fn markdown(&self) -> String {
+        self.report.markdown()
+    }
+    fn json(&self) -> String {
+        self.report.json()
+    }
+    fn exit(&self) -> Exit {
+        self.report.exit()
+    }
+    fn error(&self) -> Option<&CliError> {
+        self.report.error()
+    }
+    fn warnings(&self) -> Vec<String> {
+        let mut all = self.warnings.clone();
+        all.extend(self.report.warnings());
+        all
+    }
 }
 
 /// What a run writes, ready for the process to print.
@@ -85,7 +143,7 @@ pub struct Rendered {
 
 /// Renders a command's result.
 pub fn report(report: &dyn Report, format: Format) -> Rendered {
-    let body = match format {
+    let mut body = match format {
         Format::Text => report.text(),
         Format::Expr => report.expr(),
         Format::Latex => report.latex(),
@@ -99,9 +157,27 @@ pub fn report(report: &dyn Report, format: Format) -> Rendered {
             }
         }
     };
+    let mut stderr: String = report
+        .warnings()
+        .iter()
+        .map(|w| format!("warning: {w}\n"))
+        .collect();
+    if let Some(err) = report.error() {
+        let failed = error(err, format);
+        match format {
+            Format::Json => {
+                let mut doc: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let err_doc: serde_json::Value =
+                    serde_json::from_str(&failed.stdout).unwrap_or_default();
+                doc["error"] = err_doc["error"].clone();
+                body = json_text(&doc);
+            }
+            _ => stderr.push_str(&failed.stderr),
+        }
+    }
     Rendered {
         stdout: with_newline(body),
-        stderr: String::new(),
+        stderr,
         exit: report.exit(),
     }
 }

@@ -3,8 +3,11 @@
 //! instantiation of the abstract functions it uses?
 //!
 //! Relative error is the corpus README's: max |claimed − reference| over
-//! the whole array divided by max |reference| (the plain max |claimed −
-//! reference| when the reference is zero). A matrix-form claim must have
+//! the whole array divided by max |reference|, or, when the reference is
+//! smaller, by the bound on its rounding error over the tolerance (see
+//! [`relative_error_above`]): a zero or small derivative is accepted within
+//! what the differences can resolve, and no closer, so a wrong claim still
+//! fails as soon as it differs by more than that. A matrix-form claim must have
 //! exactly the layout shape (`[n]` ↔ n×1, `[]` ↔ 1×1, `[n,m]` ↔ n×m); an
 //! index-form claim has one axis per layout dim.
 //!
@@ -27,7 +30,9 @@ use serde::Serialize;
 use super::domain::{draw_sample, Domain};
 use super::error::EvalError;
 use super::eval::{evaluate, evaluate_expr, Bindings, Value};
-use super::fd::{directional_difference, finite_difference, layout_dims, to_layout};
+use super::fd::{
+    bounded_difference, bounded_directional, layout_dims, to_layout, Sampled, ROUNDING_ULPS,
+};
 use super::limits::{check_entries, entry_count, Budget, Meter, MAX_ENTRIES};
 use super::loss::Loss;
 use super::rng::{derive_seed, Rng};
@@ -201,20 +206,36 @@ impl CheckReport {
     }
 }
 
-/// Below this size a reference is treated as zero: the error is measured
-/// against this scale instead. Finite differences of a derivative that is
-/// identically zero are round-off noise (around 1e-11), which a ratio would
-/// blow up.
+/// The scale [`relative_error`] divides by when the reference is
+/// smaller: a fixed floor for comparing arrays whose errors are not known.
+/// The check itself does not use it: it divides by a scale sound for its
+/// finite differences (see [`relative_error_above`]).
 pub const ZERO_SCALE: f64 = 1e-4;
 
 /// The relative error of `claim` against `reference` (same shape): the
 /// largest entry-wise difference over the largest reference entry (or over
 /// [`ZERO_SCALE`] when the reference is smaller).
 pub fn relative_error(claim: &ArrayD<f64>, reference: &ArrayD<f64>) -> f64 {
+    relative_error_above(claim, reference, ZERO_SCALE)
+}
+
+/// The largest entry-wise difference of `claim` and `reference` (a NaN
+/// counts as infinite) over the largest reference entry, or over `floor`
+/// when that is larger (and over the smallest positive number when both
+/// are zero).
+///
+/// The check takes `floor` = (bound on the finite differences' rounding
+/// error) / tolerance, so a claim is accepted exactly when its difference
+/// is within the tolerance relative to the reference or within the
+/// rounding error of the reference: a zero or small derivative is judged
+/// by how precisely the differences can know it, scaled by the function's
+/// own magnitude, never by an absolute size.
+pub fn relative_error_above(claim: &ArrayD<f64>, reference: &ArrayD<f64>, floor: f64) -> f64 {
     let scale = reference
         .iter()
         .fold(0.0f64, |m, x| m.max(x.abs()))
-        .max(ZERO_SCALE);
+        .max(floor)
+        .max(f64::MIN_POSITIVE);
     let diff = claim
         .iter()
         .zip(reference.iter())
@@ -578,11 +599,19 @@ fn check_sample(
             .ensure(differences * run.samples_left as f64, &what, Span::NONE)?;
         run.meter.spend(differences, &what, Span::NONE)?;
         let reference = match reference(wrt, directions, f_dims, &mut bindings, (problem, seed)) {
-            Ok(r) if r.reference.iter().all(|x| x.is_finite()) => r,
-            Ok(_) => {
+            Ok(r) if !(r.noise.is_finite() && r.reference.iter().all(|x| x.is_finite())) => {
                 reason = "the finite differences are not finite".to_string();
                 continue;
             }
+            Ok(r) if r.truncation.is_nan() || r.truncation > config.tolerance / 2.0 => {
+                reason = format!(
+                    "the finite differences are not accurate enough here (estimated truncation \
+                     error {:.1e}: the function is badly conditioned at the sample)",
+                    r.truncation
+                );
+                continue;
+            }
+            Ok(r) => r,
             Err(err @ (EvalError::Singular { .. } | EvalError::NonPositiveDeterminant { .. })) => {
                 reason = err.to_string();
                 continue;
@@ -592,11 +621,13 @@ fn check_sample(
         let evaluation = evaluate(claim, &bindings, Some(&reference.layout))?;
         run.meter
             .spend(evaluation.work, "evaluating the claim", Span::NONE)?;
+        let claim_noise = ROUNDING_ULPS * f64::EPSILON * evaluation.magnitude;
         let value = evaluation.value;
         let claimed = match fit_layout(&value, &reference.layout) {
             Ok(c) => c,
             Err(claimed) => {
-                let transpose_fits = transpose_fits(&value, &reference, config.tolerance);
+                let transpose_fits =
+                    transpose_fits(&value, &reference, claim_noise, config.tolerance);
                 return Ok(Outcome::WrongShape(Verdict::WrongShape {
                     claimed,
                     expected: reference.layout.clone(),
@@ -604,13 +635,7 @@ fn check_sample(
                 }));
             }
         };
-        let rel_err = match &reference.directions {
-            None => relative_error(&claimed, &reference.reference),
-            Some(directions) => relative_error(
-                &contract(&claimed, directions, &reference.f_dims),
-                &reference.reference,
-            ),
-        };
+        let rel_err = reference.error(&claimed, claim_noise, config.tolerance);
         return Ok(Outcome::Error {
             attempts: attempt + 1,
             rel_err,
@@ -629,7 +654,26 @@ struct Reference {
     f_dims: Vec<usize>,
     layout: Vec<usize>,
     reference: ArrayD<f64>,
+    /// A bound on the rounding error of each entry of `reference`.
+    noise: f64,
+    /// The estimated truncation error, relative to the reference.
+    truncation: f64,
     directions: Option<Vec<Vec<Array2<f64>>>>,
+}
+
+impl Reference {
+    /// The relative error of a claim (laid out like the reference), with
+    /// `claim_noise` the rounding bound of the claim's own evaluation.
+    fn error(&self, claim: &ArrayD<f64>, claim_noise: f64, tolerance: f64) -> f64 {
+        let floor = (self.noise + claim_noise) / tolerance;
+        match &self.directions {
+            None => relative_error_above(claim, &self.reference, floor),
+            Some(directions) => {
+                let contracted = contract(claim, directions, &self.f_dims);
+                relative_error_above(&contracted, &self.reference, floor)
+            }
+        }
+    }
 }
 
 /// The reference derivative of the problem's expression at `bindings`: of
@@ -642,7 +686,22 @@ fn reference(
     bindings: &mut Bindings,
     (problem, seed): (&Problem, u64),
 ) -> Result<Reference, EvalError> {
-    let mut f = |b: &Bindings| evaluate_expr(&problem.expr, b);
+    let formula = Formula {
+        lhs: None,
+        body: problem.expr.clone(),
+    };
+    let mut f = |b: &Bindings| {
+        let evaluation = evaluate(&formula, b, None)?;
+        match evaluation.value {
+            Value::Matrix(value) => Ok(Sampled {
+                value,
+                magnitude: evaluation.magnitude,
+            }),
+            Value::Tensor(_) => Err(EvalError::BadProblem {
+                message: "the expression is not a matrix".to_string(),
+            }),
+        }
+    };
     let mut layout = f_dims.clone();
     for (_, dims) in wrt {
         layout.extend(dims);
@@ -650,8 +709,11 @@ fn reference(
     match directions {
         None => {
             check_entries(&layout, "the finite-difference derivative", Span::NONE)?;
+            let difference = bounded_difference(&mut f, bindings, wrt)?;
             Ok(Reference {
-                reference: finite_difference(&mut f, bindings, wrt)?,
+                reference: difference.value,
+                noise: difference.noise,
+                truncation: difference.truncation,
                 f_dims,
                 layout,
                 directions: None,
@@ -660,6 +722,7 @@ fn reference(
         Some(directions) => {
             let mut all = Vec::new();
             let mut values = Vec::new();
+            let (mut noise, mut truncation) = (0.0f64, 0.0f64);
             for k in 0..directions.max(1) {
                 let along: Vec<(String, Array2<f64>)> = wrt
                     .iter()
@@ -674,7 +737,10 @@ fn reference(
                         (name.clone(), Array2::from_shape_fn(shape, |_| rng.normal()))
                     })
                     .collect();
-                values.push(directional_difference(&mut f, bindings, &along)?);
+                let difference = bounded_directional(&mut f, bindings, &along)?;
+                noise = noise.max(difference.noise);
+                truncation = truncation.max(difference.truncation);
+                values.push(difference.value);
                 all.push(along.into_iter().map(|(_, d)| d).collect());
             }
             let views: Vec<_> = values.iter().map(|v| v.view()).collect();
@@ -686,6 +752,8 @@ fn reference(
                 f_dims,
                 layout,
                 reference,
+                noise,
+                truncation,
                 directions: Some(all),
             })
         }
@@ -717,19 +785,13 @@ fn fit_layout(value: &Value, layout: &[usize]) -> Result<ArrayD<f64>, Vec<usize>
 }
 
 /// True when the transpose of a misshapen matrix claim matches.
-fn transpose_fits(value: &Value, reference: &Reference, tolerance: f64) -> bool {
+fn transpose_fits(value: &Value, reference: &Reference, claim_noise: f64, tolerance: f64) -> bool {
     let Value::Matrix(m) = value else {
         return false;
     };
     let transposed = Value::Matrix(m.t().to_owned());
     match fit_layout(&transposed, &reference.layout) {
-        Ok(t) => {
-            let t = match &reference.directions {
-                None => t,
-                Some(directions) => contract(&t, directions, &reference.f_dims),
-            };
-            relative_error(&t, &reference.reference) <= tolerance
-        }
+        Ok(t) => reference.error(&t, claim_noise, tolerance) <= tolerance,
         Err(_) => false,
     }
 }

@@ -59,6 +59,11 @@ pub struct Evaluation {
     /// The estimated operations the evaluation took (see
     /// [`MAX_WORK`](super::MAX_WORK)).
     pub work: f64,
+    /// The largest absolute entry of any matrix-form value computed on the
+    /// way (operands, intermediate results and the result): the scale of
+    /// the evaluation's rounding error, which cancellation can leave far
+    /// above the result's own size.
+    pub magnitude: f64,
 }
 
 /// Evaluates a formula. `result_dims` are the layout dims the result must
@@ -101,6 +106,7 @@ pub fn evaluate(
         value,
         kink_distance: evaluator.kink_distance,
         work: evaluator.meter.spent(),
+        magnitude: evaluator.magnitude,
     })
 }
 
@@ -231,11 +237,13 @@ fn broadcast_shape(a: (usize, usize), b: (usize, usize)) -> Option<(usize, usize
 }
 
 /// The matrix-mode evaluator; it also records how close nonsmooth
-/// functions came to their kinks, and meters its work.
+/// functions came to their kinks and the largest entry it computed, and
+/// meters its work.
 pub(super) struct Evaluator<'b> {
     bindings: &'b Bindings,
     pub(super) kink_distance: f64,
     pub(super) meter: Meter,
+    magnitude: f64,
 }
 
 impl<'b> Evaluator<'b> {
@@ -244,6 +252,7 @@ impl<'b> Evaluator<'b> {
             bindings,
             kink_distance: f64::INFINITY,
             meter: Meter::new(Budget::Evaluation),
+            magnitude: 0.0,
         }
     }
 
@@ -296,7 +305,18 @@ impl<'b> Evaluator<'b> {
         }
     }
 
+    /// Evaluates `e` and records the size of its entries.
     fn matrix(&mut self, e: &Expr) -> Result<Val, EvalError> {
+        let value = self.node(e)?;
+        let largest = match &value {
+            Val::Mat(m) => m.iter().fold(0.0f64, |acc, x| acc.max(x.abs())),
+            Val::Fill { value, .. } => value.abs(),
+        };
+        self.magnitude = self.magnitude.max(largest);
+        Ok(value)
+    }
+
+    fn node(&mut self, e: &Expr) -> Result<Val, EvalError> {
         let span = e.span;
         Ok(match &e.kind {
             ExprKind::Num(x) => Val::Mat(scalar(*x)),

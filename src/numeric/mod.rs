@@ -25,13 +25,16 @@ mod rng;
 
 pub use cases::{check_cases, Case, CaseVerdict, Wrt};
 pub use check::{
-    check, relative_error, CheckConfig, CheckReport, Method, Problem, SampleReport, Verdict,
-    AUTO_DIRECTIONS, KINK_MARGIN, ZERO_SCALE,
+    check, relative_error, relative_error_above, CheckConfig, CheckReport, Method, Problem,
+    SampleReport, Verdict, AUTO_DIRECTIONS, KINK_MARGIN, ZERO_SCALE,
 };
 pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION, REDRAW_WORK};
 pub use error::{EvalError, Size};
 pub use eval::{evaluate, evaluate_expr, Bindings, Evaluation, Value};
-pub use fd::{directional_difference, finite_difference, layout_dims, relative_step, to_layout};
+pub use fd::{
+    bounded_difference, bounded_directional, directional_difference, finite_difference,
+    layout_dims, relative_step, to_layout, Difference, Sampled, ROUNDING_ULPS,
+};
 pub use limits::{Budget, INDEX_ENTRY_WORK, MAX_CHECK_WORK, MAX_ENTRIES, MAX_WORK};
 pub use literal::parse_values;
 pub use loss::Loss;

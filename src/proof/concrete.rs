@@ -35,7 +35,57 @@ pub fn concrete(
 ) -> Result<Proof, ProofError> {
     let derivative = d.derivatives.get(k).ok_or(ProofError::NoDerivative(k))?;
     let problem = concrete_problem(d, &derivative.wrt, sizes)?;
-    let session = Session::new(&problem, Budget::default())?;
+    let limit = |why: String| ProofError::ConcreteLimit {
+        sizes: describe_sizes(&problem),
+        why,
+    };
+    let entries: usize = problem
+        .vars
+        .values()
+        .map(|dims| dims.iter().try_fold(1usize, |n, &m| n.checked_mul(m)))
+        .try_fold(0usize, |total, n| n.and_then(|n| total.checked_add(n)))
+        .unwrap_or(usize::MAX);
+    if entries > MAX_CONCRETE_ENTRIES {
+        return Err(limit(format!(
+            "its variables have {entries} entries, more than the {MAX_CONCRETE_ENTRIES} a \
+             concrete proof writes out"
+        )));
+    }
+    written(d, derivative, &problem).map_err(|e| match e {
+        ProofError::Exact(e) if e.is_budget() => limit(e.to_string()),
+        other => other,
+    })
+}
+
+/// The most entries, over all variables, a concrete proof writes out: a
+/// proof is read by a person, and the exact expansion of every entry grows
+/// faster than the entry count.
+pub const MAX_CONCRETE_ENTRIES: usize = 4_096;
+
+/// `X: 40×40, W: 40×40, s: scalar`, in the problem's order.
+fn describe_sizes(problem: &Problem) -> String {
+    problem
+        .vars
+        .iter()
+        .map(|(name, dims)| match dims.as_slice() {
+            [] => format!("{name}: scalar"),
+            [n] => format!("{name}: {n}"),
+            _ => {
+                let dims: Vec<String> = dims.iter().map(usize::to_string).collect();
+                format!("{name}: {}", dims.join("×"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The steps of the concrete proof of `derivative` for `problem`.
+fn written(
+    d: &Derivation,
+    derivative: &crate::derive::Derivative,
+    problem: &Problem,
+) -> Result<Proof, ProofError> {
+    let session = Session::new(problem, Budget::default())?;
     let cx = session.context();
     let body = &d.typed.formula.body;
     let mut steps = Vec::new();

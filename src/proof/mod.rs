@@ -20,7 +20,7 @@ mod concrete;
 mod render;
 mod written;
 
-pub use concrete::concrete;
+pub use concrete::{concrete, MAX_CONCRETE_ENTRIES};
 pub use render::{render_json, render_latex, render_markdown, render_text};
 pub use written::IndexNames;
 
@@ -73,6 +73,23 @@ pub enum ProofError {
     /// An expansion did not have the shape it should.
     #[error("an expansion does not have the shape of its expression")]
     Shape,
+    /// The concrete proof for these sizes would go over a limit: too many
+    /// entries, or the exact layer's term budget.
+    #[error("the concrete proof for {sizes} goes over a limit: {why}")]
+    ConcreteLimit {
+        /// The sizes of every variable, e.g. `X: 40×40, W: 40×40`.
+        sizes: String,
+        /// Which limit, in words.
+        why: String,
+    },
+}
+
+impl ProofError {
+    /// True when the error is a limit (the proof is too large to write),
+    /// not a failure of the derivation.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, ProofError::ConcreteLimit { .. })
+    }
 }
 
 /// The general proof of derivative `k` of `d`, with symbolic sizes: the
