@@ -557,3 +557,27 @@ fn an_expression_with_too_many_tokens_is_refused_before_parsing() {
         0
     );
 }
+
+/// A `--cases` file line over the token limit is refused before it is
+/// parsed, naming the line, for `derive` and `check` alike.
+#[test]
+fn a_cases_line_over_the_token_limit_is_refused_before_parsing() {
+    let path = std::env::temp_dir().join(format!("matcalc-cases-{}.jsonl", std::process::id()));
+    let expr = vec!["x"; 1_300_000].join("+");
+    let huge = format!(
+        r#"{{"id": "huge", "expr": "{expr}", "vars": {{"x": [2]}}, "wrt": "x", "order": 1, "expected": "x"}}"#
+    );
+    std::fs::write(&path, format!("{{\"id\": \"a\"}}\n{huge}\n")).expect("writes the file");
+    let file = path.to_str().expect("a UTF-8 path");
+    for command in ["derive", "check"] {
+        let run = matcalc(&[command, "--cases", file]);
+        assert_eq!(run.code, 1, "{command}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("line 2 of"),
+            "{command}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("tokens"), "{command}: {}", run.stderr);
+    }
+    std::fs::remove_file(&path).ok();
+}

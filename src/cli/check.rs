@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use matcalc::confirm::problem;
 use matcalc::derive::typecheck;
 use matcalc::numeric::{check, check_cases, CheckConfig, CheckReport};
-use matcalc::syntax::{parse_formula, Decls, Diagnostic};
+use matcalc::syntax::{parse_formula, Decls};
 
 use super::derive::{domains, JsonLines};
-use super::error::{CliError, ErrorKind};
+use super::error::CliError;
 use super::exit::Exit;
 use super::input;
 use super::output::{json_text, Report};
@@ -88,12 +88,7 @@ fn tolerance(text: &str) -> Result<f64, String> {
 impl Run for CheckArgs {
     fn run(&self, decls: &Decls) -> Result<Box<dyn Report>, CliError> {
         if let Some(path) = &self.cases {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::plain(
-                    ErrorKind::Input,
-                    Diagnostic::new(format!("cannot read {}: {e}", path.display())),
-                )
-            })?;
+            let text = input::cases_file(path)?;
             let lines = check_cases(&text)
                 .iter()
                 .map(|v| serde_json::to_string(v).unwrap_or_default())

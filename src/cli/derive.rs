@@ -242,13 +242,8 @@ pub fn domains(text: Option<&str>) -> Result<BTreeMap<String, Domain>, CliError>
     }
 }
 
-fn batch(path: &PathBuf, timings: bool) -> Result<Box<dyn Report>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::plain(
-            ErrorKind::Input,
-            Diagnostic::new(format!("cannot read {}: {e}", path.display())),
-        )
-    })?;
+fn batch(path: &std::path::Path, timings: bool) -> Result<Box<dyn Report>, CliError> {
+    let text = input::cases_file(path)?;
     let lines = derive_cases(&text, timings)
         .iter()
         .map(|r| serde_json::to_string(r).unwrap_or_default())

@@ -135,6 +135,21 @@ fn decode(bytes: Vec<u8>) -> Result<String, CliError> {
     })
 }
 
+/// A corpus file for `--cases`, each of its lines refused before it is
+/// parsed when it has more than [`MAX_INPUT_TOKENS`] tokens.
+pub fn cases_file(path: &std::path::Path) -> Result<String, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::plain(
+            ErrorKind::Input,
+            Diagnostic::new(format!("cannot read {}: {e}", path.display())),
+        )
+    })?;
+    for (number, line) in text.lines().enumerate() {
+        bound_tokens(line, &format!("line {} of {}", number + 1, path.display()))?;
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
