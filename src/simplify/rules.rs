@@ -335,21 +335,26 @@ fn det_of_inverse(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     Ok(None)
 }
 
-fn det_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
-    let Some(a) = call_arg(n, id, Func::Det) else {
-        return Ok(None);
-    };
-    match *n.graph.node(a) {
+/// The factors `(x, y)` of `func(x*y)` when both are square matrices.
+fn square_factors(n: &Normalizer<'_>, id: Id, func: Func) -> Option<(Id, Id)> {
+    match *n.graph.node(call_arg(n, id, func)?) {
         Node::Binary(BinOp::Mul, x, y)
             if !n.graph.is_scalar(x)
                 && is_square(n.graph.dims(x))
                 && is_square(n.graph.dims(y)) =>
         {
-            let (dx, dy) = (n.graph.call(Func::Det, x)?, n.graph.call(Func::Det, y)?);
-            Ok(Some(n.graph.binary(BinOp::Mul, dx, dy)?))
+            Some((x, y))
         }
-        _ => Ok(None),
+        _ => None,
     }
+}
+
+fn det_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some((x, y)) = square_factors(n, id, Func::Det) else {
+        return Ok(None);
+    };
+    let (dx, dy) = (n.graph.call(Func::Det, x)?, n.graph.call(Func::Det, y)?);
+    Ok(Some(n.graph.binary(BinOp::Mul, dx, dy)?))
 }
 
 fn det_of_scaled(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
@@ -392,20 +397,11 @@ fn inverse_of_inverse(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 }
 
 fn inverse_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
-    let Some(a) = call_arg(n, id, Func::Inv) else {
+    let Some((x, y)) = square_factors(n, id, Func::Inv) else {
         return Ok(None);
     };
-    match *n.graph.node(a) {
-        Node::Binary(BinOp::Mul, x, y)
-            if !n.graph.is_scalar(x)
-                && is_square(n.graph.dims(x))
-                && is_square(n.graph.dims(y)) =>
-        {
-            let (ix, iy) = (n.graph.call(Func::Inv, x)?, n.graph.call(Func::Inv, y)?);
-            Ok(Some(n.graph.binary(BinOp::Mul, iy, ix)?))
-        }
-        _ => Ok(None),
-    }
+    let (ix, iy) = (n.graph.call(Func::Inv, x)?, n.graph.call(Func::Inv, y)?);
+    Ok(Some(n.graph.binary(BinOp::Mul, iy, ix)?))
 }
 
 fn log_of_exp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
