@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use matcalc::algebra::AlgebraError;
 use matcalc::exact::{
     concrete_vars, expand, shrink_sizes, verify, Budget, Context, ExactError, ExactVerdict, Scalar,
     Session,
@@ -407,7 +408,7 @@ fn the_term_budget_stops_expansion() {
     let before = cx.work_spent();
     assert!(matches!(
         cx.mul(&sum, &sum),
-        Err(ExactError::TermBudget { limit: 3 })
+        Err(ExactError::Algebra(AlgebraError::TermBudget { limit: 3 }))
     ));
     assert!(cx.work_spent() > before);
     // verify turns an exhausted budget into an honest verdict.

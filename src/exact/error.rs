@@ -4,6 +4,7 @@
 //! budget is an error here; [`verify`](super::verify) turns it into an
 //! honest "not checked exactly" verdict.
 
+use crate::algebra::AlgebraError;
 use crate::numeric::Size;
 use crate::syntax::{Diagnostic, Span};
 
@@ -179,28 +180,10 @@ pub enum ExactError {
         /// What is wrong.
         message: String,
     },
-    /// A polynomial grew beyond the term budget.
-    #[error("term budget exceeded (more than {limit} terms in one polynomial)")]
-    TermBudget {
-        /// The budget.
-        limit: usize,
-    },
-    /// The arithmetic grew beyond the work budget.
-    #[error("term budget exceeded (more than {limit} term operations in all)")]
-    WorkBudget {
-        /// The budget.
-        limit: u64,
-    },
-    /// A matrix or tensor with too many entries.
-    #[error("term budget exceeded (a value with more than {limit} entries)")]
-    EntryBudget {
-        /// The most entries allowed.
-        limit: usize,
-    },
-    /// An exponent that does not fit 64-bit integers, or a power whose
-    /// exact value would be too large.
-    #[error("an exponent is too large for exact expansion")]
-    ExponentTooLarge,
+    /// The exact algebra went over a budget or an exponent grew too large
+    /// (a division by zero is [`ExactError::DivisionByZero`]).
+    #[error(transparent)]
+    Algebra(AlgebraError),
 }
 
 impl ExactError {
@@ -227,22 +210,13 @@ impl ExactError {
             | ExactError::AbstractArity { span, .. } => *span,
             ExactError::SecondDerivative { .. }
             | ExactError::BadProblem { .. }
-            | ExactError::TermBudget { .. }
-            | ExactError::WorkBudget { .. }
-            | ExactError::EntryBudget { .. }
-            | ExactError::ExponentTooLarge => Span::NONE,
+            | ExactError::Algebra(_) => Span::NONE,
         }
     }
 
     /// True when the error only says that the expansion grew too large.
     pub fn is_budget(&self) -> bool {
-        matches!(
-            self,
-            ExactError::TermBudget { .. }
-                | ExactError::WorkBudget { .. }
-                | ExactError::EntryBudget { .. }
-                | ExactError::ExponentTooLarge
-        )
+        matches!(self, ExactError::Algebra(_))
     }
 
     /// The error with `span` filled in where arithmetic left it empty.
@@ -264,15 +238,11 @@ impl ExactError {
     }
 }
 
-impl From<crate::algebra::AlgebraError> for ExactError {
-    fn from(e: crate::algebra::AlgebraError) -> ExactError {
-        use crate::algebra::AlgebraError as A;
+impl From<AlgebraError> for ExactError {
+    fn from(e: AlgebraError) -> ExactError {
         match e {
-            A::TermBudget { limit } => ExactError::TermBudget { limit },
-            A::WorkBudget { limit } => ExactError::WorkBudget { limit },
-            A::EntryBudget { limit } => ExactError::EntryBudget { limit },
-            A::ExponentTooLarge => ExactError::ExponentTooLarge,
-            A::DivisionByZero => ExactError::DivisionByZero { span: Span::NONE },
+            AlgebraError::DivisionByZero => ExactError::DivisionByZero { span: Span::NONE },
+            other => ExactError::Algebra(other),
         }
     }
 }

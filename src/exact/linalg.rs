@@ -158,7 +158,9 @@ pub(super) fn sum(cx: &Context, m: &Matrix) -> Result<Scalar, ExactError> {
 pub(super) fn determinant(cx: &Context, m: &Matrix) -> Result<Scalar, ExactError> {
     let n = m.rows();
     if n >= 32 {
-        return Err(ExactError::WorkBudget { limit: 0 });
+        return Err(ExactError::Algebra(
+            crate::algebra::AlgebraError::WorkBudget { limit: 0 },
+        ));
     }
     cx.meter.charge((n as u64) << n)?;
     let full = (1usize << n) - 1;

@@ -22,7 +22,7 @@ use super::atom::{AtomKind, AtomRef};
 use super::context::Context;
 use super::error::ExactError;
 use super::poly::{Exponent, Monomial, Poly};
-use crate::algebra::{Meter, RatFun, Reduce};
+use crate::algebra::{AlgebraError, Meter, RatFun, Reduce};
 use crate::syntax::{Func, Span};
 
 /// An exact scalar expression: a rational function over the atoms of one
@@ -33,7 +33,7 @@ pub type Scalar = RatFun<AtomRef>;
 pub(super) fn to_exponent(r: &BigRational) -> Result<Exponent, ExactError> {
     match (r.numer().to_i64(), r.denom().to_i64()) {
         (Some(n), Some(d)) => Ok(Exponent::new(n, d)),
-        _ => Err(ExactError::ExponentTooLarge),
+        _ => Err(ExactError::Algebra(AlgebraError::ExponentTooLarge)),
     }
 }
 
@@ -155,7 +155,7 @@ impl Context {
                 let k = r
                     .to_integer()
                     .to_i64()
-                    .ok_or(ExactError::ExponentTooLarge)?;
+                    .ok_or(ExactError::Algebra(AlgebraError::ExponentTooLarge))?;
                 self.powi(a, k)
             }
             Some(r) => self.fractional_power(a, &r),
@@ -190,9 +190,15 @@ impl Context {
                     span: Span::NONE,
                 });
             }
-            let n = r.denom().to_u32().ok_or(ExactError::ExponentTooLarge)?;
+            let n = r
+                .denom()
+                .to_u32()
+                .ok_or(ExactError::Algebra(AlgebraError::ExponentTooLarge))?;
             if let (Some(p), Some(q)) = (exact_root(c.numer(), n), exact_root(c.denom(), n)) {
-                let k = r.numer().to_i64().ok_or(ExactError::ExponentTooLarge)?;
+                let k = r
+                    .numer()
+                    .to_i64()
+                    .ok_or(ExactError::Algebra(AlgebraError::ExponentTooLarge))?;
                 return self.powi(&Scalar::constant(BigRational::new(p, q)), k);
             }
         }
