@@ -64,6 +64,7 @@ fn config(decls: &str, wrt: Vec<String>, order: u8) -> DeriveConfig {
         decls: d,
         wrt,
         order,
+        ..Default::default()
     }
 }
 
@@ -75,18 +76,7 @@ fn corpus(c: &mut Criterion) {
         .collect();
     let configs: Vec<(String, DeriveConfig)> = cases
         .iter()
-        .map(|case| {
-            let mut wrt = case.wrt_names();
-            wrt.dedup();
-            (
-                case.expr.clone(),
-                DeriveConfig {
-                    decls: case.decls(),
-                    wrt,
-                    order: case.order as u8,
-                },
-            )
-        })
+        .map(|case| (case.expr.clone(), matcalc::batch::case_config(case)))
         .collect();
     let mut group = c.benchmark_group("corpus");
     for (case, (expr, cfg)) in cases.iter().zip(&configs) {

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::derive::{derive, DeriveConfig, Form};
 use crate::numeric::Case;
+use crate::simplify::Assumptions;
 use crate::syntax::to_expr_string;
 
 /// The outcome of deriving one case.
@@ -41,6 +42,11 @@ pub fn case_config(case: &Case) -> DeriveConfig {
         decls: case.decls(),
         wrt,
         order: u8::try_from(case.order).unwrap_or(u8::MAX),
+        // An unknown domain name is reported by the case's check.
+        assumptions: case
+            .domains()
+            .map(|d| Assumptions::from_domains(&d))
+            .unwrap_or_default(),
     }
 }
 

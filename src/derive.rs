@@ -15,7 +15,7 @@ use crate::index::{
 };
 use crate::readback::{self, Reader};
 use crate::shape::{self, ShapeContext, ShapeError, Typed};
-use crate::simplify::{Limits, Normalizer};
+use crate::simplify::{Assumptions, Limits, Normalizer, Used};
 use crate::syntax::{parse_formula, Decls, Diagnostic, Formula, ParseError, Span};
 
 /// What to differentiate with respect to, and how often.
@@ -28,6 +28,9 @@ pub struct DeriveConfig {
     pub wrt: Vec<String>,
     /// 1 or 2.
     pub order: u8,
+    /// Facts about the variables the simplifier may use on the results
+    /// (from their domains: `T: onehot` — the rows of T sum to 1).
+    pub assumptions: Assumptions,
 }
 
 /// Matrix form or index form.
@@ -49,6 +52,8 @@ pub struct Derivative {
     pub form: Form,
     /// The layout convention, in words.
     pub layout: String,
+    /// The assumptions the simplifier used on this result, each once.
+    pub assumptions: Vec<Used>,
     written: Written,
 }
 
@@ -263,8 +268,16 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
             space: &space,
         };
         finished.push(
-            finish(&mut graph, &writer, &root_dims, pair, result, &var_dims)
-                .map_err(in_derivative)?,
+            finish(
+                &mut graph,
+                &writer,
+                &root_dims,
+                pair,
+                result,
+                &var_dims,
+                &config.assumptions,
+            )
+            .map_err(in_derivative)?,
         );
     }
     let graph = Arc::new(graph);
@@ -280,6 +293,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
             },
             wrt: f.wrt,
             layout: f.layout,
+            assumptions: f.used,
             written: match f.result {
                 Ok(id) => Written::Node {
                     graph: Arc::clone(&graph),
@@ -541,6 +555,7 @@ struct Finished {
     wrt: Vec<String>,
     layout: String,
     result: Result<Id, Formula>,
+    used: Vec<Used>,
 }
 
 /// How index forms are written: the export options, what a reader knows,
@@ -558,12 +573,14 @@ fn finish(
     wrt: &[String],
     raw: Raw,
     var_dims: &dyn Fn(&str) -> Option<Dims>,
+    assumptions: &Assumptions,
 ) -> Result<Finished, DeriveError> {
     let layout = layout(body_dims, wrt, var_dims);
+    let mut used = Vec::new();
     let result = match raw {
         // Kept as a DAG node: its written size is checked where it is
         // written ([`Derivation::writable`]).
-        Raw::Matrix(id) => Ok(canonical(graph, id)?),
+        Raw::Matrix(id) => Ok(canonical(graph, id, assumptions, &mut used)?),
         Raw::Index(tensor, free) => {
             writable(tensor.iter().fold(0usize, |n, term| {
                 term.factors.iter().fold(n, |n, f| match f {
@@ -577,7 +594,7 @@ fn finish(
             for mut term in tensor {
                 for f in &mut term.factors {
                     if let Factor::Entry(id, _) = f {
-                        *id = canonical(graph, *id)?;
+                        *id = canonical(graph, *id, assumptions, &mut used)?;
                     }
                 }
                 normalized.push(term);
@@ -595,10 +612,13 @@ fn finish(
             ))
         }
     };
+    used.sort();
+    used.dedup();
     Ok(Finished {
         wrt: wrt.to_vec(),
         layout,
         result,
+        used,
     })
 }
 
@@ -610,16 +630,25 @@ const MAX_NORMALIZED_NODES: usize = 400;
 /// distinct nodes whose normalisation stays within the simplifier's step
 /// budget; any other as it is. Canonical forms flatten products,
 /// which un-shares subterms; a large result keeps the shared DAG of the
-/// reverse pass instead.
-fn canonical(graph: &mut Graph, id: Id) -> Result<Id, DeriveError> {
+/// reverse pass instead. The assumptions used are added to `used`.
+fn canonical(
+    graph: &mut Graph,
+    id: Id,
+    assumptions: &Assumptions,
+    used: &mut Vec<Used>,
+) -> Result<Id, DeriveError> {
     if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
         return Ok(id);
     }
-    match crate::simplify::simplify(graph, id, &Limits::default()) {
+    match crate::simplify::simplify(graph, id, &Limits::default(), assumptions) {
         // Past the simplifier's step budget the result stays as derived:
         // correct, only not in canonical form.
         Err(GraphError::Limit(_)) => Ok(id),
-        other => Ok(other?.id),
+        other => {
+            let done = other?;
+            used.extend(done.used());
+            Ok(done.id)
+        }
     }
 }
 
@@ -635,12 +664,20 @@ fn written(graph: &Graph, id: Id, options: &ExportOptions, reader: &Reader) -> F
 ///
 /// ```
 /// use matcalc::derive::simplify;
-/// let f = simplify("(A*B)' + B'*A'", &Default::default()).unwrap();
+/// let f = simplify("(A*B)' + B'*A'", &Default::default(), &Default::default()).unwrap();
 /// assert_eq!(matcalc::syntax::to_expr_string(&f.1), "2*B'*A'");
 /// ```
-pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveError> {
+///
+/// The simplifier may use `assumptions`; the ones it used are returned
+/// with the result.
+pub fn simplify(
+    text: &str,
+    decls: &Decls,
+    assumptions: &Assumptions,
+) -> Result<(Typed, Formula, Vec<Used>), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
-    let simplified = crate::simplify::simplify(&mut graph, root, &Limits::default())?.id;
+    let done = crate::simplify::simplify(&mut graph, root, &Limits::default(), assumptions)?;
+    let (simplified, used) = (done.id, done.used());
     writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
         bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
@@ -648,5 +685,5 @@ pub fn simplify(text: &str, decls: &Decls) -> Result<(Typed, Formula), DeriveErr
     };
     let reader = Reader::new(&typed.vars, &typed.gradients);
     let result = written(&graph, simplified, &options, &reader);
-    Ok((typed, result))
+    Ok((typed, result, used))
 }

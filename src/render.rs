@@ -134,6 +134,9 @@ pub struct DerivativeJson {
     pub latex: String,
     /// The layout convention.
     pub layout: String,
+    /// The facts about the variables the result relies on, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub using: Vec<String>,
 }
 
 impl DerivativeJson {
@@ -146,6 +149,7 @@ impl DerivativeJson {
             unicode: to_unicode(d.formula()),
             latex: to_latex(d.formula()),
             layout: d.layout.clone(),
+            using: d.assumptions.iter().map(|u| u.to_string()).collect(),
         }
     }
 }
@@ -169,6 +173,9 @@ pub fn derivation_text(d: &Derivation) -> String {
         out.push_str(&derivative_text(expr, x, &vars));
         out.push('\n');
         out.push_str(&format!("  layout: {}\n", x.layout));
+        if let Some(using) = using(x) {
+            out.push_str(&format!("  {using}\n"));
+        }
     }
     let assumptions = d.typed.assumptions();
     if !assumptions.is_empty() {
@@ -207,6 +214,9 @@ pub fn derivation_markdown(d: &Derivation) -> String {
             to_latex(x.formula()),
             x.layout
         ));
+        if let Some(using) = using(x) {
+            out.push_str(&format!("*{using}*\n\n"));
+        }
     }
     let assumptions = d.typed.assumptions();
     if !assumptions.is_empty() {
@@ -224,6 +234,12 @@ pub fn derivation_json(d: &Derivation) -> serde_json::Value {
         "assumed": d.typed.assumptions(),
         "derivatives": records,
     })
+}
+
+/// `using: the rows of T sum to 1`: the assumptions a result relies on.
+fn using(d: &Derivative) -> Option<String> {
+    let words: Vec<String> = d.assumptions.iter().map(|u| u.to_string()).collect();
+    (!words.is_empty()).then(|| format!("using: {}", words.join("; ")))
 }
 
 /// `∂L/∂X` as LaTeX.

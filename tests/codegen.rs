@@ -134,6 +134,7 @@ fn prepare(case: &Case) -> Result<Prepared, String> {
         decls: case.decls(),
         wrt: case.wrt_names(),
         order: case.order as u8,
+        assumptions: matcalc::simplify::Assumptions::from_domains(&problem.domains),
     };
     let d = derive(&case.expr, &config).map_err(|e| format!("derive: {e}"))?;
     let mut modules = BTreeMap::new();

@@ -6,7 +6,7 @@
 
 mod support;
 
-use matcalc::derive::{derive, DeriveConfig, Form};
+use matcalc::derive::{derive, Form};
 use matcalc::numeric::{check, Case, CheckConfig};
 use matcalc::syntax::{parse_formula, to_expr_string};
 use support::parse_back::parses_back;
@@ -33,15 +33,9 @@ fn run(case: &Case) -> Outcome {
         size_ratio: f64::NAN,
         detail: String::new(),
     };
-    let config = DeriveConfig {
-        decls: case.decls(),
-        wrt: {
-            let mut names = case.wrt_names();
-            names.dedup();
-            names
-        },
-        order: case.order as u8,
-    };
+    // The case's domains are facts the simplifier may use, as with
+    // `derive --cases`.
+    let config = matcalc::batch::case_config(case);
     let derivation = match derive(&case.expr, &config) {
         Ok(d) => d,
         Err(e) => {

@@ -114,6 +114,7 @@ impl Case {
             decls: self.generated.declarations(),
             wrt: self.wrt.clone(),
             order: if self.kind == Kind::Second { 2 } else { 1 },
+            ..Default::default()
         }
     }
 
@@ -961,6 +962,7 @@ fn a_wrong_result_is_a_failure() {
             decls: decls.clone(),
             wrt: vec![wrt.to_string()],
             order: 1,
+            ..Default::default()
         };
         let d = derive(text, &config).expect("derives");
         assert_eq!(

@@ -33,6 +33,7 @@ fn confirmed(
         decls: decls.clone(),
         wrt: wrt.to_vec(),
         order,
+        assumptions: matcalc::simplify::Assumptions::from_domains(domains),
     };
     let d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` does not derive: {e}"));
     // Each result is read back from its printed text, as a grader reads it,

@@ -24,6 +24,7 @@ fn reads_back(text: &str, decls: &str, wrt: &[&str], order: u8) -> Vec<String> {
         decls: declarations.clone(),
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
+        ..Default::default()
     };
     let d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` derives: {e}"));
     let printed: Vec<String> = d

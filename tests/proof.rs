@@ -40,6 +40,7 @@ fn derivation_of_order(
         decls: declared,
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
+        ..Default::default()
     };
     let d = derive(text, &config).unwrap();
     let domains = if domains.is_empty() {
@@ -513,7 +514,12 @@ fn prove_corpus(order: u8) -> (usize, usize) {
                     .unwrap();
             }
         }
-        let config = DeriveConfig { decls, wrt, order };
+        let config = DeriveConfig {
+            decls,
+            wrt,
+            order,
+            ..Default::default()
+        };
         let Ok(d) = derive(case["expr"].as_str().unwrap(), &config) else {
             continue;
         };

@@ -28,6 +28,7 @@ fn derived_and_confirmed(text: &str, decls: &str, wrt: &[&str], order: u8) -> Ve
         decls: declared,
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
+        ..Default::default()
     };
     let d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` derives: {e}"));
     let reports = confirm(&d, &BTreeMap::new(), &CheckConfig::default())
@@ -75,6 +76,7 @@ fn refusal(text: &str, decls: &str, wrt: &str, order: u8) -> DeriveError {
         decls: declared,
         wrt: vec![wrt.to_string()],
         order,
+        ..Default::default()
     };
     match derive(text, &config) {
         Ok(d) => panic!(

@@ -23,6 +23,7 @@ use matcalc::numeric::{
     CheckConfig, Domain, Loss, Value,
 };
 use matcalc::shape::{check, Dim, ShapeContext, Typed};
+use matcalc::simplify::Assumptions;
 use matcalc::syntax::{
     expr_to_string, parse_formula, to_expr_string, BinOp, ConstKind, Decl, DeclKind, Decls, Expr,
     ExprKind, Formula, Func,
@@ -206,7 +207,9 @@ fn checked_simplification(
     domains: &BTreeMap<String, Domain>,
     min_samples: usize,
 ) -> Result<String, String> {
-    let (typed, result) = simplify(text, decls).map_err(|e| format!("does not simplify: {e}"))?;
+    let facts = Assumptions::from_domains(domains);
+    let (typed, result, _) =
+        simplify(text, decls, &facts).map_err(|e| format!("does not simplify: {e}"))?;
     let printed = to_expr_string(&result);
     let reread = read_back(&typed, &printed).map_err(|why| format!("`{printed}` {why}"))?;
     match agreement(&typed, &reread, domains) {
@@ -241,6 +244,7 @@ fn derived_in(
         decls: decls(decls_text),
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
+        assumptions: Assumptions::from_domains(&domains(domains_text)),
     };
     let d = derive(text, &config).unwrap_or_else(|e| panic!("`{text}` does not derive: {e}"));
     let printed: Vec<String> = d
@@ -848,7 +852,7 @@ fn has_constant_hadamard(typed: &Typed) -> bool {
 /// The simplification of a generated expression, if it has one, checked
 /// like every other: read back and compared with its input on samples.
 fn simplify_generated(text: &str, decls: &Decls) -> Result<Option<String>, TestCaseError> {
-    let Ok((typed, _)) = simplify(text, decls) else {
+    let Ok((typed, ..)) = simplify(text, decls, &Assumptions::none()) else {
         return Ok(None);
     };
     if has_constant_hadamard(&typed) {
@@ -1100,4 +1104,73 @@ proptest! {
         let twice = simplify_generated(&once, &decls)?.expect("a simplified result simplifies");
         prop_assert_eq!(&once, &twice, "`{}` → `{}` → `{}`", text, once, twice);
     }
+}
+
+// --- Assumptions from the declared domains ----------------------------------
+
+#[test]
+fn rule_transpose_of_symmetric() {
+    assert_eq!(simplified_in("S - S'", "", "S: symmetric"), "zeros(n,n)");
+    assert_eq!(simplified_in("inv(S)' + inv(S)", "", "S: spd"), "2*inv(S)");
+    // By structure, with no assumption at all.
+    assert_eq!(simplified("(X'*A*X)' - X'*A'*X"), "zeros(k,k)");
+    // Without the fact, a general matrix keeps its transpose.
+    assert_eq!(simplified("S - S'"), "S - S'");
+    assert_eq!(
+        derived_in("(x - A*s)'*W*(x - A*s)", "", &["s"], 1, "W: symmetric"),
+        ["-(2*A'*W*(x - A*s))"]
+    );
+}
+
+#[test]
+fn rule_rows_sum_to_one() {
+    assert_eq!(
+        derived_in("-y'*log(softmax(x))", "", &["x"], 1, "y: onehot"),
+        ["softmax(x) - y"]
+    );
+    // The general answer stays general.
+    assert_eq!(
+        derived_in("-y'*log(softmax(x))", "", &["x"], 1, ""),
+        ["sum(y)*softmax(x) - y"]
+    );
+    assert_eq!(simplified_in("T*ones(4)", "T: 3x4", "T: prob"), "ones(3)");
+}
+
+#[test]
+fn rule_discrete_entries() {
+    assert_eq!(simplified_in("y.^2 .* x", "", "y: pm1"), "x");
+    assert_eq!(simplified_in("y.^3", "", "y: binary"), "y");
+    assert_eq!(simplified_in("abs(y)", "y: 3", "y: pm1"), "ones(3)");
+}
+
+#[test]
+fn rule_positive_entries() {
+    assert_eq!(simplified_in("abs(x) - x", "", "x: positive"), "zeros(n)");
+    assert_eq!(
+        simplified_in("relu(x) - sqrt(x.^2)", "", "x: positive"),
+        "zeros(n)"
+    );
+    // exp is positive whatever its argument.
+    assert_eq!(simplified("abs(exp(x)) - exp(x)"), "zeros(n)");
+}
+
+#[test]
+fn rule_orthogonal() {
+    assert_eq!(
+        simplified_in("Q'*Q*A - A", "Q: 3x3, A: 3x3", "Q: orthogonal"),
+        "zeros(3,3)"
+    );
+    assert_eq!(
+        simplified_in("inv(Q) - Q'", "Q: 3x3", "Q: orthogonal"),
+        "zeros(3,3)"
+    );
+}
+
+#[test]
+fn used_assumptions_are_reported() {
+    let facts = Assumptions::from_domains(&domains("S: symmetric, T: onehot"));
+    let (_, result, used) = simplify("y'*(S - S')*x + sum(x)", &Decls::new(), &facts).unwrap();
+    assert_eq!(to_expr_string(&result), "sum(x)");
+    let words: Vec<String> = used.iter().map(|u| u.to_string()).collect();
+    assert_eq!(words, ["S is symmetric (Sᵀ = S)"]);
 }

@@ -14,6 +14,7 @@ use matcalc::proof::{
     concrete, general, render_json, render_latex, render_markdown, render_text, Proof, ProofError,
 };
 use matcalc::render;
+use matcalc::simplify::Assumptions;
 use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 
 use super::error::{CliError, ErrorKind};
@@ -57,7 +58,10 @@ pub struct DeriveArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     order: u8,
 
-    /// Sampling domains for --check, e.g. 'X: spd, y: pm1'.
+    /// The variables' domains, e.g. 'T: onehot, S: spd, y: pm1': facts the
+    /// simplifier may use (the rows of a onehot T sum to 1, a symmetric S
+    /// equals its transpose; the output says which it used), and where
+    /// --check and generated code draw their values.
     #[arg(long, value_name = "DOMAINS")]
     domain: Option<String>,
 
@@ -97,6 +101,7 @@ impl Run for DeriveArgs {
             decls: decls.clone(),
             wrt: self.wrt.clone(),
             order: self.order,
+            assumptions: Assumptions::from_domains(&domains(self.domain.as_deref())?),
         };
         let derivation = derive(&source, &config)
             .and_then(|d| d.writable().map(|()| d))
@@ -147,10 +152,10 @@ impl DeriveArgs {
     /// A warning for each option given where it does nothing.
     fn unused_options(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if self.domain.is_some() && (!self.check || self.cases.is_some()) {
+        if self.domain.is_some() && self.cases.is_some() {
             warnings.push(
-                "--domain is used only by --check and by the code of --format numpy|jax; \
-                 otherwise it does nothing"
+                "--domain does nothing with --cases (each case has its own domains); it was \
+                 ignored"
                     .to_string(),
             );
         }

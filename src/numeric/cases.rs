@@ -86,16 +86,9 @@ impl Case {
         decls
     }
 
-    /// The problem the case poses.
-    pub fn problem(&self) -> Result<Problem, EvalError> {
-        let wrt = self.wrt_names();
-        if wrt.len() != self.order {
-            return Err(EvalError::BadProblem {
-                message: format!("order {} but {} variable(s) in wrt", self.order, wrt.len()),
-            });
-        }
-        let domains = self
-            .domain
+    /// The case's domains, by variable name.
+    pub fn domains(&self) -> Result<BTreeMap<String, Domain>, EvalError> {
+        self.domain
             .iter()
             .map(|(var, name)| {
                 Domain::from_name(name)
@@ -104,12 +97,22 @@ impl Case {
                         message: format!("unknown domain `{name}` for `{var}`"),
                     })
             })
-            .collect::<Result<_, _>>()?;
+            .collect()
+    }
+
+    /// The problem the case poses.
+    pub fn problem(&self) -> Result<Problem, EvalError> {
+        let wrt = self.wrt_names();
+        if wrt.len() != self.order {
+            return Err(EvalError::BadProblem {
+                message: format!("order {} but {} variable(s) in wrt", self.order, wrt.len()),
+            });
+        }
         Ok(Problem {
             expr: parse_expr(&self.expr, &self.decls())?,
             vars: self.vars.clone(),
             wrt,
-            domains,
+            domains: self.domains()?,
             sizes: BTreeMap::new(),
         })
     }

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use super::assume::{Assumptions, Used};
 use super::normal::Normalizer;
 use super::rules::RULES;
 use crate::index::{Graph, GraphError, Id, Node};
@@ -48,7 +49,7 @@ pub enum StopReason {
 }
 
 /// One recorded change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleStep {
     /// The rule's name (`canonical-form` for the canonical form).
     pub rule: &'static str,
@@ -56,6 +57,8 @@ pub struct RuleStep {
     pub before: Id,
     /// The node after.
     pub after: Id,
+    /// The assumptions the change used (empty for a law that always holds).
+    pub used: Vec<Used>,
 }
 
 /// The result of a run.
@@ -69,24 +72,41 @@ pub struct Simplified {
     pub steps: Vec<RuleStep>,
 }
 
+impl Simplified {
+    /// Every assumption some step used, each once, in order.
+    pub fn used(&self) -> Vec<Used> {
+        let mut all: Vec<Used> = self.steps.iter().flat_map(|s| s.used.clone()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
 /// The name under which the canonical form is recorded.
 pub const CANONICAL_FORM: &str = "canonical-form";
 
-/// Simplifies `root` to a fixed point of the canonical form and the rules.
+/// Simplifies `root` to a fixed point of the canonical form and the rules,
+/// which may use `assumptions`.
 ///
 /// Terminates: at most [`Limits::max_passes`] passes, each of which visits
 /// every node once (memoised) and applies each rule at most once per node.
-pub fn simplify(graph: &mut Graph, root: Id, limits: &Limits) -> Result<Simplified, GraphError> {
+pub fn simplify(
+    graph: &mut Graph,
+    root: Id,
+    limits: &Limits,
+    assumptions: &Assumptions,
+) -> Result<Simplified, GraphError> {
     let mut steps = Vec::new();
     let mut current = root;
     for _ in 0..limits.max_passes {
-        let mut normalizer = Normalizer::new(graph);
+        let mut normalizer = Normalizer::assuming(graph, assumptions.clone());
         let normal = normalizer.normalize(current)?;
         if normal != current {
             steps.push(RuleStep {
                 rule: CANONICAL_FORM,
                 before: current,
                 after: normal,
+                used: Vec::new(),
             });
         }
         let mut memo = HashMap::new();
@@ -136,12 +156,14 @@ fn rewrite(
         rebuilt(n.graph, &node, &kids, id)?
     };
     for rule in RULES {
+        n.used.clear();
         if let Some(next) = (rule.apply)(n, current)? {
             if next != current {
                 steps.push(RuleStep {
                     rule: rule.name,
                     before: current,
                     after: next,
+                    used: std::mem::take(&mut n.used),
                 });
                 current = next;
             }

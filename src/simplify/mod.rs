@@ -13,16 +13,24 @@
 //! alternates the two to a fixed point under explicit [`Limits`], says why
 //! it stopped ([`StopReason`]) and records every change ([`RuleStep`]).
 //!
-//! Invariant: imports only `syntax`, `algebra` and `index`; every rewrite
-//! is an identity of matrix algebra (the numeric tests check each one);
-//! cancelling a factor assumes it non-zero, as every computer-algebra
-//! system does.
+//! Assumptions ([`Assumptions`]) are facts read off the variables'
+//! declared domains (`T: onehot` — its rows sum to 1); rules that use one
+//! record it in their step, and the output says which were used.
+//!
+//! Invariant: imports only `syntax`, `algebra`, `numeric` (the domains'
+//! names) and `index`; every rewrite is an identity of matrix algebra, or
+//! of the value on the declared domains when it records an assumption (the
+//! numeric tests check each one); cancelling a factor assumes it non-zero,
+//! as every computer-algebra system does.
 
+mod assume;
+mod assumed;
 mod driver;
 mod elementwise;
 mod normal;
 mod rules;
 
+pub use assume::{Assumptions, Fact, Used};
 pub use driver::{simplify, Limits, RuleStep, Simplified, StopReason, CANONICAL_FORM};
 pub use normal::{Normalizer, MAX_NORMALIZE_STEPS};
 pub use rules::{rule, Rule, RULES};

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use num_traits::{One, Signed, Zero};
 
+use super::assume::{Assumptions, Used};
 use crate::algebra::Rational;
 
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
@@ -81,6 +82,10 @@ pub struct Normalizer<'g> {
     steps: usize,
     /// Which nodes root an element-wise region.
     pub(super) elementwise_memo: super::elementwise::ElementwiseMemo,
+    /// The facts the rules may use.
+    pub(super) assumptions: Assumptions,
+    /// The facts the last rule used (taken by the driver into its step).
+    pub(super) used: Vec<Used>,
 }
 
 /// The simplifier's step budget: the most terms one [`Normalizer`] may
@@ -90,14 +95,21 @@ pub struct Normalizer<'g> {
 pub const MAX_NORMALIZE_STEPS: usize = 1_000_000;
 
 impl<'g> Normalizer<'g> {
-    /// A normaliser over `graph`.
+    /// A normaliser over `graph`, with no assumptions.
     pub fn new(graph: &'g mut Graph) -> Normalizer<'g> {
+        Normalizer::assuming(graph, Assumptions::none())
+    }
+
+    /// A normaliser over `graph` whose rules may use `assumptions`.
+    pub fn assuming(graph: &'g mut Graph, assumptions: Assumptions) -> Normalizer<'g> {
         Normalizer {
             graph,
             memo: HashMap::new(),
             keys: HashMap::new(),
             steps: 0,
             elementwise_memo: HashMap::new(),
+            assumptions,
+            used: Vec::new(),
         }
     }
 

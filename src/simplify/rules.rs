@@ -8,6 +8,7 @@
 //! a fixed point. There are no commutativity or associativity rules: order
 //! comes from the canonical form's sorting.
 
+use super::assumed;
 use super::normal::{Key, Normalizer};
 use crate::index::{Dims, GraphError, Id, Node};
 use crate::syntax::{BinOp, DimSpec, Func};
@@ -152,6 +153,36 @@ pub static RULES: &[Rule] = &[
         terminates: "a power of a call becomes one product",
         apply: norm_squared,
     },
+    Rule {
+        name: "transpose-of-symmetric",
+        doc: "Sᵀ = S for a symmetric S: a variable declared symmetric, or by structure (Xᵀ·S·X, A·Aᵀ, S⁻¹, diag(v))",
+        terminates: "removes one transpose",
+        apply: assumed::transpose_of_symmetric,
+    },
+    Rule {
+        name: "rows-sum-to-one",
+        doc: "T·𝟙 = 𝟙 for a matrix whose rows sum to 1 (onehot, prob); sum(y) = 1 for such a vector",
+        terminates: "removes one variable from a product or a sum",
+        apply: assumed::rows_sum_to_one,
+    },
+    Rule {
+        name: "discrete-entries",
+        doc: "y.^2 = 1, |y| = 1, sign(y) = y for ±1 entries (pm1); y.^k = y for 0/1 entries (binary, onehot)",
+        terminates: "removes one power or call",
+        apply: assumed::discrete_entries,
+    },
+    Rule {
+        name: "positive-entries",
+        doc: "|x| = relu(x) = sqrt(x.^2) = x and sign(x) = 𝟙 for positive entries",
+        terminates: "removes one call",
+        apply: assumed::positive_entries,
+    },
+    Rule {
+        name: "orthogonal",
+        doc: "Qᵀ·Q = Q·Qᵀ = I and Q⁻¹ = Qᵀ for an orthogonal Q",
+        terminates: "removes two factors or one inverse",
+        apply: assumed::orthogonal,
+    },
 ];
 
 /// The rule with this name.
@@ -159,9 +190,9 @@ pub fn rule(name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.name == name)
 }
 
-type Rewrite = Result<Option<Id>, GraphError>;
+pub(super) type Rewrite = Result<Option<Id>, GraphError>;
 
-fn call_arg(n: &Normalizer<'_>, id: Id, func: Func) -> Option<Id> {
+pub(super) fn call_arg(n: &Normalizer<'_>, id: Id, func: Func) -> Option<Id> {
     match *n.graph.node(id) {
         Node::Call(f, a) if f == func => Some(a),
         _ => None,
@@ -172,7 +203,7 @@ fn is_square(dims: &Dims) -> bool {
     dims[0] == dims[1]
 }
 
-fn is_column(dims: &Dims) -> bool {
+pub(super) fn is_column(dims: &Dims) -> bool {
     crate::index::is_one(&dims[1]) && !crate::index::is_one(&dims[0])
 }
 
@@ -216,7 +247,7 @@ fn trace_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 }
 
 /// The matrix factors of a product chain, left to right.
-fn chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>) {
+pub(super) fn chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>) {
     match *n.graph.node(id) {
         Node::Binary(BinOp::Mul, a, b) if !n.graph.is_scalar(a) && !n.graph.is_scalar(b) => {
             chain_factors(n, a, out);
