@@ -456,7 +456,13 @@ fn a_refutation_names_the_loss_only_when_there_is_one() {
 fn options_that_do_nothing_are_warned_about() {
     let cases = [
         (
-            vec!["derive", "x'*x", "--wrt", "x", "--domain", "x: positive"],
+            vec![
+                "derive",
+                "--cases",
+                "tests/corpus/cases.jsonl",
+                "--domain",
+                "x: positive",
+            ],
             "--domain",
         ),
         (
@@ -488,6 +494,24 @@ fn options_that_do_nothing_are_warned_about() {
     ]);
     assert_eq!(used.code, 0);
     assert!(used.stderr.is_empty(), "{}", used.stderr);
+    // Without --check the domains are the simplifier's facts, and the
+    // output names the one it used.
+    let assumed = matcalc(&[
+        "derive",
+        "-y'*log(softmax(x))",
+        "--wrt",
+        "x",
+        "--domain",
+        "y: onehot",
+    ]);
+    assert_eq!(assumed.code, 0, "{}", assumed.stderr);
+    assert!(assumed.stderr.is_empty(), "{}", assumed.stderr);
+    assert!(
+        assumed.stdout.contains("softmax(x) − y")
+            && assumed.stdout.contains("using: the rows of y sum to 1"),
+        "{}",
+        assumed.stdout
+    );
 }
 
 #[test]
