@@ -6,7 +6,11 @@
 use matcalc::shape::{check, ShapeContext, Typed};
 use matcalc::syntax::{parse_formula, Decl, DeclKind, Decls, DimSpec};
 
-const CORPUS: &str = include_str!("corpus/cases.jsonl");
+const CORPUS: &str = concat!(
+    include_str!("corpus/cases.jsonl"),
+    "\n",
+    include_str!("corpus/language.jsonl")
+);
 
 /// The case's `vars` as declarations: `[]` scalar, `[n]` vector, `[n,m]`
 /// matrix.

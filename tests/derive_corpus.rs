@@ -11,7 +11,11 @@ use matcalc::numeric::{check, Case, CheckConfig};
 use matcalc::syntax::{parse_formula, to_expr_string};
 use support::parse_back::parses_back;
 
-const CASES: &str = include_str!("corpus/cases.jsonl");
+const CASES: &str = concat!(
+    include_str!("corpus/cases.jsonl"),
+    "\n",
+    include_str!("corpus/language.jsonl")
+);
 
 struct Outcome {
     id: String,

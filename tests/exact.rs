@@ -13,7 +13,11 @@ use matcalc::numeric::{Case, Domain, Problem};
 use matcalc::syntax::{parse_expr, parse_formula, BinOp, Decls, Expr, ExprKind, Formula, Func};
 use num_rational::BigRational;
 
-const CORPUS: &str = include_str!("corpus/cases.jsonl");
+const CORPUS: &str = concat!(
+    include_str!("corpus/cases.jsonl"),
+    "\n",
+    include_str!("corpus/language.jsonl")
+);
 
 fn cases() -> Vec<Case> {
     CORPUS

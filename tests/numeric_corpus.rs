@@ -8,7 +8,11 @@ use matcalc::numeric::{
 };
 use matcalc::syntax::{BinOp, Expr, ExprKind, Formula};
 
-const CORPUS: &str = include_str!("corpus/cases.jsonl");
+const CORPUS: &str = concat!(
+    include_str!("corpus/cases.jsonl"),
+    "\n",
+    include_str!("corpus/language.jsonl")
+);
 
 fn cases() -> Vec<Case> {
     CORPUS

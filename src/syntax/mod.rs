@@ -13,6 +13,7 @@ mod parser;
 mod print;
 mod scripts;
 mod sharing;
+mod sugar;
 mod warnings;
 
 pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};

@@ -18,7 +18,9 @@ use super::decls::Decls;
 pub const LOSS: &str = "L";
 
 /// Names that are built in but are not one-argument functions.
-const SPECIAL_FUNCTIONS: [&str; 7] = ["vector", "matrix", "eye", "ones", "zeros", "delta", "sum"];
+const SPECIAL_FUNCTIONS: [&str; 9] = [
+    "vector", "matrix", "eye", "ones", "zeros", "delta", "sum", "max", "min",
+];
 
 /// How a name is to be read.
 #[derive(Clone, Debug, PartialEq, Eq)]

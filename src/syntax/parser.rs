@@ -18,6 +18,7 @@ use super::diagnostic::Diagnostic;
 use super::invisible;
 use super::names::{self, NameRole};
 use super::scripts::{self, from_subscript, from_superscript};
+use super::sugar;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/matcalc.pest"]
@@ -595,7 +596,7 @@ impl Builder<'_> {
                 continue;
             }
             let op = match op_pair.as_str() {
-                "*" | "·" => BinOp::Mul,
+                "*" | "@" | "·" => BinOp::Mul,
                 "/" => BinOp::Div,
                 ".*" | "⊙" => BinOp::HadMul,
                 _ => BinOp::HadDiv,
@@ -952,6 +953,14 @@ impl Builder<'_> {
             span,
         };
 
+        if sugar::is_sugar(name, args.len()) && !self.decls.is_function(name) {
+            let exprs = args.into_iter().map(|a| a.expr).collect();
+            let e = sugar::desugar(name, exprs, span).map_err(|e| ParseError::BadArguments {
+                message: e.message,
+                span: e.span,
+            })?;
+            return Ok(vec![self.node(e.kind, span, depth + 4)?]);
+        }
         if let Some(func) = Func::from_name(name) {
             if args.len() != 1 {
                 return Err(arity_error("one argument"));

@@ -1,0 +1,176 @@
+//! Functions read as their definitions in the core language.
+//!
+//! `sum(X, 1)`, `softmax(X, 2)`, `max(X, Y)` and the other calls here are
+//! not new operations of the engine: the parser writes each as the matrix
+//! expression that defines it (`sum(X, 2)` is `X*vector(1)`), so every later
+//! layer — shapes, derivatives, the exact and numeric checks — treats them
+//! with the rules it already has, and nothing new can go wrong there. The
+//! results are printed in the core language. Invariant: pure AST building,
+//! no shapes are known here.
+
+use super::ast::{BinOp, Expr, ExprKind, FillKind, Func, Span};
+
+/// The axis of a reduction: 1 runs down each column (a row results), 2
+/// along each row (a column results), as in MATLAB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// `sum(X, 1)`: one value per column, a 1×m row.
+    Columns,
+    /// `sum(X, 2)`: one value per row, an n×1 column.
+    Rows,
+}
+
+/// Why a call of a function of this module cannot be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SugarError {
+    /// What is wrong.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// True for the names this module reads with two arguments.
+pub fn is_sugar(name: &str, arity: usize) -> bool {
+    match name {
+        "sum" | "softmax" | "logsumexp" => arity == 2,
+        "max" | "min" => true,
+        _ => false,
+    }
+}
+
+/// The definition of `name(args)` over nodes spanning `span`.
+pub fn desugar(name: &str, args: Vec<Expr>, span: Span) -> Result<Expr, SugarError> {
+    let mk = |kind: ExprKind| Expr { kind, span };
+    let call = |f: Func, a: Expr| mk(ExprKind::Call(f, Box::new(a)));
+    let bin = |op: BinOp, a: Expr, b: Expr| mk(ExprKind::Binary(op, Box::new(a), Box::new(b)));
+    let ones = || {
+        mk(ExprKind::Fill {
+            kind: FillKind::Vector,
+            value: Box::new(mk(ExprKind::Num(1.0))),
+            size: None,
+        })
+    };
+    let ones_row = || mk(ExprKind::Transpose(Box::new(ones())));
+    // Σ along the axis: 𝟙ᵀX for the columns, X𝟙 for the rows.
+    let reduce = |axis: Axis, x: Expr| match axis {
+        Axis::Columns => bin(BinOp::Mul, ones_row(), x),
+        Axis::Rows => bin(BinOp::Mul, x, ones()),
+    };
+    let mut args = args.into_iter();
+    let (first, second) = match (args.next(), args.next(), args.next()) {
+        (Some(a), Some(b), None) => (a, b),
+        _ => {
+            return Err(SugarError {
+                message: format!("`{name}` takes two arguments here"),
+                span,
+            })
+        }
+    };
+    Ok(match name {
+        "sum" => reduce(axis(name, &second)?, first),
+        "logsumexp" => {
+            let axis = axis(name, &second)?;
+            call(Func::Log, reduce(axis, call(Func::Exp, first)))
+        }
+        "softmax" => {
+            let e = call(Func::Exp, first);
+            match axis(name, &second)? {
+                // exp(X) ./ (𝟙ᵀexp(X)): the row of column sums broadcasts.
+                Axis::Columns => bin(BinOp::HadDiv, e.clone(), reduce(Axis::Columns, e)),
+                // diag(1 ./ (exp(X)𝟙)) exp(X): each row divided by its sum.
+                Axis::Rows => {
+                    let sums = reduce(Axis::Rows, e.clone());
+                    let inv = bin(BinOp::HadDiv, mk(ExprKind::Num(1.0)), sums);
+                    bin(BinOp::Mul, call(Func::Diag, inv), e)
+                }
+            }
+        }
+        _ => extremum(name == "max", first, second, span),
+    })
+}
+
+/// `max(X, Y) = (X + Y + |X − Y|)/2` and `min(X, Y) = (X + Y − |X − Y|)/2`,
+/// with `max(X, 0) = relu(X)`. At a tie the derivative of `|·|` is
+/// `sign(0) = 0` (and `relu′(0) = 1/2`): each argument gets half.
+fn extremum(is_max: bool, x: Expr, y: Expr, span: Span) -> Expr {
+    let mk = |kind: ExprKind| Expr { kind, span };
+    let is_zero = |e: &Expr| matches!(e.kind, ExprKind::Num(v) if v == 0.0);
+    let relu = |e: Expr| mk(ExprKind::Call(Func::Relu, Box::new(e)));
+    let neg = |e: Expr| mk(ExprKind::Neg(Box::new(e)));
+    match (is_max, is_zero(&x), is_zero(&y)) {
+        (true, _, true) => return relu(x),
+        (true, true, _) => return relu(y),
+        // min(X, 0) = -relu(-X)
+        (false, _, true) => return neg(relu(neg(x))),
+        (false, true, _) => return neg(relu(neg(y))),
+        _ => {}
+    }
+    let bin = |op: BinOp, a: Expr, b: Expr| mk(ExprKind::Binary(op, Box::new(a), Box::new(b)));
+    let gap = mk(ExprKind::Call(
+        Func::Abs,
+        Box::new(bin(BinOp::Sub, x.clone(), y.clone())),
+    ));
+    let total = bin(BinOp::Add, x, y);
+    let op = if is_max { BinOp::Add } else { BinOp::Sub };
+    bin(BinOp::Mul, mk(ExprKind::Num(0.5)), bin(op, total, gap))
+}
+
+/// The axis argument: the literal 1 or 2.
+fn axis(name: &str, arg: &Expr) -> Result<Axis, SugarError> {
+    match arg.kind {
+        ExprKind::Num(1.0) => Ok(Axis::Columns),
+        ExprKind::Num(2.0) => Ok(Axis::Rows),
+        _ => Err(SugarError {
+            message: format!(
+                "the second argument of `{name}` is the axis: 1 (down each column) or 2 (along each row)"
+            ),
+            span: arg.span,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::syntax::{expr_to_string, parse_expr, Decls};
+
+    fn read(text: &str) -> String {
+        expr_to_string(&parse_expr(text, &Decls::new()).unwrap())
+    }
+
+    #[test]
+    fn reductions_are_products_with_ones() {
+        assert_eq!(read("sum(X, 1)"), "vector(1)'*X");
+        assert_eq!(read("sum(X, 2)"), "X*vector(1)");
+        assert_eq!(read("logsumexp(X, 2)"), "log(exp(X)*vector(1))");
+        assert_eq!(read("softmax(X, 1)"), "exp(X) ./ (vector(1)'*exp(X))");
+        assert_eq!(
+            read("softmax(X, 2)"),
+            "diag(1 ./ (exp(X)*vector(1)))*exp(X)"
+        );
+    }
+
+    #[test]
+    fn extrema_are_halves_of_sums() {
+        assert_eq!(read("max(X, 0)"), "relu(X)");
+        assert_eq!(read("max(0, X)"), "relu(X)");
+        assert_eq!(read("min(X, 0)"), "-relu(-X)");
+        assert_eq!(read("max(X, Y)"), "0.5*(X + Y + abs(X - Y))");
+        assert_eq!(read("min(X, Y)"), "0.5*(X + Y - abs(X - Y))");
+    }
+
+    #[test]
+    fn numpy_spellings_are_read_as_the_matcalc_ones() {
+        assert_eq!(read("A @ B.T"), "A*B'");
+        assert_eq!(read("(A @ B).T"), "(A*B)'");
+        assert!(parse_expr("A.Tx", &Decls::new()).is_err());
+    }
+
+    #[test]
+    fn a_bad_axis_is_refused_at_the_axis() {
+        let err = parse_expr("sum(X, 3)", &Decls::new()).unwrap_err();
+        assert!(err.to_string().contains("axis"), "{err}");
+        assert!(parse_expr("sum(X, k)", &Decls::new()).is_err());
+        assert!(parse_expr("max(X)", &Decls::new()).is_err());
+    }
+}
