@@ -26,6 +26,22 @@ fn declared(n: &Normalizer<'_>, id: Id, fact: Fact) -> Option<Used> {
     }
 }
 
+/// A structural reading of `id` at `depth`: the assumptions it needs, or
+/// `None` when it is not known.
+type Reading = fn(&Normalizer<'_>, Id, usize) -> Option<Vec<Used>>;
+
+/// The assumptions under which `reading` holds of both operands.
+fn both(
+    n: &Normalizer<'_>,
+    operands: [Id; 2],
+    depth: usize,
+    reading: Reading,
+) -> Option<Vec<Used>> {
+    let mut used = reading(n, operands[0], depth + 1)?;
+    used.extend(reading(n, operands[1], depth + 1)?);
+    Some(used)
+}
+
 /// The assumptions under which the square matrix `id` is symmetric, or
 /// `None` when that is not known.
 fn symmetric(n: &Normalizer<'_>, id: Id, depth: usize) -> Option<Vec<Used>> {
@@ -36,11 +52,7 @@ fn symmetric(n: &Normalizer<'_>, id: Id, depth: usize) -> Option<Vec<Used>> {
     if let Some(u) = declared(n, id, Fact::Symmetric) {
         return Some(vec![u]);
     }
-    let both = |a: Id, b: Id| {
-        let mut u = symmetric(n, a, depth + 1)?;
-        u.extend(symmetric(n, b, depth + 1)?);
-        Some(u)
-    };
+    let both = |a: Id, b: Id| both(n, [a, b], depth, symmetric);
     match *n.graph.node(id) {
         Node::Const(_) | Node::Fill(..) | Node::Num(_) => Some(Vec::new()),
         Node::Call(Func::Diag, v) if is_column(n.graph.dims(v)) => Some(Vec::new()),
@@ -206,11 +218,7 @@ fn positive(n: &Normalizer<'_>, id: Id, depth: usize) -> Option<Vec<Used>> {
     if let Some(u) = declared(n, id, Fact::Positive) {
         return Some(vec![u]);
     }
-    let both = |a: Id, b: Id| {
-        let mut u = positive(n, a, depth + 1)?;
-        u.extend(positive(n, b, depth + 1)?);
-        Some(u)
-    };
+    let both = |a: Id, b: Id| both(n, [a, b], depth, positive);
     match *n.graph.node(id) {
         Node::Num(v) | Node::Fill(_, v) if v.get() > 0.0 => Some(Vec::new()),
         Node::Call(Func::Exp | Func::Sigmoid | Func::Softmax, _) => Some(Vec::new()),
