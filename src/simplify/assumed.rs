@@ -11,7 +11,7 @@
 use super::assume::{Fact, Used};
 use super::normal::Normalizer;
 use super::rules::{call_arg, chain_factors, is_column, Rewrite};
-use crate::index::{Id, Node};
+use crate::index::{GraphError, Id, Node};
 use crate::syntax::{BinOp, Func};
 
 /// How deep the structural readings ([`symmetric`], [`positive`]) look.
@@ -142,30 +142,41 @@ pub(super) fn rows_sum_to_one(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         }
         return Ok(None);
     }
+    adjacent_pair(n, id, |n, a, b| {
+        let found = if let (Some((u, false)), true) = (summing_to_one(n, a), is_ones_column(n, b)) {
+            Some((u, a, false))
+        } else if let (true, Some((u, true))) = (n.is_ones_row(a), summing_to_one(n, b)) {
+            Some((u, b, true))
+        } else {
+            None
+        };
+        Ok(found.map(|(u, y, row)| {
+            let rows = n.graph.dims(y)[usize::from(row)].clone();
+            let ones = n.graph.fill(1.0, [rows, crate::syntax::DimSpec::Fixed(1)]);
+            (u, if row { n.graph.transpose(ones) } else { ones })
+        }))
+    })
+}
+
+/// The product `id` with its first pair of adjacent factors that `pair`
+/// replaces, replaced (the assumption recorded).
+fn adjacent_pair(
+    n: &mut Normalizer<'_>,
+    id: Id,
+    pair: impl Fn(&mut Normalizer<'_>, Id, Id) -> Result<Option<(Used, Id)>, GraphError>,
+) -> Rewrite {
     let Node::Binary(BinOp::Mul, ..) = *n.graph.node(id) else {
         return Ok(None);
     };
     let mut chain = Vec::new();
     chain_factors(n, id, &mut chain);
     for i in 0..chain.len().saturating_sub(1) {
-        let (a, b) = (chain[i], chain[i + 1]);
-        let replaced =
-            if let (Some((u, false)), true) = (summing_to_one(n, a), is_ones_column(n, b)) {
-                Some((u, a, false))
-            } else if let (true, Some((u, true))) = (n.is_ones_row(a), summing_to_one(n, b)) {
-                Some((u, b, true))
-            } else {
-                None
-            };
-        let Some((u, y, row)) = replaced else {
+        let Some((u, replacement)) = pair(n, chain[i], chain[i + 1])? else {
             continue;
         };
-        let rows = n.graph.dims(y)[usize::from(row)].clone();
-        let ones = n.graph.fill(1.0, [rows, crate::syntax::DimSpec::Fixed(1)]);
-        let ones = if row { n.graph.transpose(ones) } else { ones };
         n.used.push(u);
         let mut rebuilt: Vec<Id> = chain[..i].to_vec();
-        rebuilt.push(ones);
+        rebuilt.push(replacement);
         rebuilt.extend_from_slice(&chain[i + 2..]);
         return Ok(Some(product(n, &rebuilt)?));
     }
@@ -173,7 +184,7 @@ pub(super) fn rows_sum_to_one(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 }
 
 /// The product of a chain of factors, left to right.
-fn product(n: &mut Normalizer<'_>, chain: &[Id]) -> Result<Id, crate::index::GraphError> {
+fn product(n: &mut Normalizer<'_>, chain: &[Id]) -> Result<Id, GraphError> {
     let mut out = chain[0];
     for &f in &chain[1..] {
         out = n.graph.binary(BinOp::Mul, out, f)?;
@@ -268,30 +279,18 @@ pub(super) fn orthogonal(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         }
         return Ok(None);
     }
-    let Node::Binary(BinOp::Mul, ..) = *n.graph.node(id) else {
-        return Ok(None);
-    };
-    let mut chain = Vec::new();
-    chain_factors(n, id, &mut chain);
-    for i in 0..chain.len().saturating_sub(1) {
-        let (a, b) = (chain[i], chain[i + 1]);
+    adjacent_pair(n, id, |n, a, b| {
         if !transposes(n, a, b) {
-            continue;
+            return Ok(None);
         }
         let q = match *n.graph.node(a) {
             Node::T(q) => q,
             _ => a,
         };
         let Some(u) = declared(n, q, Fact::Orthogonal) else {
-            continue;
+            return Ok(None);
         };
-        n.used.push(u);
         let size = n.graph.dims(a)[0].clone();
-        let eye = n.graph.eye(size);
-        let mut rebuilt: Vec<Id> = chain[..i].to_vec();
-        rebuilt.push(eye);
-        rebuilt.extend_from_slice(&chain[i + 2..]);
-        return Ok(Some(product(n, &rebuilt)?));
-    }
-    Ok(None)
+        Ok(Some((u, n.graph.eye(size))))
+    })
 }
