@@ -23,6 +23,7 @@
 
 pub mod algebra;
 pub mod batch;
+pub mod cas;
 pub mod codegen;
 pub mod confirm;
 pub mod derive;

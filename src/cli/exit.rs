@@ -42,7 +42,7 @@ impl Exit {
             Exit::Ok => "success",
             Exit::UserError => "error in the input (syntax, shape, unknown name, declaration)",
             Exit::Usage => "error in the command line (unknown flag, missing argument)",
-            Exit::Refuted => "a claim was refuted (used by `check`)",
+            Exit::Refuted => "a claim was refuted (`check`), or two expressions differ (`equal`)",
             Exit::Internal => "internal error in matcalc (please report it)",
         }
     }

@@ -8,6 +8,7 @@
 
 mod check;
 mod derive;
+mod equal;
 mod error;
 mod eval;
 mod exit;
@@ -41,6 +42,7 @@ Examples:
   matcalc derive \"x'*A*x\" --wrt x --order 2    the Hessian
   matcalc derive 'log(det(X))' --wrt X --check
   matcalc simplify \"(A*B)' + B'*A'\"
+  matcalc equal 'tr(A*B)' 'tr(B*A)'
   matcalc check 'tr(A*X)' --wrt X --claim \"A'\"
   matcalc eval 'tr(A*B)' --at 'A=[[1,2],[3,4]]; B=[[0,1],[1,0]]'
   matcalc parse 'L(X*W + B)' --format json
@@ -77,6 +79,8 @@ enum Command {
     Derive(derive::DeriveArgs),
     /// Simplify any matrix expression to its canonical form.
     Simplify(simplify::SimplifyArgs),
+    /// Decide whether two expressions are equal (exit 3 if they differ).
+    Equal(equal::EqualArgs),
     /// Parse an expression and show the shape of every subexpression.
     Parse(parse::ParseArgs),
     /// Evaluate an expression on given or random values.
@@ -96,6 +100,7 @@ impl Command {
         match self {
             Command::Derive(args) => args,
             Command::Simplify(args) => args,
+            Command::Equal(args) => args,
             Command::Parse(args) => args,
             Command::Eval(args) => args,
             Command::Check(args) => args,

@@ -301,6 +301,35 @@ impl Session {
                 })
             }
         };
+        self.compare_entries(&claimed, reference)
+    }
+
+    /// Compares two expressions of this session's problem entry by entry
+    /// (the question of `matcalc equal`): [`ExactVerdict::Equal`] when
+    /// every entry agrees exactly on the sampling domain at these sizes;
+    /// running out of budget gives [`ExactVerdict::Undecided`].
+    pub fn equal(&self, left: &Expr, right: &Expr) -> Result<ExactVerdict, ExactError> {
+        budget_as_verdict(self.compare_exprs(left, right))
+    }
+
+    fn compare_exprs(&self, left: &Expr, right: &Expr) -> Result<ExactVerdict, ExactError> {
+        let (a, b) = (self.expand(left)?, self.expand(right)?);
+        if a.shape() != b.shape() {
+            return Ok(ExactVerdict::WrongShape {
+                claimed: a.shape().to_vec(),
+                expected: b.shape().to_vec(),
+            });
+        }
+        self.compare_entries(&a, &b)
+    }
+
+    /// The entry-wise verdict on two tensors of one shape: a difference
+    /// counts only when provably nonzero on the domain.
+    fn compare_entries(
+        &self,
+        claimed: &Tensor<Scalar>,
+        reference: &Tensor<Scalar>,
+    ) -> Result<ExactVerdict, ExactError> {
         let reduction = Reduction::new(&self.cx, &self.problem.vars, &self.problem.domains)?;
         let points: Vec<_> = (1..=3)
             .filter_map(|seed| domain_point(&self.problem.vars, &self.problem.domains, seed))
