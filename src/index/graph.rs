@@ -340,6 +340,12 @@ impl Graph {
             Node::Neg(inner) => inner,
             Node::Num(n) if n.get() == 0.0 => a,
             Node::Const(ConstKind::Zeros) => a,
+            // A fill's negation is the fill of the negated value, as it is
+            // read back (`-ones(2)` is `vector(-1)`).
+            Node::Fill(_, v) => {
+                let dims = self.dims(a).clone();
+                self.fill(-v.get(), dims)
+            }
             _ => {
                 let dims = self.dims(a).clone();
                 self.intern(Node::Neg(a), dims)

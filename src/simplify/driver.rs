@@ -111,7 +111,9 @@ pub fn simplify(
         }
         let mut memo = HashMap::new();
         let rewritten = rewrite(&mut normalizer, normal, &mut memo, &mut steps)?;
-        if rewritten == normal {
+        // A fixed point of both: the canonical form of a canonical form is
+        // itself only once a pass no longer changes it.
+        if rewritten == normal && normal == current {
             return Ok(Simplified {
                 id: normal,
                 stop: StopReason::Saturated,

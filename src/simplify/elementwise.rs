@@ -133,23 +133,22 @@ impl Normalizer<'_> {
             Node::Binary(BinOp::HadPow, a, p) => {
                 fits(self, a) && self.whole_power(p).is_some() && !is_scalar(&dims)
             }
+            // Scalar arithmetic is always read as a rational function, so
+            // that a scalar part has one canonical writing however it was
+            // nested (`2*(2 + s)*u^2` and `2*(u*u)*(s + 2)` alike).
+            Node::Binary(BinOp::Add | BinOp::Sub, a, b) if is_scalar(&dims) => {
+                self.graph.is_scalar(a) && self.graph.is_scalar(b)
+            }
             Node::Binary(BinOp::Add | BinOp::Sub, a, b) if fits(self, a) && fits(self, b) => {
                 let broadcast = self.graph.dims(a) != self.graph.dims(b);
                 broadcast || self.is_elementwise(a) || self.is_elementwise(b)
             }
-            Node::Binary(BinOp::Div, _, b) if is_scalar(&dims) => self.number(b).is_none(),
+            Node::Binary(BinOp::Div, _, b) if is_scalar(&dims) => self.graph.is_scalar(b),
             // Between scalars (not a row times a column, which is a chain).
-            Node::Binary(BinOp::Mul, a, b)
-                if is_scalar(&dims) && self.graph.is_scalar(a) && self.graph.is_scalar(b) =>
-            {
-                self.is_elementwise(a) || self.is_elementwise(b)
+            Node::Binary(BinOp::Mul, a, b) if is_scalar(&dims) => {
+                self.graph.is_scalar(a) && self.graph.is_scalar(b)
             }
-            // A reciprocal power is a quotient; another whole power is one
-            // where its base is.
-            Node::Binary(BinOp::Pow, a, p) if is_scalar(&dims) => match self.whole_power(p) {
-                Some(k) => k < 0 || self.is_elementwise(a),
-                None => false,
-            },
+            Node::Binary(BinOp::Pow, _, p) if is_scalar(&dims) => self.whole_power(p).is_some(),
             Node::Binary(BinOp::Mul | BinOp::Div, a, b)
                 if !is_scalar(&dims) && self.graph.is_scalar(b) =>
             {
@@ -387,7 +386,9 @@ impl Normalizer<'_> {
             if flipped {
                 coeff = -coeff;
             }
-            parts.top.push(self.poly_node(&f, &dims)?);
+            let (content, f) = primitive(&f);
+            coeff *= content;
+            parts.top.push(self.factor_node(&f, &dims)?);
         }
         let mut rest = rest;
         for (f, e) in fun.factors() {
@@ -395,7 +396,9 @@ impl Normalizer<'_> {
             if flipped && e % 2 != 0 {
                 coeff = -coeff;
             }
-            let node = self.poly_node(&f, &dims)?;
+            let (content, f) = primitive(&f);
+            coeff *= content.pow(*e);
+            let node = self.factor_node(&f, &dims)?;
             let power = self.power(node, i64::from(e.abs()))?;
             if *e > 0 {
                 parts.top.push(power);
@@ -413,7 +416,7 @@ impl Normalizer<'_> {
                     rest = rest.neg();
                     coeff = -coeff;
                 }
-                parts.top.push(self.poly_node(&rest, &dims)?);
+                parts.top.push(self.factor_node(&rest, &dims)?);
             }
         }
         Ok((coeff, parts))
@@ -613,6 +616,16 @@ impl Normalizer<'_> {
         m.factors().iter().all(|(a, _)| self.graph.is_scalar(a.id))
     }
 
+    /// A factor of a one-term writing as one node: 1×1 when every monomial
+    /// is (`(1 + s^2)*a'.^2`, not `a'.^2 .* ((1 + s^2)*vector(1)')`), so
+    /// that it joins the term's scalar factors.
+    fn factor_node(&mut self, p: &APoly, dims: &Dims) -> Result<Id, GraphError> {
+        if p.terms().iter().all(|(m, _)| self.is_scalar_monomial(m)) {
+            return self.poly_node(p, &crate::index::scalar_dims());
+        }
+        self.poly_node(p, dims)
+    }
+
     /// A polynomial of the region written as one node: the sorted sum of
     /// its terms, with its 1×1 part (numbers and scalar atoms) written once
     /// and broadcast at the end (`sign(X) + 1`, `x + s`), or first when
@@ -663,6 +676,14 @@ fn factored_power(x: &Fun, k: i64, cx: &Plain<'_>) -> Result<Fun, AlgebraError> 
         vec![(std::rc::Rc::new(normalized), exponent)],
     );
     front.mul(&power, cx)
+}
+
+/// A factor with coprime whole coefficients, and the content taken out:
+/// `a1 + 0.5*a2` is `½·(2*a1 + a2)`, so that the writing does not depend
+/// on which term the factor was made monic by (the names' order).
+fn primitive(p: &APoly) -> (Rational, APoly) {
+    let c = rational_content(p);
+    (c.clone(), p.scale(&c.recip()))
 }
 
 /// The positive rational content of a polynomial: the gcd of its

@@ -230,6 +230,15 @@ impl<'g> Normalizer<'g> {
         let dims = self.graph.dims(id).clone();
         match node {
             Node::Num(_) => self.atom(id),
+            // `matrix(c)` is c times `matrix(1)`, so that fills collect:
+            // `matrix(2) + matrix(1)` is `matrix(3)`.
+            Node::Fill(_, v) if v.get() != 1.0 => match crate::algebra::decimal_of_f64(v.get()) {
+                Some(c) => {
+                    let one = self.graph.fill(1.0, dims);
+                    Ok(scale(self.atom(one)?, &c))
+                }
+                None => self.atom(id),
+            },
             _ if self.is_elementwise(id) => self.elementwise(id),
             Node::Neg(a) => Ok(scale(self.poly(a)?, &-Rational::one())),
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
@@ -667,6 +676,16 @@ impl<'g> Normalizer<'g> {
 
     /// One term, written with fewer transposes: `A'*B'` may become `(B*A)'`.
     fn build_term(&mut self, term: &Term) -> Result<Id, GraphError> {
+        // c times a fill of ones is the fill of c: `matrix(3)`.
+        if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
+            let ones = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(_, v) if v.get() == 1.0);
+            let fill = ones(self.graph, *only)
+                || matches!(*self.graph.node(*only), Node::T(f) if ones(self.graph, f));
+            if let (true, Some(v)) = (fill, crate::algebra::short_decimal(&term.coeff)) {
+                let dims = self.graph.dims(*only).clone();
+                return Ok(self.graph.fill(v, dims));
+            }
+        }
         // c*(1 ./ X) is written c ./ X.
         if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
             if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
