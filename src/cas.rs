@@ -40,7 +40,9 @@ use crate::exact::{Budget as ExactBudget, ExactVerdict, Session};
 use crate::numeric::{draw_sample, evaluate, Bindings, Domain, EvalError, Loss, Problem, Value};
 use crate::shape::{Dim, ResultShape, Shape, Typed};
 use crate::simplify::{Assumptions, Used};
-use crate::syntax::{expr_to_string, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula};
+use crate::syntax::{
+    expr_to_string, BinOp, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula,
+};
 
 /// A matrix expression, parsed and shape-checked, with the text it was read
 /// from (errors about it point into that text).
@@ -331,7 +333,7 @@ pub fn equal(
         });
     }
     let problem = confirm::problem(&difference.typed, &[], domains);
-    let (l, r) = sides(difference.expr());
+    let (l, r) = sides(difference.expr(), left, right);
     let exact = Session::new(&problem, ExactBudget::default())
         .and_then(|session| session.equal(l, r))
         .unwrap_or_else(|err| ExactVerdict::Undecided {
@@ -406,11 +408,17 @@ fn difference(left: &Expression, right: &Expression) -> Result<Expression, CasEr
     joint
 }
 
-/// The two operands of a difference.
-fn sides(e: &Expr) -> (&Expr, &Expr) {
-    match &e.kind {
-        ExprKind::Binary(_, l, r) => (l, r),
-        _ => (e, e),
+/// The two operands of the joint difference, elaborated together; the
+/// sides as read on their own should the difference not be a `-` node
+/// (never the difference against itself, which would be equal).
+fn sides<'a>(
+    difference: &'a Expr,
+    left: &'a Expression,
+    right: &'a Expression,
+) -> (&'a Expr, &'a Expr) {
+    match &difference.kind {
+        ExprKind::Binary(BinOp::Sub, l, r) => (l, r),
+        _ => (left.expr(), right.expr()),
     }
 }
 
