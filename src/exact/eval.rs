@@ -22,7 +22,7 @@ use super::linalg::{
 };
 use super::scalar::Scalar;
 use super::tensor::Tensor;
-use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func, Span};
+use crate::syntax::{Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func, Span};
 
 /// What an expression is expanded against.
 pub(super) struct Env<'c> {
@@ -225,6 +225,14 @@ impl Env<'_> {
                         _ => Scalar::zero(),
                     })
                 })?)
+            }
+            ExprKind::Size(of, axis) => {
+                let v = self.sized(of)?;
+                let n = match axis {
+                    Axis::Columns => v.rows(),
+                    Axis::Rows => v.cols(),
+                };
+                Val::Mat(scalar_matrix(Scalar::constant(literal(n as f64, span)?)))
             }
             ExprKind::Apply(name, args) => {
                 let loss = self.loss_of(name, args, span)?;

@@ -699,6 +699,8 @@ impl Graph {
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
                 unsupported("index notation")
             }
+            // Shape checking writes every size out as a number.
+            ExprKind::Size(..) => unsupported("size(…) before shape checking"),
         }
     }
 

@@ -22,7 +22,9 @@ use super::index::IndexEvaluator;
 use super::limits::{Budget, Meter};
 use super::linalg;
 use super::loss::Loss;
-use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span};
+use crate::syntax::{
+    Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span,
+};
 
 /// Everything a formula is evaluated against.
 #[derive(Clone, Debug, Default)]
@@ -400,6 +402,14 @@ impl<'b> Evaluator<'b> {
                     ConstKind::Ones => Array2::ones((rows, cols)),
                     ConstKind::Zeros => Array2::zeros((rows, cols)),
                 })
+            }
+            ExprKind::Size(of, axis) => {
+                let v = self.sized(of)?;
+                let n = match axis {
+                    Axis::Columns => v.nrows(),
+                    Axis::Rows => v.ncols(),
+                };
+                Val::Mat(scalar(n as f64))
             }
             ExprKind::Apply(name, args) => {
                 let (loss, y) = self.abstract_argument(name, args, span)?;

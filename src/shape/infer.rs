@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ShapeError;
 use super::unify::{DimVar, Dims};
 use crate::syntax::{
-    expr_to_string, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr, ExprKind, FillKind, Func,
+    expr_to_string, Axis, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr, ExprKind, FillKind, Func,
     Span,
 };
 
@@ -57,6 +57,8 @@ pub struct Inference<'a> {
     pub assumed: Vec<String>,
     /// Each fill's shape, in preorder.
     pub fills: Vec<(VarShape, Span)>,
+    /// The dimension each `size(E, k)` asks for, in postorder.
+    pub sizes: Vec<DimVar>,
     /// Argument shapes of each abstract function's calls.
     pub calls: BTreeMap<String, Vec<VarShape>>,
     /// Shapes of bare gradients by function name.
@@ -84,6 +86,7 @@ impl<'a> Inference<'a> {
             vars: Vec::new(),
             assumed: Vec::new(),
             fills: Vec::new(),
+            sizes: Vec::new(),
             calls: BTreeMap::new(),
             gradients: BTreeMap::new(),
             indices: BTreeMap::new(),
@@ -314,6 +317,14 @@ impl<'a> Inference<'a> {
                     (_, None) => self.one,
                 };
                 Ok(Self::settled(VarShape { rows, cols }))
+            }
+            ExprKind::Size(of, axis) => {
+                let s = self.infer(of)?;
+                self.sizes.push(match axis {
+                    Axis::Columns => s.rows,
+                    Axis::Rows => s.cols,
+                });
+                Ok(Self::settled(self.scalar()))
             }
             ExprKind::Apply(name, args) => {
                 let [arg] = args.as_slice() else {

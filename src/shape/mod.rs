@@ -141,6 +141,7 @@ impl Typed {
             | ExprKind::Index(..)
             | ExprKind::Delta(..)
             | ExprKind::IndexSum(..)
+            | ExprKind::Size(..)
             | ExprKind::Apply(..) => Shape::scalar(),
             ExprKind::Var(name) => self
                 .vars
@@ -301,6 +302,13 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
         .collect();
     let mut body = formula.body.clone();
     write_fill_sizes(&mut body, &mut sizes.into_iter());
+    let counts: Vec<Dim> = inf
+        .sizes
+        .clone()
+        .into_iter()
+        .map(|d| inf.resolve(d, &mut namer))
+        .collect();
+    body = write_sizes(body, &mut counts.into_iter());
     let mut index_dims = BTreeMap::new();
     for (ix, v) in inf.indices.clone() {
         index_dims.insert(ix, inf.resolve(v, &mut namer));
@@ -368,6 +376,7 @@ fn write_fill_sizes(e: &mut Expr, sizes: &mut impl Iterator<Item = [Dim; 2]>) {
         | ExprKind::Transpose(a)
         | ExprKind::Call(_, a)
         | ExprKind::Index(a, _)
+        | ExprKind::Size(a, _)
         | ExprKind::IndexSum(_, a) => write_fill_sizes(a, sizes),
         ExprKind::Fill { value, .. } => write_fill_sizes(value, sizes),
         ExprKind::Binary(_, a, b) => {
@@ -380,5 +389,19 @@ fn write_fill_sizes(e: &mut Expr, sizes: &mut impl Iterator<Item = [Dim; 2]>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Replaces each `size(E, k)` by the size it asks for (a number, or
+/// `sum(ones(n))` for a dimension symbol), in the postorder the inference
+/// recorded them.
+fn write_sizes(e: Expr, sizes: &mut impl Iterator<Item = Dim>) -> Expr {
+    let e = e.map_children(&mut |c| write_sizes(c, sizes));
+    if !matches!(e.kind, ExprKind::Size(..)) {
+        return e;
+    }
+    match sizes.next() {
+        Some(d) => crate::syntax::dimension_value(d, e.span),
+        None => e,
     }
 }

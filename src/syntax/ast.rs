@@ -303,6 +303,32 @@ pub enum ExprKind {
     Delta(String, String),
     /// An explicit sum `sum[p,q](body)`.
     IndexSum(Vec<String>, Box<Expr>),
+    /// `size(E, 1)` or `size(E, 2)`: the number of rows or columns of E,
+    /// a scalar. Shape checking replaces it by the size itself (a number,
+    /// or `sum(ones(n))` for a dimension symbol); evaluators read it off
+    /// the value of E.
+    Size(Box<Expr>, Axis),
+}
+
+/// The axis of a reduction or a size: 1 runs down each column (a row
+/// results; the number of rows), 2 along each row (a column results; the
+/// number of columns), as in MATLAB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Axis {
+    /// Axis 1: down each column.
+    Columns,
+    /// Axis 2: along each row.
+    Rows,
+}
+
+impl Axis {
+    /// The axis as MATLAB numbers it: 1 or 2.
+    pub fn number(self) -> u8 {
+        match self {
+            Axis::Columns => 1,
+            Axis::Rows => 2,
+        }
+    }
 }
 
 /// The left-hand side of an index-notation result: `G[i,j] =`.
@@ -398,6 +424,7 @@ impl Expr {
             | ExprKind::Transpose(e)
             | ExprKind::Call(_, e)
             | ExprKind::Index(e, _)
+            | ExprKind::Size(e, _)
             | ExprKind::IndexSum(_, e) => vec![e],
             ExprKind::Fill { value, .. } => vec![value],
             ExprKind::Binary(_, a, b) => vec![a, b],
@@ -420,6 +447,7 @@ impl Expr {
             }
             ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
             ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
+            ExprKind::Size(a, axis) => ExprKind::Size(b(a), axis),
             ExprKind::Fill { kind, value, size } => ExprKind::Fill {
                 kind,
                 value: b(value),

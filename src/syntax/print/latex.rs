@@ -288,6 +288,10 @@ fn write(out: &mut String, e: &Expr) {
             out.push_str(&latex_name(name));
             write_args(out, args);
         }
+        ExprKind::Size(of, axis) => {
+            out.push_str("\\operatorname{size}");
+            write_args(out, &[(**of).clone(), Expr::num(f64::from(axis.number()))]);
+        }
         ExprKind::Grad(name, args) => {
             out.push_str("\\partial ");
             out.push_str(&latex_name(name));
