@@ -491,3 +491,33 @@ fn softmax_of_a_matrix_is_an_error_with_a_hint() {
         )
     });
 }
+
+#[test]
+fn sizes_are_written_out_as_numbers_or_dimension_symbols() {
+    let body = |text: &str, decls: &str| to_expr_string(&checked(text, decls).unwrap().formula);
+    assert_eq!(body("size(X, 1) + size(X, 2)", "X: 4x3"), "4 + 3");
+    assert_eq!(body("size(A*B, 2)", "A: n x k, B: k x m"), "sum(ones(m))");
+    assert_eq!(body("mean(x)", "x: n"), "sum(x)/(sum(ones(n))*1)");
+    assert_eq!(body("mean(X, 1)", "X: 4x3"), "vector(1)'*X/4");
+    assert_eq!(body("mean(X, 2)", "X: 4x3"), "X*vector(1)/3");
+    // Undeclared: the size is the dimension symbol the defaults give.
+    assert_eq!(body("size(X, 1)", ""), "sum(ones(n))");
+    // Sizes inside the argument of a size, and fills around them, keep
+    // their order.
+    assert_eq!(
+        body("size(X*vector(size(X, 2)), 1)*vector(1)'*X", "X: 4x3"),
+        "4*vector(1)'*X"
+    );
+    let mean_shape = |text: &str| checked(text, "X: 4x3").unwrap().result;
+    assert_eq!(
+        mean_shape("mean(X, 1)"),
+        ResultShape::Matrix(Shape::matrix(Dim::Fixed(1), Dim::Fixed(3)))
+    );
+    assert_eq!(
+        mean_shape("mean(X, 2)"),
+        ResultShape::Matrix(Shape::column(Dim::Fixed(4)))
+    );
+    assert_eq!(mean_shape("mean(X)"), ResultShape::Matrix(Shape::scalar()));
+    // A fill has no size of its own to give.
+    assert!(checked("size(vector(1), 1)", "").is_err());
+}

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ShapeError;
 use super::unify::{DimVar, Dims};
 use crate::syntax::{
-    expr_to_string, Axis, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr, ExprKind, FillKind, Func,
-    Span,
+    expr_to_string, Axis, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr, ExprKind, FillKind,
+    Func, Span,
 };
 
 /// Rows × columns as dimension variables.

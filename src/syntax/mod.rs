@@ -16,7 +16,9 @@ mod sharing;
 mod sugar;
 mod warnings;
 
-pub use ast::{Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
+pub use ast::{
+    Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span,
+};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
 pub use diagnostic::{Diagnostic, Label};
 pub use names::{classify, NameRole, LOSS};
