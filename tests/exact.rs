@@ -242,6 +242,40 @@ fn atoms_differentiate_by_their_rules() {
 }
 
 #[test]
+fn tan_softplus_and_erf_follow_their_rules_or_say_they_cannot() {
+    let cx = Context::new(Budget::default());
+    let x = var(&cx, "x");
+    let z = cx.entry("x", &[]);
+    let d = |s: &Scalar| cx.derivative(s, &z);
+    let f = |func: Func| cx.apply(func, &x).unwrap();
+    let one = int(1);
+    // tan′ = 1 + tan², and it is not 1 − tan²
+    let t = f(Func::Tan);
+    let square = cx.mul(&t, &t).unwrap();
+    assert!(cx
+        .equal(&d(&t).unwrap(), &cx.add(&one, &square).unwrap())
+        .unwrap());
+    assert!(!cx
+        .equal(&d(&t).unwrap(), &cx.sub(&one, &square).unwrap())
+        .unwrap());
+    // softplus′ = sigmoid
+    let s = f(Func::Softplus);
+    assert!(cx.equal(&d(&s).unwrap(), &f(Func::Sigmoid)).unwrap());
+    // Symmetries: tan and erf are odd, softplus(−x) = softplus(x) − x.
+    let at_neg = |func: Func| cx.apply(func, &x.neg()).unwrap();
+    assert!(cx.equal(&at_neg(Func::Tan), &t.neg()).unwrap());
+    assert!(cx.equal(&at_neg(Func::Erf), &f(Func::Erf).neg()).unwrap());
+    assert!(cx
+        .equal(&at_neg(Func::Softplus), &cx.sub(&s, &x).unwrap())
+        .unwrap());
+    // erf′ = 2/√π·exp(−x²) needs π, which the normal form has not: the
+    // exact layer says it cannot decide rather than use a rounded 2/√π.
+    let err = d(&f(Func::Erf)).unwrap_err();
+    assert!(err.is_budget(), "{err}");
+    assert!(err.to_string().contains("erf"), "{err}");
+}
+
+#[test]
 fn gradients_of_the_abstract_loss_are_atoms() {
     let p = problem("L(X*W)", &[("X", vec![2, 2]), ("W", vec![2, 3])], &["X"]);
     let session = Session::new(&p, Budget::default()).unwrap();

@@ -305,6 +305,8 @@ impl<'p> Evaluator<'p> {
                     Func::Sin => u.lipschitz(f64::sin),
                     Func::Cos => u.lipschitz(f64::cos),
                     Func::Tanh => u.increasing(f64::tanh),
+                    Func::Erf => u.increasing(crate::numeric::erf),
+                    Func::Softplus => u.increasing(|x| x.max(0.0) + (-x.abs()).exp().ln_1p()),
                     Func::Sigmoid => u.increasing(|x| 1.0 / (1.0 + (-x).exp())),
                     Func::Relu => u.increasing(|x| x.max(0.0)),
                     Func::Abs if u.lo > 0.0 => Some(u),

@@ -435,6 +435,8 @@ impl Graph {
                     | Func::Diag
                     | Func::Sin
                     | Func::Tanh
+                    | Func::Tan
+                    | Func::Erf
                     | Func::Sqrt
                     | Func::Abs
                     | Func::Sign

@@ -127,6 +127,12 @@ pub enum Func {
     Cos,
     /// Element-wise hyperbolic tangent.
     Tanh,
+    /// Element-wise tangent.
+    Tan,
+    /// Element-wise `log(1 + exp(x))`.
+    Softplus,
+    /// Element-wise error function `2/√π ∫₀ˣ exp(−t²) dt`.
+    Erf,
     /// Element-wise square root.
     Sqrt,
     /// Element-wise logistic function.
@@ -149,7 +155,7 @@ pub enum Func {
 
 impl Func {
     /// Every built-in function, in the order of the corpus table.
-    pub const ALL: [Func; 20] = [
+    pub const ALL: [Func; 23] = [
         Func::Tr,
         Func::Det,
         Func::Logdet,
@@ -163,6 +169,9 @@ impl Func {
         Func::Tanh,
         Func::Sqrt,
         Func::Sigmoid,
+        Func::Tan,
+        Func::Softplus,
+        Func::Erf,
         Func::Relu,
         Func::Abs,
         Func::Sign,
@@ -186,6 +195,9 @@ impl Func {
             Func::Sin => "sin",
             Func::Cos => "cos",
             Func::Tanh => "tanh",
+            Func::Tan => "tan",
+            Func::Softplus => "softplus",
+            Func::Erf => "erf",
             Func::Sqrt => "sqrt",
             Func::Sigmoid => "sigmoid",
             Func::Relu => "relu",
@@ -212,6 +224,9 @@ impl Func {
                 | Func::Sin
                 | Func::Cos
                 | Func::Tanh
+                | Func::Tan
+                | Func::Softplus
+                | Func::Erf
                 | Func::Sqrt
                 | Func::Sigmoid
                 | Func::Relu

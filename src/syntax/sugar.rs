@@ -23,7 +23,7 @@ pub struct SugarError {
 pub fn is_sugar(name: &str, arity: usize) -> bool {
     match name {
         "sum" | "softmax" | "logsumexp" => arity == 2,
-        "max" | "min" | "mean" | "size" => true,
+        "max" | "min" | "mean" | "size" | "gelu" => true,
         _ => false,
     }
 }
@@ -50,6 +50,17 @@ pub fn desugar(name: &str, args: Vec<Expr>, span: Span) -> Result<Expr, SugarErr
     let mut args = args.into_iter();
     let (first, second) = match (args.next(), args.next(), args.next()) {
         (Some(a), Some(b), None) => (a, b),
+        // gelu(X) = X .* Φ(X), Φ(x) = (1 + erf(x/√2))/2 the normal CDF.
+        (Some(x), None, None) if name == "gelu" => {
+            let root_two = call(Func::Sqrt, mk(ExprKind::Num(2.0)));
+            let cdf = bin(
+                BinOp::Add,
+                mk(ExprKind::Num(1.0)),
+                call(Func::Erf, bin(BinOp::Div, x.clone(), root_two)),
+            );
+            let half = bin(BinOp::Mul, mk(ExprKind::Num(0.5)), x);
+            return Ok(bin(BinOp::HadMul, half, cdf));
+        }
         // mean(X): over all entries, as `sum(X)` is.
         (Some(x), None, None) if name == "mean" => {
             let count = bin(
@@ -63,6 +74,7 @@ pub fn desugar(name: &str, args: Vec<Expr>, span: Span) -> Result<Expr, SugarErr
             let expected = match name {
                 "mean" => "one or two arguments: `mean(X)`, `mean(X, 1)` or `mean(X, 2)`",
                 "size" => "two arguments: `size(X, 1)` (rows) or `size(X, 2)` (columns)",
+                "gelu" => "one argument",
                 _ => "two arguments here",
             };
             return Err(SugarError {
@@ -207,6 +219,12 @@ mod tests {
         assert_eq!(read("A @ B.T"), "A*B'");
         assert_eq!(read("(A @ B).T"), "(A*B)'");
         assert!(parse_expr("A.Tx", &Decls::new()).is_err());
+    }
+
+    #[test]
+    fn gelu_is_x_times_the_normal_cdf() {
+        assert_eq!(read("gelu(X)"), "0.5*X .* (1 + erf(X/sqrt(2)))");
+        assert!(parse_expr("gelu(X, 1)", &Decls::new()).is_err());
     }
 
     #[test]

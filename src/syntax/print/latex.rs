@@ -82,6 +82,7 @@ fn function_command(func: Func) -> String {
         Func::Sin => "\\sin".to_string(),
         Func::Cos => "\\cos".to_string(),
         Func::Tanh => "\\tanh".to_string(),
+        Func::Tan => "\\tan".to_string(),
         _ => format!("\\operatorname{{{}}}", func.name()),
     }
 }
