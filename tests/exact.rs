@@ -594,12 +594,18 @@ fn transcendental(e: &Expr) -> bool {
     here || e.children().into_iter().any(transcendental)
 }
 
+/// True when `e` calls `erf`.
+fn uses_erf(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Call(Func::Erf, _)) || e.children().into_iter().any(uses_erf)
+}
+
 #[test]
 fn every_corpus_case_is_verified_exactly() {
     let prepared: Vec<Prepared> = cases().into_iter().map(prepare).collect();
     let mut equal = 0;
     let mut shrunk = 0;
     let mut undecided = Vec::new();
+    let mut without_exact_form = 0;
     let mut claims = 0;
     for p in &prepared {
         for (claim, verdict) in p.claims.iter().zip(&p.verdicts) {
@@ -610,6 +616,12 @@ fn every_corpus_case_is_verified_exactly() {
                 ExactVerdict::Equal => {
                     equal += 1;
                     shrunk += usize::from(p.shrunk);
+                }
+                // erf′ = 2/√π·exp(−u²) has π, which no normal form here
+                // writes: such a case is never decided, and says why.
+                ExactVerdict::Undecided { reason } if uses_erf(&expr) => {
+                    assert!(reason.contains("erf"), "{}: {reason}", p.case.id);
+                    without_exact_form += 1;
                 }
                 ExactVerdict::Undecided { reason } => {
                     assert!(
@@ -625,7 +637,7 @@ fn every_corpus_case_is_verified_exactly() {
         }
     }
     println!(
-        "exact corpus: {claims} claims, {equal} verified exactly ({shrunk} at shrunk sizes), {} undecided",
+        "exact corpus: {claims} claims, {equal} verified exactly ({shrunk} at shrunk sizes), {} undecided, {without_exact_form} with erf′ (no exact form)",
         undecided.len()
     );
     for u in &undecided {

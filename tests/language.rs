@@ -99,3 +99,40 @@ fn layer_norm_of_a_vector_and_of_each_row() {
         1,
     );
 }
+
+#[test]
+fn tan_softplus_erf_and_gelu_derive() {
+    assert_eq!(
+        confirmed("sum(tan(x/4))", "x: n", &["x"], 1),
+        ["0.25*(tan(0.25*x).^2 + 1)"]
+    );
+    assert_eq!(
+        confirmed("w'*softplus(A*x)", "A: m x n", &["x"], 1),
+        ["A'*(w .* sigmoid(A*x))"]
+    );
+    confirmed("sum(erf(x))", "x: n", &["x"], 1);
+    confirmed("sum(erf(X*w))", "X: m x n", &["w"], 2);
+    confirmed("sum(softplus(x))", "x: n", &["x"], 2);
+    confirmed("L(gelu(X*W))", "X: m x n, W: n x k", &["X", "W"], 1);
+    confirmed("sum(gelu(x))", "x: n", &["x"], 2);
+}
+
+#[test]
+fn the_exact_layer_decides_tan_and_softplus_and_leaves_erf_undecided() {
+    let verdict = |expr: &str| {
+        let d = derived(expr, "x: 3", &["x"], 1);
+        let x = &d.derivatives[0];
+        verify(
+            &problem(&d.typed, &x.wrt, &BTreeMap::new()),
+            x.formula(),
+            Default::default(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(verdict("sum(tan(x))"), ExactVerdict::Equal));
+    assert!(matches!(verdict("sum(softplus(x))"), ExactVerdict::Equal));
+    match verdict("sum(erf(x))") {
+        ExactVerdict::Undecided { reason } => assert!(reason.contains("erf"), "{reason}"),
+        other => panic!("erf′ needs π, which the exact layer does not have: {other:?}"),
+    }
+}
