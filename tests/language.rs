@@ -15,7 +15,9 @@ use matcalc::syntax::{to_expr_string, Decls};
 /// Derives `expr` by `wrt` (order 1, or 2 for a Hessian) under `lets`.
 fn derived(expr: &str, lets: &str, wrt: &[&str], order: u8) -> Derivation {
     let mut decls = Decls::new();
-    decls.extend_from_str(lets).expect("declarations parse");
+    if !lets.is_empty() {
+        decls.extend_from_str(lets).expect("declarations parse");
+    }
     let config = DeriveConfig {
         decls,
         wrt: wrt.iter().map(|s| s.to_string()).collect(),
@@ -135,4 +137,14 @@ fn the_exact_layer_decides_tan_and_softplus_and_leaves_erf_undecided() {
         ExactVerdict::Undecided { reason } => assert!(reason.contains("erf"), "{reason}"),
         other => panic!("erf′ needs π, which the exact layer does not have: {other:?}"),
     }
+}
+
+#[test]
+fn matrix_powers_are_products_of_a_square_matrix() {
+    assert_eq!(confirmed("tr(X^3)", "X: n x n", &["X"], 1), ["3*X'*X'"]);
+    confirmed("det(X^2) + tr(X^-1)", "X: n x n", &["X"], 1);
+    confirmed("L(X^3*w)", "", &["X", "w"], 1);
+    confirmed("x'*X^2*x", "X: 3x3", &["X"], 2);
+    // A scalar power stays a power.
+    assert_eq!(confirmed("a^3", "", &["a"], 1), ["3*a^2"]);
 }

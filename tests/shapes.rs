@@ -521,3 +521,27 @@ fn sizes_are_written_out_as_numbers_or_dimension_symbols() {
     // A fill has no size of its own to give.
     assert!(checked("size(vector(1), 1)", "").is_err());
 }
+
+#[test]
+fn a_matrix_power_needs_a_square_matrix_and_an_integer_literal() {
+    let body = |text: &str, decls: &str| to_expr_string(&checked(text, decls).unwrap().formula);
+    assert_eq!(body("X^3", "X: 4x4"), "X*X*X");
+    assert_eq!(body("X^-2", ""), "inv(X)*inv(X)");
+    assert_eq!(body("a^2 + tr(X^2)", ""), "a^2 + tr(X*X)");
+    // The default shape becomes square.
+    assert_eq!(
+        ok("tr(X^2)", "").vars["X"],
+        Shape::matrix(Dim::Named("n".into()), Dim::Named("n".into()))
+    );
+    for (text, decls, why) in [
+        ("X^2", "X: 3x4", "needs a square matrix"),
+        ("x^2", "x: n", "needs a square matrix"),
+        ("X^k", "X: 3x3", "integer literal"),
+        ("X^0.5", "X: 3x3", "integer literal"),
+        ("X^0", "X: 3x3", "identity"),
+        ("X^99", "X: 3x3", "up to X^32"),
+    ] {
+        let err = checked(text, decls).unwrap_err();
+        assert!(err.to_string().contains(why), "{text}: {err}");
+    }
+}

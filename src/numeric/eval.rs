@@ -23,7 +23,8 @@ use super::limits::{Budget, Meter};
 use super::linalg;
 use super::loss::Loss;
 use crate::syntax::{
-    Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span,
+    integer_exponent, matrix_power, Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind,
+    Formula, Func, Span,
 };
 
 /// Everything a formula is evaluated against.
@@ -387,7 +388,13 @@ impl<'b> Evaluator<'b> {
             ExprKind::Binary(op, a, b) => {
                 let left = self.matrix(a)?;
                 let right = self.matrix(b)?;
-                binary(*op, left, right, span, &mut self.meter)?
+                match (op, &left, integer_exponent(b)) {
+                    // MATLAB's matrix power X^k, as its product.
+                    (BinOp::Pow, Val::Mat(x), Some(k)) if !is_scalar(x) && k != 0 => {
+                        return self.node(&matrix_power(a, k, span));
+                    }
+                    _ => binary(*op, left, right, span, &mut self.meter)?,
+                }
             }
             ExprKind::Call(func, arg) => {
                 let x = self.sized(arg)?;

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::syntax::DimSpec as Dim;
-use crate::syntax::{ConstKind, Decls, Expr, ExprKind, Formula};
+use crate::syntax::{BinOp, ConstKind, Decls, Expr, ExprKind, Formula};
 pub use error::ShapeError;
 use infer::{Inference, Namer, VarShape};
 pub use rules::{binary_shape, call_shape};
@@ -309,6 +309,13 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
         .map(|d| inf.resolve(d, &mut namer))
         .collect();
     body = write_sizes(body, &mut counts.into_iter());
+    let matrix_powers: Vec<bool> = inf
+        .powers
+        .clone()
+        .into_iter()
+        .map(|p| p.is_some_and(|s| !inf.is_scalar(s)))
+        .collect();
+    body = write_powers(body, &mut matrix_powers.into_iter());
     let mut index_dims = BTreeMap::new();
     for (ix, v) in inf.indices.clone() {
         index_dims.insert(ix, inf.resolve(v, &mut namer));
@@ -403,5 +410,18 @@ fn write_sizes(e: Expr, sizes: &mut impl Iterator<Item = Dim>) -> Expr {
     match sizes.next() {
         Some(d) => crate::syntax::dimension_value(d, e.span),
         None => e,
+    }
+}
+
+/// Writes each matrix power `X^k` out as its product of factors, in the
+/// postorder the inference recorded the powers (scalar powers stay).
+fn write_powers(e: Expr, matrix: &mut impl Iterator<Item = bool>) -> Expr {
+    let e = e.map_children(&mut |c| write_powers(c, matrix));
+    let ExprKind::Binary(BinOp::Pow, base, exponent) = &e.kind else {
+        return e;
+    };
+    match (matrix.next(), crate::syntax::integer_exponent(exponent)) {
+        (Some(true), Some(k)) => crate::syntax::matrix_power(base, k, e.span),
+        _ => e,
     }
 }

@@ -27,5 +27,5 @@ pub use print::{
     expr_to_latex, expr_to_string, expr_to_unicode, to_expr_string, to_latex, to_unicode,
 };
 pub use sharing::name_repeated;
-pub use sugar::dimension_value;
+pub use sugar::{dimension_value, integer_exponent, matrix_power, MAX_MATRIX_POWER};
 pub use warnings::{defaults_to_scalar, warnings, Warning};

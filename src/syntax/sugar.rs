@@ -138,6 +138,39 @@ fn extremum(is_max: bool, x: Expr, y: Expr, span: Span) -> Expr {
     bin(BinOp::Mul, mk(ExprKind::Num(0.5)), bin(op, total, gap))
 }
 
+/// The largest `|k|` of a matrix power `X^k`, which is written out as a
+/// product of `|k|` factors.
+pub const MAX_MATRIX_POWER: i64 = 32;
+
+/// The exponent of `X^k` when it is an integer literal (`3`, `-2`).
+pub fn integer_exponent(e: &Expr) -> Option<i64> {
+    let magnitude = |e: &Expr| match e.kind {
+        ExprKind::Num(v) if v.fract() == 0.0 && v.abs() <= 1e9 => Some(v as i64),
+        _ => None,
+    };
+    match &e.kind {
+        ExprKind::Neg(inner) => magnitude(inner).map(|k| -k),
+        _ => magnitude(e),
+    }
+}
+
+/// The matrix power `X^k` of a square X (MATLAB's meaning) as the product
+/// of `|k|` factors `X`, or `inv(X)` when `k < 0`; `k ≠ 0`.
+pub fn matrix_power(base: &Expr, k: i64, span: Span) -> Expr {
+    let factor = if k < 0 {
+        Expr {
+            kind: ExprKind::Call(Func::Inv, Box::new(base.clone())),
+            span,
+        }
+    } else {
+        base.clone()
+    };
+    (1..k.abs()).fold(factor.clone(), |product, _| Expr {
+        kind: ExprKind::Binary(BinOp::Mul, Box::new(product), Box::new(factor.clone())),
+        span,
+    })
+}
+
 /// A dimension used as a number: the literal for a fixed size,
 /// `sum(ones(n))` for a dimension symbol `n`.
 pub fn dimension_value(dim: DimSpec, span: Span) -> Expr {
