@@ -487,3 +487,39 @@ fn check_cases_reports_each_line() {
     );
     assert!(json[3].get("error").is_some() && json[3].get("max_rel_err").is_none());
 }
+
+#[test]
+fn erf_matches_reference_values_to_double_precision() {
+    // Values of erf to 16 digits (Abramowitz & Stegun table 7.1, extended).
+    for (x, expected) in [
+        (0.0, 0.0),
+        (1e-8, 1.128_379_167_095_512_6e-8),
+        (0.5, 0.520_499_877_813_046_5),
+        (1.0, 0.842_700_792_949_714_9),
+        (-1.5, -0.966_105_146_475_310_7),
+        (2.0, 0.995_322_265_018_952_7),
+        (3.0, 0.999_977_909_503_001_4),
+        (5.5, 0.999_999_999_999_992_6),
+        (7.0, 1.0),
+        (-40.0, -1.0),
+    ] {
+        let got = matcalc::numeric::erf(x);
+        assert!(
+            (got - expected).abs() <= 2e-16 * (1.0 + expected.abs()),
+            "erf({x}) = {got}, expected {expected}"
+        );
+    }
+    assert!(matcalc::numeric::erf(f64::NAN).is_nan());
+}
+
+#[test]
+fn softplus_does_not_overflow() {
+    let b = bind(&[(
+        "x",
+        Array2::from_shape_vec((3, 1), vec![-800.0, 0.0, 800.0]).unwrap(),
+    )]);
+    let v = as_array(eval("softplus(x)", &b).unwrap());
+    assert_eq!(v[[0, 0]], 0.0);
+    assert!((v[[1, 0]] - std::f64::consts::LN_2).abs() < 1e-16);
+    assert_eq!(v[[2, 0]], 800.0);
+}

@@ -491,3 +491,57 @@ fn softmax_of_a_matrix_is_an_error_with_a_hint() {
         )
     });
 }
+
+#[test]
+fn sizes_are_written_out_as_numbers_or_dimension_symbols() {
+    let body = |text: &str, decls: &str| to_expr_string(&checked(text, decls).unwrap().formula);
+    assert_eq!(body("size(X, 1) + size(X, 2)", "X: 4x3"), "4 + 3");
+    assert_eq!(body("size(A*B, 2)", "A: n x k, B: k x m"), "sum(ones(m))");
+    assert_eq!(body("mean(x)", "x: n"), "sum(x)/(sum(ones(n))*1)");
+    assert_eq!(body("mean(X, 1)", "X: 4x3"), "vector(1)'*X/4");
+    assert_eq!(body("mean(X, 2)", "X: 4x3"), "X*vector(1)/3");
+    // Undeclared: the size is the dimension symbol the defaults give.
+    assert_eq!(body("size(X, 1)", ""), "sum(ones(n))");
+    // Sizes inside the argument of a size, and fills around them, keep
+    // their order.
+    assert_eq!(
+        body("size(X*vector(size(X, 2)), 1)*vector(1)'*X", "X: 4x3"),
+        "4*vector(1)'*X"
+    );
+    let mean_shape = |text: &str| checked(text, "X: 4x3").unwrap().result;
+    assert_eq!(
+        mean_shape("mean(X, 1)"),
+        ResultShape::Matrix(Shape::matrix(Dim::Fixed(1), Dim::Fixed(3)))
+    );
+    assert_eq!(
+        mean_shape("mean(X, 2)"),
+        ResultShape::Matrix(Shape::column(Dim::Fixed(4)))
+    );
+    assert_eq!(mean_shape("mean(X)"), ResultShape::Matrix(Shape::scalar()));
+    // A fill has no size of its own to give.
+    assert!(checked("size(vector(1), 1)", "").is_err());
+}
+
+#[test]
+fn a_matrix_power_needs_a_square_matrix_and_an_integer_literal() {
+    let body = |text: &str, decls: &str| to_expr_string(&checked(text, decls).unwrap().formula);
+    assert_eq!(body("X^3", "X: 4x4"), "X*X*X");
+    assert_eq!(body("X^-2", ""), "inv(X)*inv(X)");
+    assert_eq!(body("a^2 + tr(X^2)", ""), "a^2 + tr(X*X)");
+    // The default shape becomes square.
+    assert_eq!(
+        ok("tr(X^2)", "").vars["X"],
+        Shape::matrix(Dim::Named("n".into()), Dim::Named("n".into()))
+    );
+    for (text, decls, why) in [
+        ("X^2", "X: 3x4", "needs a square matrix"),
+        ("x^2", "x: n", "needs a square matrix"),
+        ("X^k", "X: 3x3", "integer literal"),
+        ("X^0.5", "X: 3x3", "integer literal"),
+        ("X^0", "X: 3x3", "identity"),
+        ("X^99", "X: 3x3", "up to X^32"),
+    ] {
+        let err = checked(text, decls).unwrap_err();
+        assert!(err.to_string().contains(why), "{text}: {err}");
+    }
+}

@@ -137,6 +137,7 @@ pub fn python_module(d: &Derivation, config: &CodegenConfig) -> Result<String, C
 enum Helper {
     Logdet,
     Sigmoid,
+    Erf,
     Norm2,
     Softmax,
     Logsumexp,
@@ -149,6 +150,7 @@ impl Helper {
         match self {
             Helper::Logdet => "_logdet",
             Helper::Sigmoid => "_sigmoid",
+            Helper::Erf => "_erf",
             Helper::Norm2 => "_norm2",
             Helper::Softmax => "_softmax",
             Helper::Logsumexp => "_logsumexp",
@@ -167,6 +169,12 @@ impl Helper {
             Helper::Sigmoid => {
                 "def _sigmoid(x):\n    \"\"\"1/(1 + exp(-x)), without overflow.\"\"\"\n    \
                  return 0.5 * (xp.tanh(0.5 * x) + 1.0)\n"
+            }
+            Helper::Erf => {
+                "def _erf(x):\n    \"\"\"The error function, element-wise.\"\"\"\n    \
+                 if xp.__name__.startswith(\"jax\"):\n        \
+                 from jax.scipy.special import erf\n        return erf(x)\n    \
+                 import math\n    return xp.vectorize(math.erf, otypes=[float])(x)\n"
             }
             Helper::Norm2 => {
                 "def _norm2(x):\n    \"\"\"The Euclidean (Frobenius) norm.\"\"\"\n    \

@@ -279,6 +279,8 @@ impl Program {
                 }
                 Ok(self.intern(Op::Index(ixs.clone()), vec![b], Ty::Entries(labels)))
             }
+            // Shape checking writes every size out as a number.
+            ExprKind::Size(..) => Err(unsupported(&text(), "size(…) before shape checking")),
             ExprKind::Delta(i, j) => {
                 let range = |ix: &String| {
                     scope.index_dims.get(ix).cloned().ok_or_else(|| {

@@ -250,6 +250,19 @@ pub fn elementwise_derivative(
             let sq = graph.binary(BinOp::HadPow, node, two)?;
             graph.binary(BinOp::Sub, one, sq)?
         }
+        Func::Tan => {
+            let sq = graph.binary(BinOp::HadPow, node, two)?;
+            graph.binary(BinOp::Add, one, sq)?
+        }
+        Func::Softplus => graph.call(Func::Sigmoid, a)?,
+        Func::Erf => {
+            // 2/√π · exp(−x²), the constant to double precision.
+            let sq = graph.binary(BinOp::HadPow, a, two)?;
+            let minus = graph.neg(sq);
+            let e = graph.call(Func::Exp, minus)?;
+            let c = graph.num(std::f64::consts::FRAC_2_SQRT_PI);
+            graph.binary(BinOp::Mul, c, e)?
+        }
         Func::Sqrt => {
             let twice = graph.binary(BinOp::Mul, two, node)?;
             graph.binary(BinOp::HadDiv, one, twice)?

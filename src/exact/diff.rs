@@ -165,7 +165,17 @@ impl Context {
                 Ok(self.scale(&shifted, &half))
             }
             Func::Abs => self.apply(Func::Sign, u),
-            _ => Ok(Scalar::zero()),
+            Func::Tan => {
+                let square = self.mul(value, value)?;
+                self.add(&one, &square)
+            }
+            Func::Softplus => self.apply(Func::Sigmoid, u),
+            // 2/√π·exp(−u²): π is not a number of the normal form.
+            Func::Erf => Err(ExactError::NoExactForm {
+                what: "the derivative of erf, 2/√π·exp(−u²)",
+            }),
+            Func::Sign => Ok(Scalar::zero()),
+            other => Err(ExactError::NoExactForm { what: other.name() }),
         }
     }
 }

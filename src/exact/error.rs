@@ -173,6 +173,13 @@ pub enum ExactError {
         /// The abstract function's name.
         name: String,
     },
+    /// A value the exact normal form cannot write (a transcendental
+    /// constant such as π): the exact check cannot decide, and says so.
+    #[error("{what} has no exact form here")]
+    NoExactForm {
+        /// What it is.
+        what: &'static str,
+    },
     /// A problem description that does not make sense (an unknown `wrt`,
     /// a variable without dims).
     #[error("{message}")]
@@ -209,14 +216,20 @@ impl ExactError {
             | ExactError::AmbiguousGradient { span, .. }
             | ExactError::AbstractArity { span, .. } => *span,
             ExactError::SecondDerivative { .. }
+            | ExactError::NoExactForm { .. }
             | ExactError::BadProblem { .. }
             | ExactError::Algebra(_) => Span::NONE,
         }
     }
 
-    /// True when the error only says that the expansion grew too large.
+    /// True when the error only says that the expansion grew too large,
+    /// or that the normal form cannot write a value: the exact check is
+    /// undecided, not failed.
     pub fn is_budget(&self) -> bool {
-        matches!(self, ExactError::Algebra(_))
+        matches!(
+            self,
+            ExactError::Algebra(_) | ExactError::NoExactForm { .. }
+        )
     }
 
     /// The error with `span` filled in where arithmetic left it empty.

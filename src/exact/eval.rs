@@ -22,7 +22,10 @@ use super::linalg::{
 };
 use super::scalar::Scalar;
 use super::tensor::Tensor;
-use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func, Span};
+use crate::syntax::{
+    integer_exponent, matrix_power, Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind,
+    Func, Span,
+};
 
 /// What an expression is expanded against.
 pub(super) struct Env<'c> {
@@ -187,7 +190,13 @@ impl Env<'_> {
             ExprKind::Binary(op, a, b) => {
                 let left = self.value(a)?;
                 let right = self.value(b)?;
-                self.binary(*op, left, right, span)?
+                match (op, &left, integer_exponent(b)) {
+                    // MATLAB's matrix power X^k, as its product.
+                    (BinOp::Pow, Val::Mat(x), Some(k)) if !is_scalar(x) && k != 0 => {
+                        return self.value(&matrix_power(a, k, span));
+                    }
+                    _ => self.binary(*op, left, right, span)?,
+                }
             }
             ExprKind::Call(func, arg) => {
                 let x = self.sized(arg)?;
@@ -225,6 +234,14 @@ impl Env<'_> {
                         _ => Scalar::zero(),
                     })
                 })?)
+            }
+            ExprKind::Size(of, axis) => {
+                let v = self.sized(of)?;
+                let n = match axis {
+                    Axis::Columns => v.rows(),
+                    Axis::Rows => v.cols(),
+                };
+                Val::Mat(scalar_matrix(Scalar::constant(literal(n as f64, span)?)))
             }
             ExprKind::Apply(name, args) => {
                 let loss = self.loss_of(name, args, span)?;

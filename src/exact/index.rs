@@ -246,6 +246,10 @@ impl<'e, 'c> IndexEvaluator<'e, 'c> {
                 func: "'".to_string(),
                 span,
             }),
+            ExprKind::Size(..) => Err(ExactError::NotElementwise {
+                func: "size".to_string(),
+                span,
+            }),
             ExprKind::Apply(name, _) | ExprKind::Grad(name, _) => Err(ExactError::NotElementwise {
                 func: name.clone(),
                 span,

@@ -242,14 +242,19 @@ impl Context {
             .numerator()
             .leading()
             .is_some_and(|(_, c)| c.is_negative());
-        if negative && func != Func::Log {
-            let flipped = Scalar::atom(self.apply_atom(func, &u.neg()));
-            return match func {
-                Func::Sin | Func::Tanh | Func::Sign => Ok(flipped.neg()),
-                Func::Sigmoid => self.sub(&Scalar::one(), &flipped),
-                Func::Relu => self.add(&flipped, &u),
-                _ => Ok(flipped),
-            };
+        if negative {
+            // f(u) from f(−u), by the symmetry of f.
+            let flipped = || Scalar::atom(self.apply_atom(func, &u.neg()));
+            match func {
+                Func::Sin | Func::Tanh | Func::Tan | Func::Erf | Func::Sign => {
+                    return Ok(flipped().neg())
+                }
+                Func::Cos | Func::Abs => return Ok(flipped()),
+                Func::Sigmoid => return self.sub(&Scalar::one(), &flipped()),
+                // relu(u) = relu(−u) + u, softplus(u) = softplus(−u) + u.
+                Func::Relu | Func::Softplus => return self.add(&flipped(), &u),
+                _ => {}
+            }
         }
         Ok(Scalar::atom(self.apply_atom(func, &u)))
     }
@@ -272,7 +277,7 @@ fn fold(func: Func, c: &BigRational) -> Result<Option<Scalar>, ExactError> {
             })
         }
         Func::Log if c.is_one() => Some(Scalar::zero()),
-        Func::Sin | Func::Tanh if c.is_zero() => Some(Scalar::zero()),
+        Func::Sin | Func::Tanh | Func::Tan | Func::Erf if c.is_zero() => Some(Scalar::zero()),
         Func::Cos if c.is_zero() => Some(Scalar::one()),
         Func::Sigmoid if c.is_zero() => Some(Scalar::constant(half())),
         Func::Relu => Some(Scalar::constant(if c.is_positive() {

@@ -441,6 +441,8 @@ impl Graph {
                     | Func::Diag
                     | Func::Sin
                     | Func::Tanh
+                    | Func::Tan
+                    | Func::Erf
                     | Func::Sqrt
                     | Func::Abs
                     | Func::Sign
@@ -705,6 +707,8 @@ impl Graph {
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
                 unsupported("index notation")
             }
+            // Shape checking writes every size out as a number.
+            ExprKind::Size(..) => unsupported("size(…) before shape checking"),
         }
     }
 

@@ -22,7 +22,10 @@ use super::index::IndexEvaluator;
 use super::limits::{Budget, Meter};
 use super::linalg;
 use super::loss::Loss;
-use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, Span};
+use crate::syntax::{
+    integer_exponent, matrix_power, Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind,
+    Formula, Func, Span,
+};
 
 /// Everything a formula is evaluated against.
 #[derive(Clone, Debug, Default)]
@@ -175,6 +178,28 @@ fn scalar(x: f64) -> Array2<f64> {
     Array2::from_elem((1, 1), x)
 }
 
+/// The error function to about 1e-15, by the series
+/// `erf(x) = 2/√π · exp(−x²) · Σₙ 2ⁿ x²ⁿ⁺¹ / (1·3·…·(2n+1))`, whose terms are
+/// all of one sign (no cancellation); `|erf(x)| = 1` in double precision
+/// beyond 6 (`erfc(6) < 3e-17`).
+pub fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    if x.abs() > 6.0 {
+        return x.signum();
+    }
+    let twice_square = 2.0 * x * x;
+    let (mut term, mut total) = (x, x);
+    let mut n = 0.0;
+    while term.abs() > 1e-17 * total.abs() {
+        n += 1.0;
+        term *= twice_square / (2.0 * n + 1.0);
+        total += term;
+    }
+    (std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp() * total).clamp(-1.0, 1.0)
+}
+
 /// The scalar function applied entry by entry by an element-wise built-in.
 pub(super) fn elementwise(func: Func) -> Option<fn(f64) -> f64> {
     Some(match func {
@@ -183,6 +208,10 @@ pub(super) fn elementwise(func: Func) -> Option<fn(f64) -> f64> {
         Func::Sin => f64::sin,
         Func::Cos => f64::cos,
         Func::Tanh => f64::tanh,
+        Func::Tan => f64::tan,
+        // log(1 + exp(x)) without overflow.
+        Func::Softplus => |x| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        Func::Erf => erf,
         Func::Sqrt => f64::sqrt,
         Func::Sigmoid => |x| 1.0 / (1.0 + (-x).exp()),
         Func::Relu => |x| if x > 0.0 { x } else { 0.0 * x },
@@ -359,7 +388,13 @@ impl<'b> Evaluator<'b> {
             ExprKind::Binary(op, a, b) => {
                 let left = self.matrix(a)?;
                 let right = self.matrix(b)?;
-                binary(*op, left, right, span, &mut self.meter)?
+                match (op, &left, integer_exponent(b)) {
+                    // MATLAB's matrix power X^k, as its product.
+                    (BinOp::Pow, Val::Mat(x), Some(k)) if !is_scalar(x) && k != 0 => {
+                        return self.node(&matrix_power(a, k, span));
+                    }
+                    _ => binary(*op, left, right, span, &mut self.meter)?,
+                }
             }
             ExprKind::Call(func, arg) => {
                 let x = self.sized(arg)?;
@@ -400,6 +435,14 @@ impl<'b> Evaluator<'b> {
                     ConstKind::Ones => Array2::ones((rows, cols)),
                     ConstKind::Zeros => Array2::zeros((rows, cols)),
                 })
+            }
+            ExprKind::Size(of, axis) => {
+                let v = self.sized(of)?;
+                let n = match axis {
+                    Axis::Columns => v.nrows(),
+                    Axis::Rows => v.ncols(),
+                };
+                Val::Mat(scalar(n as f64))
             }
             ExprKind::Apply(name, args) => {
                 let (loss, y) = self.abstract_argument(name, args, span)?;

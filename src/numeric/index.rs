@@ -270,6 +270,10 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 func: "'".to_string(),
                 span,
             }),
+            ExprKind::Size(..) => Err(EvalError::NotElementwise {
+                func: "size".to_string(),
+                span,
+            }),
             ExprKind::Apply(name, _) | ExprKind::Grad(name, _) => Err(EvalError::NotElementwise {
                 func: name.clone(),
                 span,

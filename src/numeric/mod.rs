@@ -30,7 +30,7 @@ pub use check::{
 };
 pub use domain::{draw_sample, parse_domains, Domain, MAX_CONDITION, REDRAW_WORK};
 pub use error::{EvalError, Size};
-pub use eval::{evaluate, evaluate_expr, Bindings, Evaluation, Value};
+pub use eval::{erf, evaluate, evaluate_expr, Bindings, Evaluation, Value};
 pub use fd::{
     bounded_difference, bounded_directional, directional_difference, finite_difference,
     layout_dims, relative_step, to_layout, Difference, Sampled, ROUNDING_ULPS,

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::ShapeError;
 use super::unify::{DimVar, Dims};
 use crate::syntax::{
-    expr_to_string, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr, ExprKind, FillKind, Func,
-    Span,
+    expr_to_string, integer_exponent, Axis, BinOp, ConstKind, DeclKind, Decls, DimSpec, Expr,
+    ExprKind, FillKind, Func, Span, MAX_MATRIX_POWER,
 };
 
 /// Rows × columns as dimension variables.
@@ -57,6 +57,11 @@ pub struct Inference<'a> {
     pub assumed: Vec<String>,
     /// Each fill's shape, in preorder.
     pub fills: Vec<(VarShape, Span)>,
+    /// The dimension each `size(E, k)` asks for, in postorder.
+    pub sizes: Vec<DimVar>,
+    /// For each `^`, in postorder, the base's shape when it may be a
+    /// matrix (a matrix power).
+    pub powers: Vec<Option<VarShape>>,
     /// Argument shapes of each abstract function's calls.
     pub calls: BTreeMap<String, Vec<VarShape>>,
     /// Shapes of bare gradients by function name.
@@ -84,6 +89,8 @@ impl<'a> Inference<'a> {
             vars: Vec::new(),
             assumed: Vec::new(),
             fills: Vec::new(),
+            sizes: Vec::new(),
+            powers: Vec::new(),
             calls: BTreeMap::new(),
             gradients: BTreeMap::new(),
             indices: BTreeMap::new(),
@@ -315,6 +322,14 @@ impl<'a> Inference<'a> {
                 };
                 Ok(Self::settled(VarShape { rows, cols }))
             }
+            ExprKind::Size(of, axis) => {
+                let s = self.infer(of)?;
+                self.sizes.push(match axis {
+                    Axis::Columns => s.rows,
+                    Axis::Rows => s.cols,
+                });
+                Ok(Self::settled(self.scalar()))
+            }
             ExprKind::Apply(name, args) => {
                 let [arg] = args.as_slice() else {
                     return Err(ShapeError::new(
@@ -481,13 +496,72 @@ impl<'a> Inference<'a> {
                 )?;
                 Ok(ia)
             }
+            BinOp::Pow if !self.is_scalar(sa) => {
+                self.matrix_power(e, a, b, sa)?;
+                self.powers.push(Some(sa));
+                Ok(Self::settled(sa))
+            }
             BinOp::Pow => {
-                self.require_scalar(sa, a, "the base of `^` (use .^ for element-wise powers)")?;
                 self.require_scalar(sb, b, "the exponent of `^`")?;
+                self.powers.push(None);
                 Ok(Self::settled(sa))
             }
             _ => self.elementwise(e, op, a, b, ia, ib),
         }
+    }
+
+    /// `X^k` for a matrix X: MATLAB's matrix power, for a square X and an
+    /// integer literal k.
+    fn matrix_power(
+        &mut self,
+        e: &Expr,
+        a: &Expr,
+        b: &Expr,
+        sa: VarShape,
+    ) -> Result<(), ShapeError> {
+        let help = "use .^ for element-wise powers";
+        match integer_exponent(b) {
+            Some(0) => {
+                return Err(ShapeError::new(
+                    "the matrix power X^0 is the identity: write eye(n)",
+                    b.span,
+                ))
+            }
+            Some(k) if k.abs() <= MAX_MATRIX_POWER => {}
+            Some(_) => {
+                return Err(ShapeError::new(
+                    format!("a matrix power is written out as a product, up to X^{MAX_MATRIX_POWER}"),
+                    b.span,
+                ))
+            }
+            None => {
+                return Err(ShapeError::new(
+                    format!(
+                        "the exponent of the matrix power `{}` must be an integer literal such as 3: a symbolic or fractional power of a matrix has no closed form here",
+                        self.text(e)
+                    ),
+                    b.span,
+                )
+                .with_help(help))
+            }
+        }
+        let not_square = |me: &mut Self| {
+            ShapeError::new(
+                format!(
+                    "the matrix power `{}` needs a square matrix, but `{}` is {}",
+                    me.text(e),
+                    me.text(a),
+                    me.describe(sa)
+                ),
+                a.span,
+            )
+            .with_help(help)
+        };
+        // A vector or a row is never made 1×1 by a power.
+        if self.dims.is_one(sa.rows) || self.dims.is_one(sa.cols) {
+            return Err(not_square(self));
+        }
+        self.unify(sa.rows, sa.cols, not_square)
     }
 
     fn elementwise(

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::syntax::DimSpec as Dim;
-use crate::syntax::{ConstKind, Decls, Expr, ExprKind, Formula};
+use crate::syntax::{BinOp, ConstKind, Decls, Expr, ExprKind, Formula};
 pub use error::ShapeError;
 use infer::{Inference, Namer, VarShape};
 pub use rules::{binary_shape, call_shape};
@@ -141,6 +141,7 @@ impl Typed {
             | ExprKind::Index(..)
             | ExprKind::Delta(..)
             | ExprKind::IndexSum(..)
+            | ExprKind::Size(..)
             | ExprKind::Apply(..) => Shape::scalar(),
             ExprKind::Var(name) => self
                 .vars
@@ -301,6 +302,20 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
         .collect();
     let mut body = formula.body.clone();
     write_fill_sizes(&mut body, &mut sizes.into_iter());
+    let counts: Vec<Dim> = inf
+        .sizes
+        .clone()
+        .into_iter()
+        .map(|d| inf.resolve(d, &mut namer))
+        .collect();
+    body = write_sizes(body, &mut counts.into_iter());
+    let matrix_powers: Vec<bool> = inf
+        .powers
+        .clone()
+        .into_iter()
+        .map(|p| p.is_some_and(|s| !inf.is_scalar(s)))
+        .collect();
+    body = write_powers(body, &mut matrix_powers.into_iter());
     let mut index_dims = BTreeMap::new();
     for (ix, v) in inf.indices.clone() {
         index_dims.insert(ix, inf.resolve(v, &mut namer));
@@ -368,6 +383,7 @@ fn write_fill_sizes(e: &mut Expr, sizes: &mut impl Iterator<Item = [Dim; 2]>) {
         | ExprKind::Transpose(a)
         | ExprKind::Call(_, a)
         | ExprKind::Index(a, _)
+        | ExprKind::Size(a, _)
         | ExprKind::IndexSum(_, a) => write_fill_sizes(a, sizes),
         ExprKind::Fill { value, .. } => write_fill_sizes(value, sizes),
         ExprKind::Binary(_, a, b) => {
@@ -380,5 +396,32 @@ fn write_fill_sizes(e: &mut Expr, sizes: &mut impl Iterator<Item = [Dim; 2]>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Replaces each `size(E, k)` by the size it asks for (a number, or
+/// `sum(ones(n))` for a dimension symbol), in the postorder the inference
+/// recorded them.
+fn write_sizes(e: Expr, sizes: &mut impl Iterator<Item = Dim>) -> Expr {
+    let e = e.map_children(&mut |c| write_sizes(c, sizes));
+    if !matches!(e.kind, ExprKind::Size(..)) {
+        return e;
+    }
+    match sizes.next() {
+        Some(d) => crate::syntax::dimension_value(d, e.span),
+        None => e,
+    }
+}
+
+/// Writes each matrix power `X^k` out as its product of factors, in the
+/// postorder the inference recorded the powers (scalar powers stay).
+fn write_powers(e: Expr, matrix: &mut impl Iterator<Item = bool>) -> Expr {
+    let e = e.map_children(&mut |c| write_powers(c, matrix));
+    let ExprKind::Binary(BinOp::Pow, base, exponent) = &e.kind else {
+        return e;
+    };
+    match (matrix.next(), crate::syntax::integer_exponent(exponent)) {
+        (Some(true), Some(k)) => crate::syntax::matrix_power(base, k, e.span),
+        _ => e,
     }
 }

@@ -127,6 +127,12 @@ pub enum Func {
     Cos,
     /// Element-wise hyperbolic tangent.
     Tanh,
+    /// Element-wise tangent.
+    Tan,
+    /// Element-wise `log(1 + exp(x))`.
+    Softplus,
+    /// Element-wise error function `2/√π ∫₀ˣ exp(−t²) dt`.
+    Erf,
     /// Element-wise square root.
     Sqrt,
     /// Element-wise logistic function.
@@ -149,7 +155,7 @@ pub enum Func {
 
 impl Func {
     /// Every built-in function, in the order of the corpus table.
-    pub const ALL: [Func; 20] = [
+    pub const ALL: [Func; 23] = [
         Func::Tr,
         Func::Det,
         Func::Logdet,
@@ -163,6 +169,9 @@ impl Func {
         Func::Tanh,
         Func::Sqrt,
         Func::Sigmoid,
+        Func::Tan,
+        Func::Softplus,
+        Func::Erf,
         Func::Relu,
         Func::Abs,
         Func::Sign,
@@ -186,6 +195,9 @@ impl Func {
             Func::Sin => "sin",
             Func::Cos => "cos",
             Func::Tanh => "tanh",
+            Func::Tan => "tan",
+            Func::Softplus => "softplus",
+            Func::Erf => "erf",
             Func::Sqrt => "sqrt",
             Func::Sigmoid => "sigmoid",
             Func::Relu => "relu",
@@ -212,6 +224,9 @@ impl Func {
                 | Func::Sin
                 | Func::Cos
                 | Func::Tanh
+                | Func::Tan
+                | Func::Softplus
+                | Func::Erf
                 | Func::Sqrt
                 | Func::Sigmoid
                 | Func::Relu
@@ -303,6 +318,32 @@ pub enum ExprKind {
     Delta(String, String),
     /// An explicit sum `sum[p,q](body)`.
     IndexSum(Vec<String>, Box<Expr>),
+    /// `size(E, 1)` or `size(E, 2)`: the number of rows or columns of E,
+    /// a scalar. Shape checking replaces it by the size itself (a number,
+    /// or `sum(ones(n))` for a dimension symbol); evaluators read it off
+    /// the value of E.
+    Size(Box<Expr>, Axis),
+}
+
+/// The axis of a reduction or a size: 1 runs down each column (a row
+/// results; the number of rows), 2 along each row (a column results; the
+/// number of columns), as in MATLAB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Axis {
+    /// Axis 1: down each column.
+    Columns,
+    /// Axis 2: along each row.
+    Rows,
+}
+
+impl Axis {
+    /// The axis as MATLAB numbers it: 1 or 2.
+    pub fn number(self) -> u8 {
+        match self {
+            Axis::Columns => 1,
+            Axis::Rows => 2,
+        }
+    }
 }
 
 /// The left-hand side of an index-notation result: `G[i,j] =`.
@@ -398,6 +439,7 @@ impl Expr {
             | ExprKind::Transpose(e)
             | ExprKind::Call(_, e)
             | ExprKind::Index(e, _)
+            | ExprKind::Size(e, _)
             | ExprKind::IndexSum(_, e) => vec![e],
             ExprKind::Fill { value, .. } => vec![value],
             ExprKind::Binary(_, a, b) => vec![a, b],
@@ -420,6 +462,7 @@ impl Expr {
             }
             ExprKind::Index(a, ixs) => ExprKind::Index(b(a), ixs),
             ExprKind::IndexSum(ixs, a) => ExprKind::IndexSum(ixs, b(a)),
+            ExprKind::Size(a, axis) => ExprKind::Size(b(a), axis),
             ExprKind::Fill { kind, value, size } => ExprKind::Fill {
                 kind,
                 value: b(value),

@@ -88,6 +88,18 @@ impl Decls {
         matches!(self.get(name), Some(DeclKind::Value(_)))
     }
 
+    /// True when `name` is not declared itself but is a dimension symbol of
+    /// a declared value (`n` in `x: n`): a size, usable as a number.
+    pub fn is_dimension(&self, name: &str) -> bool {
+        self.get(name).is_none()
+            && self.list.iter().any(|d| match &d.kind {
+                DeclKind::Value(dims) => dims
+                    .iter()
+                    .any(|s| matches!(s, DimSpec::Named(n) if n == name)),
+                DeclKind::Function => false,
+            })
+    }
+
     /// The declarations in the order given.
     pub fn iter(&self) -> impl Iterator<Item = &Decl> {
         self.list.iter()

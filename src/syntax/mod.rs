@@ -16,7 +16,9 @@ mod sharing;
 mod sugar;
 mod warnings;
 
-pub use ast::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span};
+pub use ast::{
+    Axis, BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Formula, Func, IndexLhs, Span,
+};
 pub use decls::{parse_decls, Decl, DeclError, DeclKind, Decls};
 pub use diagnostic::{Diagnostic, Label};
 pub use names::{classify, NameRole, LOSS};
@@ -25,4 +27,5 @@ pub use print::{
     expr_to_latex, expr_to_string, expr_to_unicode, to_expr_string, to_latex, to_unicode,
 };
 pub use sharing::name_repeated;
+pub use sugar::{dimension_value, integer_exponent, matrix_power, MAX_MATRIX_POWER};
 pub use warnings::{defaults_to_scalar, warnings, Warning};

@@ -204,8 +204,11 @@ pub fn may_juxtapose(name: &str, decls: &Decls) -> bool {
 
 /// What to write instead of a function name that other languages and
 /// libraries use but matcalc spells differently or does not have.
-const OTHER_LANGUAGES: [(&str, &str); 16] = [
-    ("norm", "matcalc has `norm2(x)` (the Euclidean norm) and `norm1(x)`"),
+const OTHER_LANGUAGES: [(&str, &str); 15] = [
+    (
+        "norm",
+        "matcalc has `norm2(x)` (the Euclidean norm) and `norm1(x)`",
+    ),
     ("trace", "the trace is `tr(X)`"),
     ("Tr", "the trace is `tr(X)`"),
     ("transpose", "transpose with a postfix `'`: `X'`"),
@@ -213,13 +216,18 @@ const OTHER_LANGUAGES: [(&str, &str); 16] = [
     ("inverse", "the inverse is `inv(X)`"),
     ("determinant", "the determinant is `det(X)`"),
     ("ln", "the natural logarithm is `log(x)`"),
-    ("mean", "matcalc has no `mean`: write the sum over the length, as in `sum(x)/4` for a vector of length 4"),
     ("dot", "write the inner product as a product: `x'*y`"),
     ("outer", "write the outer product as a product: `x*y'`"),
     ("logistic", "the logistic function is `sigmoid(x)`"),
     ("square", "square element-wise with `x.^2`"),
-    ("pow", "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`"),
-    ("power", "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`"),
+    (
+        "pow",
+        "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`",
+    ),
+    (
+        "power",
+        "write powers with `^` (scalars) or `.^` (element-wise): `x.^3`",
+    ),
     ("diagonal", "the diagonal is `diag(X)`"),
 ];
 

@@ -934,6 +934,10 @@ impl Builder<'_> {
                 reason,
                 span,
             }),
+            NameRole::Value if self.decls.is_dimension(name) => Ok(vec![Built::leaf(
+                sugar::dimension_value(DimSpec::Named(name.to_string()), span).kind,
+                span,
+            )]),
             NameRole::Value | NameRole::Function => leaf(ExprKind::Var(name.to_string())),
         }
     }
@@ -953,7 +957,7 @@ impl Builder<'_> {
             span,
         };
 
-        if sugar::is_sugar(name, args.len()) && !self.decls.is_function(name) {
+        if sugar::is_sugar(name, args.len()) && (name == "size" || !self.decls.is_function(name)) {
             let exprs = args.into_iter().map(|a| a.expr).collect();
             let e = sugar::desugar(name, exprs, span).map_err(|e| ParseError::BadArguments {
                 message: e.message,
@@ -1134,6 +1138,10 @@ fn sized(pair: Pair<'_, Rule>, span: Span) -> BuildResult {
 }
 
 fn dim_argument(function: &str, arg: &Expr) -> Result<DimSpec, ParseError> {
+    // A declared dimension symbol, already read as its size.
+    if let Some(dim) = sugar::as_dimension(arg) {
+        return Ok(dim);
+    }
     match &arg.kind {
         ExprKind::Num(v) if *v >= 1.0 && v.fract() == 0.0 && *v < 1e9 => {
             Ok(DimSpec::Fixed(*v as usize))

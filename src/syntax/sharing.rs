@@ -179,6 +179,7 @@ fn head(e: &Expr) -> String {
         ExprKind::Index(_, ixs) => format!("[{ixs:?}]"),
         ExprKind::Delta(i, j) => format!("delta {i} {j}"),
         ExprKind::IndexSum(ixs, _) => format!("sum {ixs:?}"),
+        ExprKind::Size(_, axis) => format!("size {axis:?}"),
     }
 }
 

@@ -126,6 +126,10 @@ fn check(e: &Expr, vars: &BTreeMap<String, Shape>) -> Result<Extent, String> {
                 _ => Err(format!("`{}` with sizes {dims:?}", kind.name())),
             }
         }
+        ExprKind::Size(of, _) => match check(of, vars)? {
+            Dims(..) => Ok(SCALAR),
+            _ => Err("the size of a value of unknown size".to_string()),
+        },
         ExprKind::Apply(_, args) | ExprKind::Grad(_, args) => {
             let [arg] = args.as_slice() else {
                 return Err("an abstract function takes one argument here".to_string());

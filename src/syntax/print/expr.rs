@@ -176,6 +176,11 @@ fn write(out: &mut String, e: &Expr) {
             out.push_str(name);
             write_args(out, args);
         }
+        ExprKind::Size(of, axis) => {
+            out.push_str("size(");
+            write(out, of);
+            out.push_str(&format!(", {})", axis.number()));
+        }
         ExprKind::Grad(name, args) => {
             out.push('d');
             out.push_str(name);

@@ -82,6 +82,7 @@ fn function_command(func: Func) -> String {
         Func::Sin => "\\sin".to_string(),
         Func::Cos => "\\cos".to_string(),
         Func::Tanh => "\\tanh".to_string(),
+        Func::Tan => "\\tan".to_string(),
         _ => format!("\\operatorname{{{}}}", func.name()),
     }
 }
@@ -287,6 +288,10 @@ fn write(out: &mut String, e: &Expr) {
         ExprKind::Apply(name, args) => {
             out.push_str(&latex_name(name));
             write_args(out, args);
+        }
+        ExprKind::Size(of, axis) => {
+            out.push_str("\\operatorname{size}");
+            write_args(out, &[(**of).clone(), Expr::num(f64::from(axis.number()))]);
         }
         ExprKind::Grad(name, args) => {
             out.push_str("\\partial ");

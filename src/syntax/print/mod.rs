@@ -89,6 +89,7 @@ fn syntax_prec(e: &Expr) -> Prec {
         | ExprKind::Fill { .. }
         | ExprKind::Const(..)
         | ExprKind::Apply(..)
+        | ExprKind::Size(..)
         | ExprKind::Grad(..)
         | ExprKind::Delta(..)
         | ExprKind::IndexSum(..) => Prec::Atom,
@@ -163,7 +164,7 @@ enum Script {
 fn carries_script(e: &Expr, script: Script) -> bool {
     match &e.kind {
         ExprKind::Num(v) => *v >= 0.0 && !is_scientific(*v),
-        ExprKind::Var(_) | ExprKind::Fill { .. } | ExprKind::Apply(..) => true,
+        ExprKind::Var(_) | ExprKind::Fill { .. } | ExprKind::Apply(..) | ExprKind::Size(..) => true,
         ExprKind::Call(Func::Inv, _) => false,
         ExprKind::Call(Func::Norm1 | Func::Norm2, _) => script == Script::Super,
         ExprKind::Call(..) => true,

@@ -302,6 +302,11 @@ fn write(out: &mut String, e: &Expr) {
         },
         ExprKind::Const(kind, dims) => write_const(out, *kind, dims),
         ExprKind::Apply(name, args) => write_call(out, name, args),
+        ExprKind::Size(of, axis) => write_call(
+            out,
+            "size",
+            &[(**of).clone(), Expr::num(f64::from(axis.number()))],
+        ),
         ExprKind::Grad(name, args) => {
             out.push('∂');
             out.push_str(name);

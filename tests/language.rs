@@ -1,0 +1,150 @@
+//! The language ML users write, with symbolic sizes: each addition derives
+//! and every result is confirmed numerically against finite differences
+//! (symbolic sizes get small distinct values). The corpus-format cases at
+//! fixed sizes are in tests/corpus/language.jsonl.
+
+use std::collections::BTreeMap;
+
+use matcalc::confirm::{confirm, problem};
+use matcalc::derive::{derive, Derivation, DeriveConfig};
+use matcalc::exact::{verify, ExactVerdict};
+use matcalc::numeric::{CheckConfig, CheckReport};
+use matcalc::proof::general;
+use matcalc::syntax::{to_expr_string, Decls};
+
+/// Derives `expr` by `wrt` (order 1, or 2 for a Hessian) under `lets`.
+fn derived(expr: &str, lets: &str, wrt: &[&str], order: u8) -> Derivation {
+    let mut decls = Decls::new();
+    if !lets.is_empty() {
+        decls.extend_from_str(lets).expect("declarations parse");
+    }
+    let config = DeriveConfig {
+        decls,
+        wrt: wrt.iter().map(|s| s.to_string()).collect(),
+        order,
+        ..Default::default()
+    };
+    derive(expr, &config).unwrap_or_else(|e| panic!("`{expr}` does not derive: {e}"))
+}
+
+/// Derives and confirms every result numerically, never refuted exactly
+/// (the exact layer may be undecided, never wrong), each with a proof that
+/// ends in it; returns the results.
+fn confirmed(expr: &str, lets: &str, wrt: &[&str], order: u8) -> Vec<String> {
+    let d = derived(expr, lets, wrt, order);
+    for (k, x) in d.derivatives.iter().enumerate() {
+        let verdict = verify(
+            &problem(&d.typed, &x.wrt, &BTreeMap::new()),
+            x.formula(),
+            Default::default(),
+        );
+        assert!(
+            !matches!(verdict, Ok(ExactVerdict::Differs { .. })),
+            "`{expr}`: refuted exactly: {verdict:?}"
+        );
+        let proof = general(&d, k).unwrap_or_else(|e| panic!("`{expr}`: no proof: {e}"));
+        assert_eq!(proof.steps.last().map(|s| &s.formula), Some(x.formula()));
+    }
+    let reports = confirm(&d, &BTreeMap::new(), &CheckConfig::default())
+        .unwrap_or_else(|e| panic!("`{expr}`: {e}"));
+    assert!(!reports.is_empty());
+    for (r, x) in reports.iter().zip(&d.derivatives) {
+        assert!(
+            CheckReport::ok(r),
+            "`{expr}` by {:?}: `{}` refuted ({:.3e})",
+            x.wrt,
+            to_expr_string(x.formula()),
+            r.max_rel_err
+        );
+    }
+    d.derivatives
+        .iter()
+        .map(|x| to_expr_string(x.formula()))
+        .collect()
+}
+
+#[test]
+fn means_and_sizes_with_symbolic_sizes() {
+    let grad = confirmed("mean(x)", "x: n", &["x"], 1);
+    assert_eq!(grad, ["ones(n)/sum(ones(n))"]);
+    // At fixed sizes the exact layer decides.
+    let d = derived("mean(X, 1)*v", "X: 4x3", &["X"], 1);
+    let x = &d.derivatives[0];
+    let verdict = verify(
+        &problem(&d.typed, &x.wrt, &BTreeMap::new()),
+        x.formula(),
+        Default::default(),
+    );
+    assert!(matches!(verdict, Ok(ExactVerdict::Equal)), "{verdict:?}");
+    confirmed("sum(x)/n + n*x'*x", "x: n", &["x"], 1);
+    confirmed("mean(X, 1)*v + u'*mean(X, 2)", "X: n x k", &["X"], 1);
+    confirmed(
+        "sum(X)/size(X, 1) + size(A*X, 2)*tr(X'*X)",
+        "X: n x k",
+        &["X"],
+        1,
+    );
+    // The sizes are constants: no derivative flows into them.
+    confirmed("mean(X*W)", "X: n x k, W: k x m", &["X", "W"], 1);
+}
+
+#[test]
+fn layer_norm_of_a_vector_and_of_each_row() {
+    let mean_centred = "(x - mean(x))/sqrt(mean((x - mean(x)).^2) + 0.01)";
+    confirmed(&format!("L({mean_centred})"), "x: n", &["x"], 1);
+    confirmed(&format!("sum(sin({mean_centred}))"), "x: n", &["x"], 2);
+    let centred = "(X - mean(X, 2)*ones(d)')";
+    confirmed(
+        &format!("L(diag(1 ./ sqrt(mean({centred}.^2, 2) + 0.01))*{centred})"),
+        "X: n x d",
+        &["X"],
+        1,
+    );
+}
+
+#[test]
+fn tan_softplus_erf_and_gelu_derive() {
+    assert_eq!(
+        confirmed("sum(tan(x/4))", "x: n", &["x"], 1),
+        ["0.25*(tan(0.25*x).^2 + 1)"]
+    );
+    assert_eq!(
+        confirmed("w'*softplus(A*x)", "A: m x n", &["x"], 1),
+        ["A'*(w .* sigmoid(A*x))"]
+    );
+    confirmed("sum(erf(x))", "x: n", &["x"], 1);
+    confirmed("sum(erf(X*w))", "X: m x n", &["w"], 2);
+    confirmed("sum(softplus(x))", "x: n", &["x"], 2);
+    confirmed("L(gelu(X*W))", "X: m x n, W: n x k", &["X", "W"], 1);
+    confirmed("sum(gelu(x))", "x: n", &["x"], 2);
+}
+
+#[test]
+fn the_exact_layer_decides_tan_and_softplus_and_leaves_erf_undecided() {
+    let verdict = |expr: &str| {
+        let d = derived(expr, "x: 3", &["x"], 1);
+        let x = &d.derivatives[0];
+        verify(
+            &problem(&d.typed, &x.wrt, &BTreeMap::new()),
+            x.formula(),
+            Default::default(),
+        )
+        .unwrap()
+    };
+    assert!(matches!(verdict("sum(tan(x))"), ExactVerdict::Equal));
+    assert!(matches!(verdict("sum(softplus(x))"), ExactVerdict::Equal));
+    match verdict("sum(erf(x))") {
+        ExactVerdict::Undecided { reason } => assert!(reason.contains("erf"), "{reason}"),
+        other => panic!("erf′ needs π, which the exact layer does not have: {other:?}"),
+    }
+}
+
+#[test]
+fn matrix_powers_are_products_of_a_square_matrix() {
+    assert_eq!(confirmed("tr(X^3)", "X: n x n", &["X"], 1), ["3*X'*X'"]);
+    confirmed("det(X^2) + tr(X^-1)", "X: n x n", &["X"], 1);
+    confirmed("L(X^3*w)", "", &["X", "w"], 1);
+    confirmed("x'*X^2*x", "X: 3x3", &["X"], 2);
+    // A scalar power stays a power.
+    assert_eq!(confirmed("a^3", "", &["a"], 1), ["3*a^2"]);
+}
