@@ -31,7 +31,7 @@ pub mod exact;
 pub mod index;
 pub mod numeric;
 pub mod proof;
-mod readback;
+pub mod readback;
 pub mod render;
 pub mod shape;
 pub mod simplify;
