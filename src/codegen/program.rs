@@ -105,6 +105,9 @@ pub(super) struct Scope<'a> {
     pub(super) arguments: &'a BTreeMap<String, Expr>,
     /// The range of every index of an index form.
     pub(super) index_dims: &'a BTreeMap<String, Dim>,
+    /// The nodes of the named intermediates of a listing, by name (a name
+    /// here stands for its node, before any variable).
+    pub(super) bound: &'a BTreeMap<String, NodeId>,
 }
 
 /// The hash-consed DAG of all outputs.
@@ -161,6 +164,7 @@ impl Program {
                 Vec::new(),
                 Ty::Matrix(Dim::Fixed(1), Dim::Fixed(1)),
             )),
+            ExprKind::Var(name) if scope.bound.contains_key(name) => Ok(scope.bound[name]),
             ExprKind::Var(name) => {
                 let s = scope
                     .vars
