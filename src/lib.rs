@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+pub mod backprop;
 pub mod batch;
 pub mod codegen;
 pub mod confirm;

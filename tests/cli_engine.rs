@@ -188,7 +188,14 @@ fn a_result_too_large_to_write_flat_is_written_with_named_intermediates() {
     let expr = format!("tr({})", factors.join("*"));
     let decls = format!("{}, X: n x n", decls.join(", "));
     let args = |extra: &[&'static str]| {
-        let mut a = vec!["derive", expr.as_str(), "--let", decls.as_str(), "--wrt", "X"];
+        let mut a = vec![
+            "derive",
+            expr.as_str(),
+            "--let",
+            decls.as_str(),
+            "--wrt",
+            "X",
+        ];
         a.extend_from_slice(extra);
         matcalc(&a)
     };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use matcalc::backprop::{backprop, Backprop};
 use matcalc::batch::derive_cases;
 use matcalc::codegen::{python_module, CodegenConfig, Target};
 use matcalc::confirm::confirm;
@@ -92,6 +93,12 @@ pub struct DeriveArgs {
     #[arg(long, conflicts_with = "cases")]
     flat: bool,
 
+    /// Write the gradients as a backpropagation listing (text): the forward
+    /// pass as named assignments, then the reverse pass one line per node
+    /// (`∂L/∂Y₁ = …`, `∂L/∂W = Xᵀ·∂L/∂Y₁`), before simplification.
+    #[arg(long, conflicts_with_all = ["cases", "order"])]
+    backprop: bool,
+
     /// With --cases: add the seconds each case took.
     #[arg(long)]
     timings: bool,
@@ -132,6 +139,18 @@ impl Run for DeriveArgs {
             None
         };
         let (proofs, failure) = self.proofs(&derivation, &source)?;
+        let backprop = if self.backprop {
+            let listing = backprop(&derivation).map_err(|e| {
+                CliError::new(
+                    ErrorKind::Unsupported,
+                    Diagnostic::new(e.to_string()),
+                    &source,
+                )
+            })?;
+            Some(listing)
+        } else {
+            None
+        };
         let codegen = CodegenConfig {
             domains: domains(self.domain.as_deref())?,
             decls: decls.clone(),
@@ -147,6 +166,7 @@ impl Run for DeriveArgs {
             source,
             flat: self.flat,
             too_large,
+            backprop,
         });
         Ok(Warned::wrap(derived, warnings))
     }
@@ -310,6 +330,8 @@ struct Derived {
     flat: bool,
     /// Why the results cannot be written out flat, when they cannot.
     too_large: Option<CliError>,
+    /// `--backprop`: the listing that replaces the results in text.
+    backprop: Option<Backprop>,
 }
 
 impl Derived {
@@ -357,6 +379,9 @@ impl Derived {
 
 impl Report for Derived {
     fn text(&self) -> String {
+        if let Some(listing) = &self.backprop {
+            return listing.text() + &self.verdicts();
+        }
         render::derivation_text(&self.derivation, self.flat)
             + &self.verdicts()
             + &self.proofs(&|w| format!("Proof ({w}):"), &render_text)
@@ -395,6 +420,12 @@ impl Report for Derived {
     }
 
     fn refused(&self, format: Format) -> Option<CliError> {
+        if self.backprop.is_some() && format != Format::Text {
+            return Some(CliError::plain(
+                ErrorKind::Usage,
+                Diagnostic::new("--backprop is written in --format text only"),
+            ));
+        }
         let flat_only = matches!(format, Format::Latex | Format::Markdown | Format::Json);
         self.too_large.clone().filter(|_| flat_only)
     }
