@@ -82,6 +82,15 @@ impl Derivative {
         }
     }
 
+    /// The result as a node of [`Derivation::graph`] and the options it is
+    /// written with; `None` for an index-form result, kept as a formula.
+    pub fn node(&self) -> Option<(Id, &ExportOptions)> {
+        match &self.written {
+            Written::Ready(_) => None,
+            Written::Node { id, options, .. } => Some((*id, options)),
+        }
+    }
+
     /// The result in matrix or index form, as a syntax tree. A result whose
     /// [`written_size`](Derivative::written_size) is huge takes as much
     /// memory: see [`Derivation::writable`].

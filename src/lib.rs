@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod algebra;
+pub mod backprop;
 pub mod batch;
 pub mod cas;
 pub mod codegen;
@@ -32,7 +33,7 @@ pub mod exact;
 pub mod index;
 pub mod numeric;
 pub mod proof;
-mod readback;
+pub mod readback;
 pub mod render;
 pub mod shape;
 pub mod simplify;

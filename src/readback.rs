@@ -9,17 +9,25 @@
 //! index form names its dummies so that each name has one range, and turns
 //! a sum over an index that no factor uses into a factor of its size.
 //!
-//! Invariant: pure; uses `syntax`, `shape` and `index`; never prints.
+//! A result may also be written as a [`Listing`]: its shared intermediates
+//! named, one binding `NAME = EXPR` per line, then the result(s), so that
+//! the written size grows with the DAG, not with the tree. [`Listing::read`]
+//! parses such a text back.
+//!
+//! Invariant: pure; uses `syntax`, `shape`, `index` and the results of
+//! `derive`; never prints.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::derive::Derivation;
 use crate::index::{
     ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Node, Tensor, Term,
 };
+use crate::shape::ShapeError;
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
     parse_formula, to_expr_string, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula, Func,
-    IndexLhs, Span,
+    IndexLhs, ParseError, Span,
 };
 
 /// Rounds of re-reading a result to find the fills a reader cannot size,
@@ -43,17 +51,7 @@ impl Reader {
     pub fn new(vars: &BTreeMap<String, Shape>, gradients: &BTreeMap<String, Shape>) -> Reader {
         let mut decls = Decls::new();
         for (name, s) in vars {
-            let dims = if s.is_scalar() {
-                Vec::new()
-            } else if s.cols == Dim::Fixed(1) {
-                vec![s.rows.clone()]
-            } else {
-                vec![s.rows.clone(), s.cols.clone()]
-            };
-            decls.insert(Decl {
-                name: name.clone(),
-                kind: DeclKind::Value(dims),
-            });
+            decls.insert(value_decl(name, s));
         }
         Reader {
             decls,
@@ -96,6 +94,253 @@ impl Reader {
             ),
         }
     }
+}
+
+/// The declaration of a value of shape `s`.
+fn value_decl(name: &str, s: &Shape) -> Decl {
+    let dims = if s.is_scalar() {
+        Vec::new()
+    } else if s.cols == Dim::Fixed(1) {
+        vec![s.rows.clone()]
+    } else {
+        vec![s.rows.clone(), s.cols.clone()]
+    };
+    Decl {
+        name: name.to_string(),
+        kind: DeclKind::Value(dims),
+    }
+}
+
+/// Results written with their shared intermediates named: each binding
+/// uses the variables and the names bound before it, each result all of
+/// them.
+///
+/// As text (`--format expr`) a listing is one line per binding,
+/// `NAME = EXPR`, then one line per result in the input syntax; with no
+/// bindings it is just the results, as a flat printout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing {
+    /// `(name, expression)`, in order of definition.
+    pub bindings: Vec<(String, Expr)>,
+    /// The results.
+    pub results: Vec<Formula>,
+}
+
+/// Why a listing does not read back.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ListingError {
+    /// A line does not parse.
+    #[error("line {line}: {error}")]
+    Parse {
+        /// The line, from 1.
+        line: usize,
+        /// The parse error within the line.
+        error: ParseError,
+    },
+    /// A line does not shape-check.
+    #[error("line {line}: {error}")]
+    Shape {
+        /// The line, from 1.
+        line: usize,
+        /// The shape error within the line.
+        error: ShapeError,
+    },
+    /// A line uses a name that is neither a variable nor bound before it.
+    #[error("line {line}: `{name}` is neither a variable nor bound above")]
+    Unbound {
+        /// The line, from 1.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+    /// A binding is an index form (`E[i] = …`), which names no matrix.
+    #[error("line {line}: a binding names a matrix expression, not an index form")]
+    IndexBinding {
+        /// The line, from 1.
+        line: usize,
+    },
+    /// A name is bound twice, or a binding shadows a variable.
+    #[error("line {line}: `{name}` is already defined")]
+    Rebound {
+        /// The line, from 1.
+        line: usize,
+        /// The name.
+        name: String,
+    },
+}
+
+impl Listing {
+    /// The derivatives of `d` at positions `which`, with the shared nodes
+    /// of the matrix-form ones named by `name(k)` (k = 0, 1, …; names equal
+    /// to one in `taken` are skipped). An index-form result is written as
+    /// it is.
+    pub fn of(
+        d: &Derivation,
+        which: &[usize],
+        taken: &[String],
+        name: &dyn Fn(usize) -> String,
+    ) -> Listing {
+        let mut roots = Vec::new();
+        let mut options = None;
+        for &k in which {
+            if let Some((id, o)) = d.derivatives[k].node() {
+                roots.push(id);
+                options.get_or_insert(o);
+            }
+        }
+        let Some(options) = options else {
+            return Listing {
+                bindings: Vec::new(),
+                results: which
+                    .iter()
+                    .map(|&k| d.derivatives[k].formula().clone())
+                    .collect(),
+            };
+        };
+        let mut next = 0;
+        let mut fresh = |_| loop {
+            let candidate = name(next);
+            next += 1;
+            if !taken.contains(&candidate) {
+                return candidate;
+            }
+        };
+        let (bindings, written) = d.graph.listing(&roots, options, &mut fresh);
+        if bindings.is_empty() {
+            // Nothing shared: the flat printout, fills sized from context.
+            return Listing {
+                bindings,
+                results: which
+                    .iter()
+                    .map(|&k| d.derivatives[k].formula().clone())
+                    .collect(),
+            };
+        }
+        let mut written = written.into_iter();
+        let results = which
+            .iter()
+            .map(|&k| match d.derivatives[k].node() {
+                Some(_) => Formula {
+                    lhs: None,
+                    body: written.next().unwrap_or_else(|| Expr::num(0.0)),
+                },
+                None => d.derivatives[k].formula().clone(),
+            })
+            .collect();
+        Listing { bindings, results }
+    }
+
+    /// The listing in the input syntax: `NAME = EXPR` lines, then the
+    /// results, one per line.
+    pub fn to_expr_string(&self) -> String {
+        let bindings = self.bindings.iter().map(|(name, e)| {
+            let body = to_expr_string(&Formula {
+                lhs: None,
+                body: e.clone(),
+            });
+            format!("{name} = {body}")
+        });
+        bindings
+            .chain(self.results.iter().map(to_expr_string))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Reads a listing back: each binding line parsed and shape-checked
+    /// with `reader`'s variables and the names bound above it, then each
+    /// result line. Blank lines are skipped.
+    pub fn read(text: &str, reader: &Reader) -> Result<Listing, ListingError> {
+        let mut decls = reader.decls.clone();
+        let mut listing = Listing {
+            bindings: Vec::new(),
+            results: Vec::new(),
+        };
+        for (k, line) in text.lines().enumerate() {
+            let line_no = k + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (name, body) = match binding_name(line) {
+                Some((name, body)) => (Some(name), body),
+                None => (None, line),
+            };
+            let parsed = parse_formula(body, &decls).map_err(|error| ListingError::Parse {
+                line: line_no,
+                error,
+            })?;
+            let ctx = ShapeContext {
+                decls: &decls,
+                source: body,
+                gradient_shapes: reader.gradients.clone(),
+                expected: None,
+            };
+            let typed = shape::check(&parsed, &ctx).map_err(|error| ListingError::Shape {
+                line: line_no,
+                error,
+            })?;
+            if let Some(unbound) = typed.assumed.first() {
+                return Err(ListingError::Unbound {
+                    line: line_no,
+                    name: unbound.clone(),
+                });
+            }
+            match name {
+                Some(name) => {
+                    let shape::ResultShape::Matrix(s) = &typed.result else {
+                        return Err(ListingError::IndexBinding { line: line_no });
+                    };
+                    if decls.get(name).is_some() {
+                        return Err(ListingError::Rebound {
+                            line: line_no,
+                            name: name.to_string(),
+                        });
+                    }
+                    decls.insert(value_decl(name, s));
+                    listing
+                        .bindings
+                        .push((name.to_string(), typed.formula.body));
+                }
+                None => listing.results.push(typed.formula),
+            }
+        }
+        Ok(listing)
+    }
+
+    /// The results with every bound name replaced by its expression (a
+    /// flat printout: its size may grow quadratically with the listing's).
+    pub fn substituted(&self) -> Vec<Formula> {
+        let mut values: BTreeMap<&str, Expr> = BTreeMap::new();
+        for (name, e) in &self.bindings {
+            let flat = substitute(e, &values);
+            values.insert(name, flat);
+        }
+        self.results
+            .iter()
+            .map(|f| Formula {
+                lhs: f.lhs.clone(),
+                body: substitute(&f.body, &values),
+            })
+            .collect()
+    }
+}
+
+/// `e` with the names in `values` replaced by their expressions.
+fn substitute(e: &Expr, values: &BTreeMap<&str, Expr>) -> Expr {
+    match &e.kind {
+        ExprKind::Var(name) if values.contains_key(name.as_str()) => values[name.as_str()].clone(),
+        _ => e.clone().map_children(&mut |c| substitute(&c, values)),
+    }
+}
+
+/// `(NAME, EXPR)` of a line `NAME = EXPR` (an identifier, then `=`).
+fn binding_name(line: &str) -> Option<(&str, &str)> {
+    let (head, body) = line.split_once('=')?;
+    let name = head.trim();
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    let identifier = (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    identifier.then_some((name, body))
 }
 
 fn fill_size(e: &Expr) -> Option<[Dim; 2]> {

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::derive::{Derivation, Derivative, Form};
+use crate::readback::Listing;
 use crate::syntax::{name_repeated, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula};
 
 /// Smallest subexpression (in nodes) worth a `where` name.
@@ -39,11 +40,18 @@ pub fn label(expr: &Expr, wrt: &[String]) -> String {
     }
 }
 
-/// Prepares a derivative of `expr` for text display.
-pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presented {
+/// Prepares the derivative `k` of `d` for text display: a matrix-form
+/// result with its shared intermediates named `E₁, E₂, …` in one pass over
+/// the DAG (children first, so the bindings read top-down and grow
+/// linearly with the DAG), an index-form one with its repeated
+/// subexpressions named. With `flat`, every result is a tree with its
+/// repeated subexpressions named (the printout may grow quadratically).
+pub fn display(d: &Derivation, k: usize, taken: &[String], flat: bool) -> Presented {
+    let expr = &d.typed.formula.body;
+    let derivative = &d.derivatives[k];
     let mut bindings = Vec::new();
     let mut used: Vec<String> = taken.to_vec();
-    let mut body = derivative.formula().body.clone();
+    let mut shown_gradients = Vec::new();
     // The gradient of each abstract function at a compound argument: ∂L/∂Y.
     for (name, arg) in expr.loss_arguments() {
         let shown = match &arg.kind {
@@ -55,17 +63,36 @@ pub fn display(expr: &Expr, derivative: &Derivative, taken: &[String]) -> Presen
                 format!("∂{name}/∂{y}")
             }
         };
-        body = replace_bare_gradient(body, &name, &shown);
+        shown_gradients.push((name, shown));
     }
-    // Repeated subexpressions: E₁, E₂, …
-    let (named, shared) =
-        name_repeated(body, MIN_SHARED_NODES, |k| format!("E{}", subscript(k + 1)));
-    body = named;
+    let listing = if flat {
+        Listing {
+            bindings: Vec::new(),
+            results: vec![derivative.formula().clone()],
+        }
+    } else {
+        Listing::of(d, &[k], &used, &|k| format!("E{}", subscript(k + 1)))
+    };
+    let mut body = listing.results[0].body.clone();
+    let mut shared = listing.bindings;
+    if shared.is_empty() {
+        // Repeated subexpressions of a tree (an index form): E₁, E₂, …
+        let (named, repeated) =
+            name_repeated(body, MIN_SHARED_NODES, |k| format!("E{}", subscript(k + 1)));
+        body = named;
+        shared = repeated;
+    }
     bindings.extend(shared);
+    for (name, shown) in &shown_gradients {
+        body = replace_bare_gradient(body, name, shown);
+        for (_, e) in bindings.iter_mut() {
+            *e = replace_bare_gradient(e.clone(), name, shown);
+        }
+    }
     Presented {
         label: label(expr, &derivative.wrt),
         formula: Formula {
-            lhs: derivative.formula().lhs.clone(),
+            lhs: listing.results[0].lhs.clone(),
             body,
         },
         bindings,
@@ -99,21 +126,36 @@ fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
     }
 }
 
-/// One derivative as text for people: `∂L/∂X = ∂L/∂Y · Wᵀ   where Y = X·W + B`.
-pub fn derivative_text(expr: &Expr, derivative: &Derivative, variables: &[String]) -> String {
-    let shown = display(expr, derivative, variables);
+/// Widest `where` list kept on the result's line; a longer one is written
+/// one binding per line.
+const INLINE_WIDTH: usize = 100;
+
+/// The derivative `k` of `d` as text for people: `∂L/∂X = ∂L/∂Y · Wᵀ
+/// where Y = X·W + B`, the bindings on the result's line when they fit,
+/// else one per line.
+pub fn derivative_text(d: &Derivation, k: usize, variables: &[String], flat: bool) -> String {
+    let shown = display(d, k, variables, flat);
     let mut out = format!("{} = {}", shown.label, to_unicode(&shown.formula));
-    for (k, (name, e)) in shown.bindings.iter().enumerate() {
-        let sep = if k == 0 { "   where " } else { ", " };
-        out.push_str(&format!(
-            "{sep}{name} = {}",
-            to_unicode(&Formula {
+    let written: Vec<String> = shown
+        .bindings
+        .iter()
+        .map(|(name, e)| {
+            let body = to_unicode(&Formula {
                 lhs: None,
-                body: e.clone()
-            })
-        ));
+                body: e.clone(),
+            });
+            format!("{name} = {body}")
+        })
+        .collect();
+    if !written.is_empty() {
+        let inline = format!("{out}   where {}", written.join(", "));
+        if inline.chars().count() <= INLINE_WIDTH {
+            out = inline;
+        } else {
+            out.push_str(&format!("\n  where {}", written.join("\n        ")));
+        }
     }
-    if derivative.form == Form::Index {
+    if d.derivatives[k].form == Form::Index {
         out.push_str("\n  (index form: this derivative has no matrix form)");
     }
     out
@@ -164,13 +206,13 @@ pub fn derivation_expr(d: &Derivation) -> String {
 }
 
 /// The derivation for people: each derivative with its `where` bindings and
-/// layout, then the assumed shapes.
-pub fn derivation_text(d: &Derivation) -> String {
-    let expr = &d.typed.formula.body;
+/// layout, then the assumed shapes; with `flat`, each result as one tree
+/// (see [`display`]).
+pub fn derivation_text(d: &Derivation, flat: bool) -> String {
     let vars: Vec<String> = d.typed.vars.keys().cloned().collect();
     let mut out = String::new();
-    for x in &d.derivatives {
-        out.push_str(&derivative_text(expr, x, &vars));
+    for (k, x) in d.derivatives.iter().enumerate() {
+        out.push_str(&derivative_text(d, k, &vars, flat));
         out.push('\n');
         out.push_str(&format!("  layout: {}\n", x.layout));
         if let Some(using) = using(x) {

@@ -177,3 +177,61 @@ fn eval_on_given_and_random_values() {
         missing.stderr
     );
 }
+
+#[test]
+fn a_result_too_large_to_write_flat_is_written_with_named_intermediates() {
+    // The gradient of tr(A1*X*…*A1024*X) has millions of nodes written out
+    // flat, but its DAG is linear in the depth.
+    let k = 1024;
+    let factors: Vec<String> = (1..=k).map(|i| format!("A{i}*X")).collect();
+    let decls: Vec<String> = (1..=k).map(|i| format!("A{i}: n x n")).collect();
+    let expr = format!("tr({})", factors.join("*"));
+    let decls = format!("{}, X: n x n", decls.join(", "));
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "derive",
+            expr.as_str(),
+            "--let",
+            decls.as_str(),
+            "--wrt",
+            "X",
+        ];
+        a.extend_from_slice(extra);
+        matcalc(&a)
+    };
+    for format in ["text", "expr", "numpy", "jax"] {
+        let run = args(&["--format", format]);
+        assert_eq!(run.code, 0, "--format {format}: {}", run.stderr);
+        // Linear: a few hundred bytes per level at most.
+        assert!(
+            run.stdout.len() < 400 * k,
+            "--format {format}: {} bytes",
+            run.stdout.len()
+        );
+    }
+    let run = args(&["--format", "expr"]);
+    assert!(run.stdout.starts_with("E1 = "), "{}", &run.stdout[..200]);
+    for extra in [&["--flat"][..], &["--format", "json"], &["--check"]] {
+        let run = args(extra);
+        assert_eq!(run.code, 1, "{extra:?}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("nodes written out") || run.stdout.contains("nodes written out"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn flat_keeps_the_single_expression() {
+    let expr = "sum(log(1 + exp(-y .* (X*w))))";
+    let shared = matcalc(&["derive", expr, "--wrt", "w", "--format", "expr"]);
+    let flat = matcalc(&["derive", expr, "--wrt", "w", "--format", "expr", "--flat"]);
+    assert_eq!(shared.code, 0, "{}", shared.stderr);
+    assert_eq!(flat.code, 0, "{}", flat.stderr);
+    // exp(-(y .* (X*w))) occurs twice: bound once in the listing.
+    assert_eq!(shared.stdout.lines().count(), 2, "{}", shared.stdout);
+    assert!(shared.stdout.starts_with("E1 = exp("), "{}", shared.stdout);
+    assert_eq!(flat.stdout.lines().count(), 1, "{}", flat.stdout);
+    assert_eq!(flat.stdout.matches("exp(").count(), 2, "{}", flat.stdout);
+}

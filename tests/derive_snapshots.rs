@@ -62,7 +62,7 @@ fn confirmed(
 fn rendered(heading: &str, text: &str, d: &Derivation) -> String {
     format!(
         "{heading}\nexpr: {text}\n\n{}\n\nexpr form:\n{}\n",
-        derivation_text(d),
+        derivation_text(d, false),
         derivation_expr(d)
     )
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use matcalc::backprop::{backprop, Backprop};
 use matcalc::batch::derive_cases;
 use matcalc::codegen::{python_module, CodegenConfig, Target};
 use matcalc::confirm::confirm;
@@ -13,6 +14,7 @@ use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
 use matcalc::proof::{
     concrete, general, render_json, render_latex, render_markdown, render_text, Proof, ProofError,
 };
+use matcalc::readback::Listing;
 use matcalc::render;
 use matcalc::simplify::Assumptions;
 use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
@@ -20,7 +22,7 @@ use matcalc::syntax::{parse_decls, DeclKind, Decls, Diagnostic, DimSpec};
 use super::error::{CliError, ErrorKind};
 use super::exit::Exit;
 use super::input;
-use super::output::{json_text, Report, Warned};
+use super::output::{json_text, Format, Report, Warned};
 use super::Run;
 
 const EXAMPLES: &str = "\
@@ -85,6 +87,18 @@ pub struct DeriveArgs {
     #[arg(long, value_name = "DECLS", conflicts_with = "cases")]
     concrete: Option<String>,
 
+    /// Write each result as one flat expression (text, expr) instead of
+    /// naming its shared intermediates; refused for a result too large to
+    /// write out flat.
+    #[arg(long, conflicts_with = "cases")]
+    flat: bool,
+
+    /// Write the gradients as a backpropagation listing (text): the forward
+    /// pass as named assignments, then the reverse pass one line per node
+    /// (`∂L/∂Y₁ = …`, `∂L/∂W = Xᵀ·∂L/∂Y₁`), before simplification.
+    #[arg(long, conflicts_with_all = ["cases", "order"])]
+    backprop: bool,
+
     /// With --cases: add the seconds each case took.
     #[arg(long)]
     timings: bool,
@@ -103,9 +117,19 @@ impl Run for DeriveArgs {
             order: self.order,
             assumptions: Assumptions::from_domains(&domains(self.domain.as_deref())?),
         };
-        let derivation = derive(&source, &config)
-            .and_then(|d| d.writable().map(|()| d))
-            .map_err(|e| CliError::derive(&e, &source))?;
+        let derivation = derive(&source, &config).map_err(|e| CliError::derive(&e, &source))?;
+        // The shared forms (text, expr, code) grow with the DAG; the flat
+        // ones, and checks and proofs, write every result out as a tree.
+        let too_large = derivation
+            .writable()
+            .err()
+            .map(|e| CliError::derive(&e, &source));
+        if let Some(err) = too_large
+            .as_ref()
+            .filter(|_| self.flat || self.check || self.proof || self.concrete.is_some())
+        {
+            return Err(err.clone());
+        }
         let checks = if self.check {
             let domains = domains(self.domain.as_deref())?;
             let reports = confirm(&derivation, &domains, &CheckConfig::default())
@@ -115,6 +139,18 @@ impl Run for DeriveArgs {
             None
         };
         let (proofs, failure) = self.proofs(&derivation, &source)?;
+        let backprop = if self.backprop {
+            let listing = backprop(&derivation).map_err(|e| {
+                CliError::new(
+                    ErrorKind::Unsupported,
+                    Diagnostic::new(e.to_string()),
+                    &source,
+                )
+            })?;
+            Some(listing)
+        } else {
+            None
+        };
         let codegen = CodegenConfig {
             domains: domains(self.domain.as_deref())?,
             decls: decls.clone(),
@@ -128,6 +164,9 @@ impl Run for DeriveArgs {
             failure,
             codegen,
             source,
+            flat: self.flat,
+            too_large,
+            backprop,
         });
         Ok(Warned::wrap(derived, warnings))
     }
@@ -287,6 +326,12 @@ struct Derived {
     codegen: CodegenConfig,
     source: String,
     failure: Option<CliError>,
+    /// `--flat`: results as single expressions.
+    flat: bool,
+    /// Why the results cannot be written out flat, when they cannot.
+    too_large: Option<CliError>,
+    /// `--backprop`: the listing that replaces the results in text.
+    backprop: Option<Backprop>,
 }
 
 impl Derived {
@@ -334,13 +379,23 @@ impl Derived {
 
 impl Report for Derived {
     fn text(&self) -> String {
-        render::derivation_text(&self.derivation)
+        if let Some(listing) = &self.backprop {
+            return listing.text() + &self.verdicts();
+        }
+        render::derivation_text(&self.derivation, self.flat)
             + &self.verdicts()
             + &self.proofs(&|w| format!("Proof ({w}):"), &render_text)
     }
     fn expr(&self) -> String {
-        render::derivation_expr(&self.derivation)
-            + &self.proofs(&|w| format!("# proof ({w})"), &render_text)
+        let results = if self.flat {
+            render::derivation_expr(&self.derivation)
+        } else {
+            let d = &self.derivation;
+            let taken: Vec<String> = d.typed.vars.keys().cloned().collect();
+            let all: Vec<usize> = (0..d.derivatives.len()).collect();
+            Listing::of(d, &all, &taken, &|k| format!("E{}", k + 1)).to_expr_string()
+        };
+        results + &self.proofs(&|w| format!("# proof ({w})"), &render_text)
     }
     fn latex(&self) -> String {
         render::derivation_latex(&self.derivation)
@@ -362,6 +417,17 @@ impl Report for Derived {
         python_module(&self.derivation, &config).map_err(|e| {
             CliError::new(ErrorKind::Unsupported, e.diagnostic(), self.source.as_str())
         })
+    }
+
+    fn refused(&self, format: Format) -> Option<CliError> {
+        if self.backprop.is_some() && format != Format::Text {
+            return Some(CliError::plain(
+                ErrorKind::Usage,
+                Diagnostic::new("--backprop is written in --format text only"),
+            ));
+        }
+        let flat_only = matches!(format, Format::Latex | Format::Markdown | Format::Json);
+        self.too_large.clone().filter(|_| flat_only)
     }
 
     fn exit(&self) -> Exit {

@@ -66,6 +66,11 @@ pub trait Report {
             )),
         ))
     }
+    /// Why this report cannot be written in `format` (a result too large
+    /// for its flat printout), if it cannot.
+    fn refused(&self, _format: Format) -> Option<CliError> {
+        None
+    }
     /// The exit code of a run that produced this report.
     fn exit(&self) -> Exit {
         Exit::Ok
@@ -117,6 +122,9 @@ impl Report for Warned {
     fn json(&self) -> String {
         self.report.json()
     }
+    fn refused(&self, format: Format) -> Option<CliError> {
+        self.report.refused(format)
+    }
     fn exit(&self) -> Exit {
         self.report.exit()
     }
@@ -143,6 +151,9 @@ pub struct Rendered {
 
 /// Renders a command's result.
 pub fn report(report: &dyn Report, format: Format) -> Rendered {
+    if let Some(err) = report.refused(format) {
+        return error(&err, format);
+    }
     let mut body = match format {
         Format::Text => report.text(),
         Format::Expr => report.expr(),

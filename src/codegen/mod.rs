@@ -6,10 +6,12 @@
 //! the layout of the README), `value(**variables)` and
 //! `check_gradient(seed=0)`, which compares each derivative with central
 //! finite differences of `value` along random directions at a random
-//! sample. The value and the derivatives are interned into one DAG
-//! ([`program`]), so every shared intermediate (a forward value the reverse
-//! pass reuses) is computed once, and the code grows with the number of
-//! distinct subexpressions, not with the printed size of the results.
+//! sample. The derivatives come as a listing (their shared intermediates
+//! named, see [`crate::readback::Listing`]) and are interned with the value
+//! into one DAG ([`program`]), so every shared intermediate (a forward
+//! value the reverse pass reuses) is computed once, and the code grows with
+//! the number of distinct subexpressions, not with the printed size of the
+//! results: no result is too large to generate.
 //!
 //! Invariant: an output layer beside `render`: it uses every layer before
 //! the CLI and nothing uses it but the CLI; pure functions to strings;
@@ -24,7 +26,7 @@ mod sample;
 
 use std::collections::BTreeMap;
 
-use crate::derive::{Derivation, DeriveError};
+use crate::derive::Derivation;
 use crate::numeric::Domain;
 use crate::shape::ShapeError;
 use crate::syntax::{Decls, Diagnostic};
@@ -87,9 +89,6 @@ impl CodegenConfig {
 /// Why a module cannot be generated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CodegenError {
-    /// A result is too large to write out (the derivation's own limit).
-    #[error(transparent)]
-    Derive(#[from] DeriveError),
     /// An index-form result does not check again (a bug in matcalc).
     #[error(transparent)]
     Shape(#[from] ShapeError),
@@ -107,7 +106,6 @@ impl CodegenError {
     /// The error as a diagnostic.
     pub fn diagnostic(&self) -> Diagnostic {
         match self {
-            CodegenError::Derive(e) => e.diagnostic(),
             CodegenError::Shape(e) => e.diagnostic(),
             CodegenError::Unsupported { .. } => Diagnostic::new(self.to_string()),
         }

@@ -15,6 +15,7 @@ use super::sample::{default_domains, SAMPLER};
 use super::{CodegenConfig, CodegenError, Helper, Target};
 use crate::confirm::concrete_sizes;
 use crate::derive::Derivation;
+use crate::readback::Listing;
 use crate::shape::{self, Dim, Shape, ShapeContext, Typed};
 use crate::syntax::{to_expr_string, Decl, DeclKind, Decls, Formula};
 
@@ -49,22 +50,38 @@ pub(super) fn python_module(
     d: &Derivation,
     config: &CodegenConfig,
 ) -> Result<String, CodegenError> {
-    d.writable()?;
     let typed = &d.typed;
     let arguments = typed.formula.body.loss_arguments();
     let no_indices = BTreeMap::new();
+    // The results with their shared intermediates named, each binding
+    // added once: the program grows with the DAG, not the printout.
+    let taken: Vec<String> = typed.vars.keys().cloned().collect();
+    let all: Vec<usize> = (0..d.derivatives.len()).collect();
+    let listing = Listing::of(d, &all, &taken, &|k| format!("E{}", k + 1));
+    let mut bound = BTreeMap::new();
+    let mut program = Program::new();
+    for (name, e) in &listing.bindings {
+        let scope = Scope {
+            vars: &typed.vars,
+            gradients: &typed.gradients,
+            arguments: &arguments,
+            index_dims: &no_indices,
+            bound: &bound,
+        };
+        let id = program.add(e, &scope)?;
+        bound.insert(name.clone(), id);
+    }
     let scope = Scope {
         vars: &typed.vars,
         gradients: &typed.gradients,
         arguments: &arguments,
         index_dims: &no_indices,
+        bound: &bound,
     };
-    let mut program = Program::new();
     let value = program.add(&typed.formula.body, &scope)?;
     let value_dims = layout_dims(&program.node(value).ty);
     let mut outputs = Vec::new();
-    for x in &d.derivatives {
-        let formula = x.formula();
+    for (x, formula) in d.derivatives.iter().zip(&listing.results) {
         let mut dims = value_dims.clone();
         for w in &x.wrt {
             dims.extend(typed.vars.get(w).map(shape_layout).unwrap_or_default());

@@ -105,6 +105,9 @@ pub(super) struct Scope<'a> {
     pub(super) arguments: &'a BTreeMap<String, Expr>,
     /// The range of every index of an index form.
     pub(super) index_dims: &'a BTreeMap<String, Dim>,
+    /// The nodes of the named intermediates of a listing, by name (a name
+    /// here stands for its node, before any variable).
+    pub(super) bound: &'a BTreeMap<String, NodeId>,
 }
 
 /// The hash-consed DAG of all outputs.
@@ -161,6 +164,7 @@ impl Program {
                 Vec::new(),
                 Ty::Matrix(Dim::Fixed(1), Dim::Fixed(1)),
             )),
+            ExprKind::Var(name) if scope.bound.contains_key(name) => Ok(scope.bound[name]),
             ExprKind::Var(name) => {
                 let s = scope
                     .vars
@@ -188,10 +192,11 @@ impl Program {
             }),
             ExprKind::Binary(op, a, b) => {
                 let (a, b) = (self.add(a, scope)?, self.add(b, scope)?);
-                let ty = self
-                    .binary_ty(*op, a, b)
-                    .map_err(|why| unsupported(&text(), why))?;
-                Ok(self.intern(Op::Binary(*op), vec![a, b], ty))
+                match op {
+                    BinOp::Mul => self.product(a, b),
+                    _ => self.binary(*op, a, b),
+                }
+                .map_err(|why| unsupported(&text(), why))
             }
             ExprKind::Fill { value, size, .. } => {
                 let [r, c] = size
@@ -337,6 +342,88 @@ impl Program {
                 "an index-notation entry where a matrix is needed",
             )),
         }
+    }
+
+    fn binary(&mut self, op: BinOp, a: NodeId, b: NodeId) -> Result<NodeId, String> {
+        let ty = self.binary_ty(op, a, b)?;
+        Ok(self.intern(Op::Binary(op), vec![a, b], ty))
+    }
+
+    fn transpose(&mut self, a: NodeId) -> NodeId {
+        match (&self.nodes[a].op, self.ty(a).clone()) {
+            (Op::Transpose, _) => self.nodes[a].kids[0],
+            (_, Ty::Matrix(r, c)) => self.intern(Op::Transpose, vec![a], Ty::Matrix(c, r)),
+            (_, entries) => self.intern(Op::Transpose, vec![a], entries),
+        }
+    }
+
+    /// The vector `v` of a node `diag(v)` that builds a diagonal matrix.
+    fn diagonal_of(&self, id: NodeId) -> Option<NodeId> {
+        let node = &self.nodes[id];
+        let v = *node.kids.first()?;
+        match (&node.op, self.ty(v)) {
+            (Op::Call(Func::Diag), Ty::Matrix(r, c)) if is_one(r) != is_one(c) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// `v` as a row.
+    fn row(&mut self, v: NodeId) -> NodeId {
+        match self.ty(v) {
+            Ty::Matrix(r, _) if is_one(r) => v,
+            _ => self.transpose(v),
+        }
+    }
+
+    /// The matrix sum or difference `P ± Q` behind a node, when both terms
+    /// have the sum's own type (no broadcasting).
+    fn matrix_sum(&self, id: NodeId) -> Option<(BinOp, NodeId, NodeId)> {
+        let node = &self.nodes[id];
+        match node.op {
+            Op::Binary(op @ (BinOp::Add | BinOp::Sub))
+                if node.kids.iter().all(|&k| self.nodes[k].ty == node.ty) =>
+            {
+                Some((op, node.kids[0], node.kids[1]))
+            }
+            _ => None,
+        }
+    }
+
+    /// The matrix product `a*b`, computed the same but cheaper where a
+    /// factor allows: `M*diag(v)` scales the columns of M (`M .* v'`) and
+    /// `diag(v)*M` its rows, without the n×n diagonal matrix; `(P ± Q)*v`
+    /// with a vector v is `P*v ± Q*v` (and `v'*(P ± Q)` likewise), two
+    /// matrix-vector products instead of a matrix sum and one.
+    fn product(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, String> {
+        let (ta, tb) = (self.ty(a).clone(), self.ty(b).clone());
+        let matrices = matches!((&ta, &tb), (Ty::Matrix(..), Ty::Matrix(..)));
+        if !matrices || ta.is_scalar() || tb.is_scalar() {
+            return self.binary(BinOp::Mul, a, b);
+        }
+        if let Some(v) = self.diagonal_of(b) {
+            let row = self.row(v);
+            return self.binary(BinOp::HadMul, a, row);
+        }
+        if let Some(v) = self.diagonal_of(a) {
+            let (bt, row) = (self.transpose(b), self.row(v));
+            let scaled = self.binary(BinOp::HadMul, bt, row)?;
+            return Ok(self.transpose(scaled));
+        }
+        let column = |t: &Ty| matches!(t, Ty::Matrix(_, c) if is_one(c));
+        let row = |t: &Ty| matches!(t, Ty::Matrix(r, _) if is_one(r));
+        if column(&tb) && !column(&ta) {
+            if let Some((op, p, q)) = self.matrix_sum(a) {
+                let (pv, qv) = (self.product(p, b)?, self.product(q, b)?);
+                return self.binary(op, pv, qv);
+            }
+        }
+        if row(&ta) && !row(&tb) {
+            if let Some((op, p, q)) = self.matrix_sum(b) {
+                let (vp, vq) = (self.product(a, p)?, self.product(a, q)?);
+                return self.binary(op, vp, vq);
+            }
+        }
+        self.binary(BinOp::Mul, a, b)
     }
 
     fn binary_ty(&self, op: BinOp, a: NodeId, b: NodeId) -> Result<Ty, String> {

@@ -1,5 +1,7 @@
-//! From the DAG back to a syntax tree (shared nodes are written out again
-//! wherever they occur; the `where` bindings of the text output name them).
+//! From the DAG back to a syntax tree: shared nodes are written out again
+//! wherever they occur, except those named in [`ExportOptions::named`],
+//! which are written as their name ([`shared_nodes`] picks them, so that a
+//! result with its named intermediates grows linearly with the DAG).
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +17,14 @@ pub struct ExportOptions {
     /// For each abstract function called at one argument only: that
     /// argument, so that its gradient is written bare (`dL`).
     pub bare_gradients: BTreeMap<String, Id>,
+    /// Nodes written as a variable of this name wherever they occur below
+    /// the node exported (the exported node itself is written out).
+    pub named: BTreeMap<Id, String>,
 }
+
+/// Smallest written size (in nodes, a named child counting 1) of a shared
+/// node worth a name.
+pub const MIN_SHARED_SIZE: usize = 4;
 
 /// How constant fills are written: `vector(c)` / `matrix(c)`, whose size a
 /// reader infers from the position, or with the size spelt out (`ones(4)`,
@@ -45,9 +54,44 @@ impl Graph {
         self.write(id, options, &Cell::new(0))
     }
 
+    /// The nodes `roots` with their shared nodes ([`shared_nodes`]) named
+    /// `name(k)` (k from 0, children first): the bindings `(name, node
+    /// written with the names before it)` in order, then each root written
+    /// with the names. Fills are written with their size, so that every
+    /// line reads the same on its own.
+    pub fn listing(
+        &self,
+        roots: &[Id],
+        options: &ExportOptions,
+        name: &mut dyn FnMut(usize) -> String,
+    ) -> (Vec<(String, Expr)>, Vec<Expr>) {
+        let shared = shared_nodes(self, roots, options);
+        let named: BTreeMap<Id, String> = shared
+            .iter()
+            .enumerate()
+            .map(|(k, &id)| (id, name(k)))
+            .collect();
+        let options = ExportOptions {
+            fills: FillWriting::AllExplicit,
+            named,
+            ..options.clone()
+        };
+        let bindings = shared
+            .iter()
+            .map(|id| (options.named[id].clone(), self.export(*id, &options)))
+            .collect();
+        let results = roots.iter().map(|&r| self.export(r, &options)).collect();
+        (bindings, results)
+    }
+
     /// [`Graph::export`], counting the fills written so far in `fills`.
     fn write(&self, id: Id, options: &ExportOptions, fills: &Cell<usize>) -> Expr {
-        let boxed = |c: Id| Box::new(self.write(c, options, fills));
+        let boxed = |c: Id| {
+            Box::new(match options.named.get(&c) {
+                Some(name) => Expr::var(name),
+                None => self.write(c, options, fills),
+            })
+        };
         Expr::new(match self.node(id) {
             Node::Num(n) => return Expr::num(n.get()),
             Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
@@ -112,6 +156,49 @@ fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
     } else {
         scaled
     }
+}
+
+/// The nodes below `roots` worth a name, children before parents: those
+/// used at least twice (by the nodes reachable from `roots`, a root
+/// counting once more) whose written size, with the named nodes below
+/// counting 1, is at least [`MIN_SHARED_SIZE`]. Leaves (numbers, variables,
+/// fills, constants) and bare gradients (`dL`) are never named. One pass
+/// over [`Graph::topological`].
+pub fn shared_nodes(graph: &Graph, roots: &[Id], options: &ExportOptions) -> Vec<Id> {
+    let order = graph.topological(roots);
+    let mut uses = vec![0usize; graph.len()];
+    for &r in roots {
+        uses[r.index()] += 1;
+    }
+    let bare = |node: &Node| matches!(node, Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a));
+    for &id in &order {
+        let node = graph.node(id);
+        if !bare(node) {
+            for c in node.children() {
+                uses[c.index()] += 1;
+            }
+        }
+    }
+    let mut size = vec![0usize; graph.len()];
+    let mut named = vec![false; graph.len()];
+    let mut out = Vec::new();
+    for &id in &order {
+        let node = graph.node(id);
+        let bare = bare(node);
+        size[id.index()] = if bare {
+            1
+        } else {
+            node.children().iter().fold(1usize, |n, c| {
+                n.saturating_add(if named[c.index()] { 1 } else { size[c.index()] })
+            })
+        };
+        let leaf = node.children().is_empty();
+        if !leaf && !bare && uses[id.index()] >= 2 && size[id.index()] >= MIN_SHARED_SIZE {
+            named[id.index()] = true;
+            out.push(id);
+        }
+    }
+    out
 }
 
 /// The abstract functions whose gradient may be written bare (`dL`), with

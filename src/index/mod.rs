@@ -15,7 +15,7 @@ mod raise;
 mod term;
 
 pub use contract::contract;
-pub use export::{bare_gradients, ExportOptions, FillWriting};
+pub use export::{bare_gradients, shared_nodes, ExportOptions, FillWriting, MIN_SHARED_SIZE};
 pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
 pub use lower::{entry, lower, product, MAX_INDEX_TERMS};
 pub use raise::{raise, raise_term};
