@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use crate::derive::{Derivation, Derivative, Form};
+pub use crate::proof::label;
+use crate::proof::latex_label;
 use crate::syntax::{name_repeated, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula};
 
 /// Smallest subexpression (in nodes) worth a `where` name.
@@ -22,21 +24,6 @@ pub struct Presented {
     pub formula: Formula,
     /// `(name, expression)` pairs, in order of first use.
     pub bindings: Vec<(String, Expr)>,
-}
-
-/// The label `∂f/∂X` for a derivative of `expr` (the loss itself when the
-/// whole expression is `L(E)`).
-pub fn label(expr: &Expr, wrt: &[String]) -> String {
-    let f = match &expr.kind {
-        ExprKind::Apply(name, _) => name.clone(),
-        _ => "f".to_string(),
-    };
-    match wrt {
-        [x] => format!("∂{f}/∂{x}"),
-        [x, y] if x == y => format!("∂²{f}/∂{x}²"),
-        [x, y] => format!("∂²{f}/∂{x}∂{y}"),
-        _ => format!("∂{f}"),
-    }
 }
 
 /// Prepares a derivative of `expr` for text display.
@@ -240,13 +227,4 @@ pub fn derivation_json(d: &Derivation) -> serde_json::Value {
 fn using(d: &Derivative) -> Option<String> {
     let words: Vec<String> = d.assumptions.iter().map(|u| u.to_string()).collect();
     (!words.is_empty()).then(|| format!("using: {}", words.join("; ")))
-}
-
-/// `∂L/∂X` as LaTeX.
-fn latex_label(label: &str) -> String {
-    let body = label.replace('∂', "\\partial ").replace('²', "^2");
-    match body.split_once('/') {
-        Some((num, den)) => format!("\\frac{{{num}}}{{{den}}}"),
-        None => body,
-    }
 }
