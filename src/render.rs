@@ -171,20 +171,56 @@ pub fn derivation_text(d: &Derivation) -> String {
     out.trim_end().to_string()
 }
 
-/// The derivatives as LaTeX equations, one per line.
+/// The derivatives as LaTeX equations, one per line: the gradient of a
+/// function at a compound argument as `\frac{\partial L}{\partial Y}`,
+/// with `Y` bound after the result.
 pub fn derivation_latex(d: &Derivation) -> String {
     let expr = &d.typed.formula.body;
+    let vars: Vec<String> = d.typed.vars.keys().cloned().collect();
     d.derivatives
         .iter()
         .map(|x| {
-            format!(
-                "{} = {}",
-                latex_label(&label(expr, &x.wrt)),
-                to_latex(x.formula())
-            )
+            let (shown, bindings) = gradient_math(expr, x, &vars);
+            let mut line = format!("{} = {}", latex_label(&label(expr, &x.wrt)), shown.latex);
+            for (name, e) in &bindings {
+                line.push_str(&format!(
+                    ", \\quad {name} = {}",
+                    to_latex(&Formula {
+                        lhs: None,
+                        body: e.clone()
+                    })
+                ));
+            }
+            line
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The result of `derivative` with the gradient of each abstract function
+/// written `∂L/∂Y` (the proof's notation), and the arguments named.
+fn gradient_math(
+    expr: &Expr,
+    derivative: &Derivative,
+    taken: &[String],
+) -> (crate::proof::Math, Vec<(String, Expr)>) {
+    let shown = display(expr, derivative, taken);
+    let bindings: Vec<(String, Expr)> = shown
+        .bindings
+        .into_iter()
+        .filter(|(_, e)| expr.loss_arguments().values().any(|a| a == e))
+        .collect();
+    let mut notation = crate::proof::Notation::new(taken.to_vec());
+    for (f, arg) in expr.loss_arguments() {
+        let name = match &arg.kind {
+            ExprKind::Var(v) => Some(v.clone()),
+            _ => bindings.iter().find(|(_, e)| *e == arg).map(|(n, _)| n.clone()),
+        };
+        if let Some(name) = name {
+            notation.given(&f, &name);
+        }
+    }
+    (notation.math(derivative.formula()), bindings)
 }
 
 /// The derivation as Markdown: the result in code, as display math, and the

@@ -12,6 +12,7 @@ use matcalc::proof::{
     check, concrete, general, render_json, render_latex, render_markdown, render_text, Checked,
     Lang, Proof, Say,
 };
+use matcalc::simplify::Assumptions;
 use matcalc::syntax::{to_expr_string, Decls};
 use matcalc::{derive, Derivation, DeriveConfig};
 
@@ -36,18 +37,14 @@ fn derivation_of_order(
     if !decls.is_empty() {
         declared.extend_from_str(decls).unwrap();
     }
+    let domains = parsed(domains);
     let config = DeriveConfig {
         decls: declared,
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
-        ..Default::default()
+        assumptions: Assumptions::from_domains(&domains),
     };
     let d = derive(text, &config).unwrap();
-    let domains = if domains.is_empty() {
-        BTreeMap::new()
-    } else {
-        parse_domains(domains).unwrap()
-    };
     let reports = confirm(&d, &domains, &CheckConfig::default()).unwrap();
     assert!(reports.iter().all(|r| r.ok()), "{text}: not confirmed");
     // And exactly, where the exact layer can decide (small concrete sizes):

@@ -43,6 +43,14 @@ impl Checked {
         }
     }
 
+    /// The mark for Markdown and LaTeX, where a definition has none.
+    pub fn math_mark(&self) -> &'static str {
+        match self {
+            Checked::Defines => "",
+            other => other.mark(),
+        }
+    }
+
     /// The verdict in one word, for JSON.
     pub fn word(&self) -> &'static str {
         match self {
@@ -67,6 +75,7 @@ pub fn check(proof: &mut Proof, problem: &Problem) -> Result<usize, ProofError> 
             step: 0,
             why: format!("no sample point: {e}"),
         })?;
+    let hints = size_hints(proof, &points[0]);
     for n in 0..proof.steps.len() {
         let step = &proof.steps[n];
         let other = match (&step.same_as, step.equals_previous, n) {
@@ -76,7 +85,7 @@ pub fn check(proof: &mut Proof, problem: &Problem) -> Result<usize, ProofError> 
         };
         let verdict = match other {
             None => Checked::Defines,
-            Some(other) => match agree(&other, &step.formula, &points) {
+            Some(other) => match agree(&other, &step.formula, &points, hints[n].as_deref()) {
                 Ok(()) => {
                     held += 1;
                     Checked::Holds {
@@ -99,9 +108,36 @@ enum Disagree {
     Differs(String),
 }
 
+/// Per step, the layout dims of its run of steps joined by
+/// `equals_previous` (the first of them whose size its formula fixes).
+fn size_hints(proof: &Proof, point: &Bindings) -> Vec<Option<Vec<usize>>> {
+    let mut hints = vec![None; proof.steps.len()];
+    let mut start = 0;
+    for end in 1..=proof.steps.len() {
+        if end < proof.steps.len() && proof.steps[end].equals_previous {
+            continue;
+        }
+        let dims = proof.steps[start..end].iter().find_map(|s| {
+            evaluate(&evaluable(&s.formula), point, None)
+                .ok()
+                .map(|e| layout_dims(&e.value))
+        });
+        for hint in &mut hints[start..end] {
+            hint.clone_from(&dims);
+        }
+        start = end;
+    }
+    hints
+}
+
 /// Whether `a` and `b` have the same value at every point; a formula whose
-/// size nothing in it fixes (`D[k,l] = 1`) takes the other's.
-fn agree(a: &Formula, b: &Formula, points: &[Bindings]) -> Result<(), Disagree> {
+/// size nothing in it fixes (`D[k,l] = 1`) takes the other's, or `hint`.
+fn agree(
+    a: &Formula,
+    b: &Formula,
+    points: &[Bindings],
+    hint: Option<&[usize]>,
+) -> Result<(), Disagree> {
     for point in points {
         let first = evaluate(&evaluable(a), point, None).ok();
         let second = evaluate(&evaluable(b), point, None).ok();
@@ -110,6 +146,7 @@ fn agree(a: &Formula, b: &Formula, points: &[Bindings]) -> Result<(), Disagree> 
             .chain(&second)
             .map(|e| layout_dims(&e.value))
             .next()
+            .or_else(|| hint.map(<[usize]>::to_vec))
             .ok_or_else(|| Disagree::Unknown("no formula fixes the size".into()))?;
         let value = |f: &Formula, e: Option<crate::numeric::Evaluation>| match e {
             Some(e) => Ok(entries(e.value)),

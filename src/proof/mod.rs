@@ -26,7 +26,7 @@ pub use concrete::{concrete, concrete_problem, MAX_CONCRETE_ENTRIES};
 pub use record::{ReadOff, Record};
 pub use render::{render_json, render_latex, render_markdown, render_text, Format};
 pub use sentences::{sentence, Lang, Math, Say};
-pub use written::{label, latex_label, IndexNames};
+pub use written::{label, latex_label, IndexNames, Notation};
 
 use std::collections::HashSet;
 
@@ -34,7 +34,7 @@ use crate::index::{
     bare_gradients, entry, lower, ExportOptions, Factor, Graph, Id, IndexSpace, Ix, Node, Tensor,
 };
 use crate::syntax::{BinOp, Formula};
-use written::{index_formula, matrix_formula, Notation};
+use written::{index_formula, matrix_formula};
 
 /// One step of a proof.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,17 +177,24 @@ pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
         );
         last = Some(raw);
     }
-    if let Some(start) = last.or(record.read_off.and_then(|r| r.raised)) {
-        writer.simplified(start, record.simplified);
-    }
+    let whole = last
+        .or(record.read_off.and_then(|r| r.raised))
+        .map(|start| writer.simplified(start, record.simplified));
     let label = label(&record.typed.formula.body, record.wrt);
     let shown_label = Math {
         latex: written::latex_label(&label),
         unicode: label,
     };
     let result = record.result.clone();
-    let equal = !writer.steps.is_empty() && result.lhs.is_none() == writer.last_is_matrix();
-    writer.push("result", Say::Result { label: shown_label }, result, equal);
+    let say = Say::Result { label: shown_label };
+    match whole {
+        // The result is the last whole expression, written out.
+        Some((id, shown)) if result.lhs.is_none() => {
+            let same = writer.export(id);
+            writer.push_same("result", say, result, shown, Some(same));
+        }
+        _ => writer.push("result", say, result, false),
+    }
     Ok(Proof {
         steps: writer.steps,
     })
@@ -211,11 +218,16 @@ impl<'g> Writer<'g> {
             ..Default::default()
         };
         let taken = record.typed.vars.keys().cloned().collect();
+        let mut notation = Notation::new(taken);
+        if !matches!(graph.node(record.root), Node::Apply(..)) {
+            // The function itself is f, as in the label ∂f/∂X.
+            notation.call(graph.export(record.root, &options), "f");
+        }
         Writer {
             graph,
             space: record.space.clone(),
             options,
-            notation: Notation::new(taken),
+            notation,
             expanded: HashSet::new(),
             steps: Vec::new(),
         }
@@ -227,10 +239,6 @@ impl<'g> Writer<'g> {
 
     fn show(&self, id: Id) -> Math {
         self.notation.math(&self.export(id))
-    }
-
-    fn last_is_matrix(&self) -> bool {
-        self.steps.last().is_some_and(|s| s.formula.lhs.is_none())
     }
 
     fn push(&mut self, rule: &'static str, say: Say, formula: Formula, equals_previous: bool) {
@@ -297,11 +305,23 @@ impl<'g> Writer<'g> {
         let say = Say::Expand {
             name: Math {
                 unicode: name.clone(),
-                latex: name,
+                latex: name.clone(),
             },
         };
+        let mut shown = self.notation.math(&formula);
+        if shown.unicode == name {
+            // A scalar whose entry is itself: nothing to write out.
+            return Ok(());
+        }
+        if formula.lhs.is_none() {
+            shown.unicode = format!("{name} = {}", shown.unicode);
+            shown.latex = format!("{name} = {}", shown.latex);
+        }
         let node = self.export(node);
         self.push_same("index-expand", say, formula, false, Some(node));
+        if let Some(step) = self.steps.last_mut() {
+            step.shown = shown;
+        }
         Ok(())
     }
 
@@ -505,11 +525,13 @@ impl<'g> Writer<'g> {
         Ok(())
     }
 
-    /// The simplifier's steps from `start`: a rewrite of the whole
-    /// expression equals the step before; a rewrite of a subterm states
-    /// its own equality.
-    fn simplified(&mut self, start: Id, steps: &[crate::simplify::RuleStep]) {
+    /// The simplifier's steps from `start`. Each states its own equality
+    /// (the node before = the node after); a rewrite of the whole
+    /// expression that follows one also shows as equal to the step before.
+    /// Gives the last whole expression and whether the last step shows it.
+    fn simplified(&mut self, start: Id, steps: &[crate::simplify::RuleStep]) -> (Id, bool) {
         let mut current = start;
+        let mut follows = true;
         for step in steps {
             let (before, after) = (self.show(step.before), self.show(step.after));
             let equation = Math {
@@ -521,14 +543,16 @@ impl<'g> Writer<'g> {
                 equation,
                 used: step.used.clone(),
             };
-            let whole = step.before == current;
+            let whole = step.before == current || step.rule == crate::simplify::CANONICAL_FORM;
             let formula = self.export(step.after);
-            let same_as = (!whole).then(|| self.export(step.before));
-            self.push_same("simplify", say, formula, whole, same_as);
+            let before = self.export(step.before);
+            self.push_same("simplify", say, formula, whole && follows, Some(before));
+            follows = whole;
             if whole {
                 current = step.after;
             }
         }
+        (current, follows)
     }
 }
 

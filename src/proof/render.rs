@@ -66,7 +66,7 @@ pub fn render_markdown(proof: &Proof, lang: Lang) -> String {
             "{marker}**{}** {} {}\n\n{indent}$$ {}{} $$\n\n",
             step.rule,
             said(step, lang, Format::Markdown),
-            step.checked.mark(),
+            step.checked.math_mark(),
             equals(step),
             step.shown.latex
         ));
@@ -75,15 +75,17 @@ pub fn render_markdown(proof: &Proof, lang: Lang) -> String {
 }
 
 /// Numbered paragraphs with `$…$` inline math and one `$$ … $$` display
-/// per step: a fragment without preamble.
+/// per step: a fragment without preamble or commands outside math, which a
+/// LaTeX document and a MathJax blog both take as it is.
 pub fn render_latex(proof: &Proof, lang: Lang) -> String {
     let mut out = String::new();
     for (n, step) in proof.steps.iter().enumerate() {
         out.push_str(&format!(
-            "\\textbf{{{}.}} {} (\\texttt{{{}}})\n$$ {}{} $$\n\n",
+            "{}. {} ({}) {}\n$$ {}{} $$\n\n",
             n + 1,
             said(step, lang, Format::Latex),
             step.rule,
+            step.checked.math_mark(),
             equals(step),
             step.shown.latex
         ));

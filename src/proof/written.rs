@@ -86,6 +86,12 @@ impl Notation {
         name
     }
 
+    /// Calls `expr` by `name` without a step (the function itself: `f`).
+    pub fn call(&mut self, expr: Expr, name: &str) {
+        self.taken.push(name.to_string());
+        self.named.push((expr, name.to_string()));
+    }
+
     /// Records that the gradient of `f` is taken at the node named `arg`.
     pub fn given(&mut self, f: &str, arg: &str) {
         self.given.insert(f.to_string(), arg.to_string());
