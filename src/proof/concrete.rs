@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Checked, Math, Proof, ProofError, ProofStep, Record, Say};
+use super::{Checked, Math, Notation, Proof, ProofError, ProofStep, Record, Say};
 use crate::exact::{smallest_sizes, Budget, ExactVerdict, Scalar, Session, Tensor};
 use crate::numeric::Problem;
 use crate::shape::{Dim, Typed};
@@ -84,7 +84,7 @@ fn written(record: &Record<'_>, problem: &Problem) -> Result<Proof, ProofError> 
     let session = Session::new(problem, Budget::default())?;
     let cx = session.context();
     let body = &record.typed.formula.body;
-    let mut steps = Vec::new();
+    let mut steps: Vec<ProofStep> = Vec::new();
     for name in appearance(body) {
         let var = Expr::var(&name);
         let binding = equation(&[word(&name), matrix(&session.expand(&var)?)]);
@@ -96,6 +96,10 @@ fn written(record: &Record<'_>, problem: &Problem) -> Result<Proof, ProofError> 
     let binding = equation(&[word("Y"), show(inner), matrix(&inner_entries)]);
     steps.push(step("expand", Say::Expanded { binding }, inner));
     let f = call.map_or("f", |(name, _)| name);
+    let mut notation = Notation::new(Vec::new());
+    if call.is_some() {
+        notation.given(f, "Y");
+    }
     let by_y = Math {
         unicode: format!("∂{f}/∂Y"),
         latex: format!("\\frac{{\\partial {f}}}{{\\partial Y}}"),
@@ -164,10 +168,7 @@ fn written(record: &Record<'_>, problem: &Problem) -> Result<Proof, ProofError> 
     let result = record.result;
     let layout = reference.shape().to_vec();
     let claimed = session.expand_formula(result, Some(&layout))?;
-    let shown = Math {
-        unicode: to_unicode(result),
-        latex: to_latex(result),
-    };
+    let shown = notation.math(result);
     let factorised = equation(&[shown, matrix(&claimed)]);
     steps.push(step(
         "factorise",
@@ -179,6 +180,9 @@ fn written(record: &Record<'_>, problem: &Problem) -> Result<Proof, ProofError> 
     let verdict = session.verify(result)?;
     let agrees = matches!(verdict, ExactVerdict::Equal);
     steps.push(step("exact-check", Say::Verdict { agrees }, &result.body));
+    for step in &mut steps {
+        step.shown = notation.math(&step.formula);
+    }
     Ok(Proof { steps })
 }
 

@@ -351,17 +351,11 @@ impl<'g> Writer<'g> {
         let mut names = IndexNames::new(&step.out, &step.at);
         let (node, child) = (self.show(step.node), self.show(step.child));
         let both: Vec<Ix> = step.out.iter().chain(&step.at).copied().collect();
+        let p = self.notation.symbol(&["P", "Q", "R"]);
         let definition = self
             .notation
-            .partial("P", &both, &node, &step.out, &child, &step.at, &mut names);
-        let local = index_formula(
-            self.graph,
-            &self.options,
-            &mut names,
-            &step.local,
-            "P",
-            &both,
-        );
+            .partial(&p, &both, &node, &step.out, &child, &step.at, &mut names);
+        let local = index_formula(self.graph, &self.options, &mut names, &step.local, &p, &both);
         self.push(
             "differentiate-entries",
             Say::Differentiate {
@@ -374,30 +368,19 @@ impl<'g> Writer<'g> {
         );
         let incoming = self.show(step.incoming);
         let (name, say) = if reverse {
-            (
-                "D",
-                Say::ChainRule {
-                    incoming,
-                    node,
-                    child,
-                },
-            )
+            let name = self.notation.symbol(&["D", "G", "H"]);
+            (name, Say::ChainRule { incoming, node, child, local: p })
         } else {
-            (
-                "dY",
-                Say::ChainForward {
-                    incoming,
-                    child,
-                    node,
-                },
-            )
+            // The differential of the node: dY for Y.
+            let name = format!("d{}", node.unicode);
+            (name, Say::ChainForward { incoming, child, node, local: p })
         };
         let chained = index_formula(
             self.graph,
             &self.options,
             &mut names,
             &step.chained,
-            name,
+            &name,
             &step.free,
         );
         self.push("chain-rule", say, chained, false);
@@ -405,7 +388,7 @@ impl<'g> Writer<'g> {
             &step.chained,
             &step.index_form,
             &mut names,
-            name,
+            &name,
             &step.free,
         )?;
         let formula = self.export(step.result);
@@ -490,8 +473,9 @@ impl<'g> Writer<'g> {
             unicode: read_off.var.clone(),
             latex: read_off.var.clone(),
         };
+        let j = self.notation.symbol(&["J", "K", "H"]);
         let definition = self.notation.partial(
-            "J",
+            &j,
             &free,
             &f,
             &read_off.out,
@@ -504,7 +488,7 @@ impl<'g> Writer<'g> {
             &self.options,
             &mut names,
             &read_off.tensor,
-            "J",
+            &j,
             &free,
         );
         self.push(

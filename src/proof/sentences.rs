@@ -65,6 +65,8 @@ pub enum Say {
         node: Math,
         /// The operand it flows to.
         child: Math,
+        /// The name of the local derivative (`P`).
+        local: String,
     },
     /// The chain rule in forward mode: `P` summed against the differential
     /// of `child`.
@@ -75,6 +77,8 @@ pub enum Say {
         child: Math,
         /// The node.
         node: Math,
+        /// The name of the local derivative (`P`).
+        local: String,
     },
     /// The deltas contracted: each `(summed, kept)` pair sets the summed
     /// index to the kept one.
@@ -211,28 +215,34 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             incoming,
             node,
             child,
+            local,
         } if ko => format!(
-            "연쇄 법칙: {}에 대한 기울기 {}를 P와 곱해 더하면 {}에 대한 기울기에 더해지는 항이 됩니다.",
+            "연쇄 법칙: {}에 대한 기울기 {}를 {}와 곱해 더하면 {}에 대한 기울기에 더해지는 항이 됩니다.",
             m(node),
             m(incoming),
+            m(&word(local)),
             m(child)
         ),
         Say::ChainRule {
             incoming,
             node,
             child,
+            local,
         } => format!(
-            "Chain rule: the gradient {} with respect to {}, summed against P, is this contribution to the gradient with respect to {}.",
+            "Chain rule: the gradient {} with respect to {}, summed against {}, is this contribution to the gradient with respect to {}.",
             m(incoming),
             m(node),
+            m(&word(local)),
             m(child)
         ),
         Say::ChainForward {
             incoming,
             child,
             node,
+            local,
         } if ko => format!(
-            "연쇄 법칙: P를 {}의 미분 {}와 곱해 더하면 {}의 미분의 한 항이 됩니다.",
+            "연쇄 법칙: {}를 {}의 미분 {}와 곱해 더하면 {}의 미분의 한 항이 됩니다.",
+            m(&word(local)),
             m(child),
             m(incoming),
             m(node)
@@ -241,8 +251,10 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             incoming,
             child,
             node,
+            local,
         } => format!(
-            "Chain rule: P summed against the differential {} of {} is this term of the differential of {}.",
+            "Chain rule: {} summed against the differential {} of {} is this term of the differential of {}.",
+            m(&word(local)),
             m(incoming),
             m(child),
             m(node)
@@ -321,6 +333,14 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
         Say::Verdict { agrees: true } => "Compared entry by entry: verified exactly.".into(),
         Say::Verdict { agrees: false } if ko => "원소별로 비교하면 다릅니다.".to_string(),
         Say::Verdict { agrees: false } => "Compared entry by entry: they differ.".into(),
+    }
+}
+
+/// A name, the same in both notations.
+fn word(name: &str) -> Math {
+    Math {
+        unicode: name.to_string(),
+        latex: name.to_string(),
     }
 }
 

@@ -86,6 +86,15 @@ impl Notation {
         name
     }
 
+    /// The first of `candidates` that is not a variable or a name given
+    /// (for the arrays a proof writes: P, D, J).
+    pub fn symbol(&self, candidates: &[&str]) -> String {
+        let free = candidates
+            .iter()
+            .find(|c| !self.taken.iter().any(|t| t == *c) && self.named.iter().all(|(_, n)| n != *c));
+        free.map_or_else(|| format!("{}0", candidates[0]), |c| c.to_string())
+    }
+
     /// Calls `expr` by `name` without a step (the function itself: `f`).
     pub fn call(&mut self, expr: Expr, name: &str) {
         self.taken.push(name.to_string());
