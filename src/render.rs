@@ -214,7 +214,10 @@ fn gradient_math(
     for (f, arg) in expr.loss_arguments() {
         let name = match &arg.kind {
             ExprKind::Var(v) => Some(v.clone()),
-            _ => bindings.iter().find(|(_, e)| *e == arg).map(|(n, _)| n.clone()),
+            _ => bindings
+                .iter()
+                .find(|(_, e)| *e == arg)
+                .map(|(n, _)| n.clone()),
         };
         if let Some(name) = name {
             notation.given(&f, &name);

@@ -355,7 +355,14 @@ impl<'g> Writer<'g> {
         let definition = self
             .notation
             .partial(&p, &both, &node, &step.out, &child, &step.at, &mut names);
-        let local = index_formula(self.graph, &self.options, &mut names, &step.local, &p, &both);
+        let local = index_formula(
+            self.graph,
+            &self.options,
+            &mut names,
+            &step.local,
+            &p,
+            &both,
+        );
         self.push(
             "differentiate-entries",
             Say::Differentiate {
@@ -369,11 +376,27 @@ impl<'g> Writer<'g> {
         let incoming = self.show(step.incoming);
         let (name, say) = if reverse {
             let name = self.notation.symbol(&["D", "G", "H"]);
-            (name, Say::ChainRule { incoming, node, child, local: p })
+            (
+                name,
+                Say::ChainRule {
+                    incoming,
+                    node,
+                    child,
+                    local: p,
+                },
+            )
         } else {
             // The differential of the node: dY for Y.
             let name = format!("d{}", node.unicode);
-            (name, Say::ChainForward { incoming, child, node, local: p })
+            (
+                name,
+                Say::ChainForward {
+                    incoming,
+                    child,
+                    node,
+                    local: p,
+                },
+            )
         };
         let chained = index_formula(
             self.graph,
@@ -474,15 +497,9 @@ impl<'g> Writer<'g> {
             latex: read_off.var.clone(),
         };
         let j = self.notation.symbol(&["J", "K", "H"]);
-        let definition = self.notation.partial(
-            &j,
-            &free,
-            &f,
-            &read_off.out,
-            &var,
-            &read_off.at,
-            &mut names,
-        );
+        let definition =
+            self.notation
+                .partial(&j, &free, &f, &read_off.out, &var, &read_off.at, &mut names);
         let formula = index_formula(
             self.graph,
             &self.options,

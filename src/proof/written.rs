@@ -18,8 +18,9 @@ const OUT_NAMES: [&str; 2] = ["i", "j"];
 const AT_NAMES: [&str; 2] = ["k", "l"];
 const DUMMY_NAMES: [&str; 8] = ["p", "r", "s", "t", "u", "v", "m", "n"];
 
-/// Names for intermediates, in order; then `Y1`, `Y2`, ….
-const NODE_NAMES: [&str; 4] = ["Y", "Z", "U", "V"];
+/// Names for intermediates, in order (never P, D or J, the arrays a proof
+/// writes, nor L); then `Y1`, `Y2`, ….
+const NODE_NAMES: [&str; 12] = ["Y", "Z", "U", "V", "S", "T", "Q", "R", "M", "N", "K", "H"];
 
 /// The label `∂f/∂X` of a derivative of `expr` by `wrt` (the function's
 /// own name when the whole expression is `L(E)`).
@@ -89,9 +90,9 @@ impl Notation {
     /// The first of `candidates` that is not a variable or a name given
     /// (for the arrays a proof writes: P, D, J).
     pub fn symbol(&self, candidates: &[&str]) -> String {
-        let free = candidates
-            .iter()
-            .find(|c| !self.taken.iter().any(|t| t == *c) && self.named.iter().all(|(_, n)| n != *c));
+        let free = candidates.iter().find(|c| {
+            !self.taken.iter().any(|t| t == *c) && self.named.iter().all(|(_, n)| n != *c)
+        });
         free.map_or_else(|| format!("{}0", candidates[0]), |c| c.to_string())
     }
 
