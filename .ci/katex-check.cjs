@@ -1,6 +1,8 @@
 // Renders every LaTeX formula found in the insta snapshots with KaTeX and
 // fails on the first one KaTeX rejects. Formulas are the text after
-// `latex:` on a line, and the math between `$$ … $$` or `\[ … \]`.
+// `latex:` on a line, the math between `$$ … $$` or `\[ … \]`, and in the
+// Markdown and LaTeX sections of proof snapshots the inline `$ … $` math of
+// each sentence.
 // Run by .ci/run after `cargo test`; needs `npm install katex` first.
 "use strict";
 const fs = require("fs");
@@ -17,6 +19,13 @@ for (const name of fs.readdirSync(dir).filter((n) => n.endsWith(".snap"))) {
   }
   for (const m of body.matchAll(/\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]/g)) {
     formulas.push([name, (m[1] || m[2]).trim()]);
+  }
+  if (name.startsWith("proof__")) {
+    for (const section of body.split(/^--- /m).filter((s) => /^(markdown|latex)/.test(s))) {
+      for (const line of section.split("\n").filter((l) => !l.trim().startsWith("$$"))) {
+        for (const m of line.matchAll(/\$([^$\n]+)\$/g)) formulas.push([name, m[1]]);
+      }
+    }
   }
 }
 let failed = 0;

@@ -13,9 +13,10 @@ use crate::index::{
     bare_gradients, collect, is_scalar, raise, Dims, ExportOptions, Factor, Graph, GraphError, Id,
     IndexSpace, Ix, Tensor,
 };
+use crate::proof::{ReadOff, Record};
 use crate::readback::{self, Reader};
 use crate::shape::{self, ShapeContext, ShapeError, Typed};
-use crate::simplify::{Assumptions, Limits, Normalizer, Used};
+use crate::simplify::{Assumptions, Limits, Normalizer, RuleStep, Used};
 use crate::syntax::{parse_formula, Decls, Diagnostic, Formula, ParseError, Span};
 
 /// What to differentiate with respect to, and how often.
@@ -55,6 +56,18 @@ pub struct Derivative {
     /// The assumptions the simplifier used on this result, each once.
     pub assumptions: Vec<Used>,
     written: Written,
+    recorded: Recorded,
+}
+
+/// What was done for one derivative, for its proof (see [`Record`]).
+#[derive(Clone, Debug, Default)]
+struct Recorded {
+    /// Its local steps: a range of [`Derivation::steps`].
+    steps: std::ops::Range<usize>,
+    again: Option<Id>,
+    read_off: Option<ReadOff>,
+    raw: Option<Id>,
+    simplified: Vec<RuleStep>,
 }
 
 /// A result in matrix form is kept as a node of the shared DAG and written
@@ -122,6 +135,8 @@ pub struct Derivation {
     pub graph: Arc<Graph>,
     /// Index ranges of the steps' index forms.
     pub space: IndexSpace,
+    /// The root of the expression in `graph`.
+    pub root: Id,
 }
 
 /// Why a derivation failed.
@@ -240,6 +255,28 @@ impl Derivation {
             .iter()
             .try_for_each(|d| writable(d.written_size()))
     }
+
+    /// The record of derivative `k` for its proof: the steps taken, the
+    /// read-off and the simplifier's steps; `None` when there is no
+    /// derivative `k`.
+    pub fn record(&self, k: usize) -> Option<Record<'_>> {
+        let derivative = self.derivatives.get(k)?;
+        let r = &derivative.recorded;
+        Some(Record {
+            typed: &self.typed,
+            graph: &self.graph,
+            space: &self.space,
+            root: self.root,
+            wrt: &derivative.wrt,
+            layout: &derivative.layout,
+            steps: &self.steps[r.steps.clone()],
+            again: r.again,
+            read_off: r.read_off.as_ref(),
+            raw: r.raw,
+            simplified: &r.simplified,
+            result: derivative.formula(),
+        })
+    }
 }
 
 /// Differentiates `text` as `config` asks.
@@ -260,7 +297,11 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     diff.constant = constant;
     let mut raw = Vec::new();
     for pair in &wrt {
-        raw.push(differentiate(&mut diff, root, pair, &var_dims).map_err(in_derivative)?);
+        let first = diff.steps.len();
+        let (result, mut recorded) =
+            differentiate(&mut diff, root, pair, &var_dims).map_err(in_derivative)?;
+        recorded.steps = first..diff.steps.len();
+        raw.push((result, recorded));
     }
     let steps = std::mem::take(&mut diff.steps);
     let space = std::mem::take(&mut diff.space);
@@ -270,7 +311,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     };
     let reader = Reader::new(&typed.vars, &typed.gradients);
     let mut finished = Vec::new();
-    for (pair, result) in wrt.iter().zip(raw) {
+    for (pair, (result, recorded)) in wrt.iter().zip(raw) {
         let writer = Writer {
             options: &options,
             reader: &reader,
@@ -282,7 +323,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
                 &writer,
                 &root_dims,
                 pair,
-                result,
+                (result, recorded),
                 &var_dims,
                 &config.assumptions,
             )
@@ -303,6 +344,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
             wrt: f.wrt,
             layout: f.layout,
             assumptions: f.used,
+            recorded: f.recorded,
             written: match f.result {
                 Ok(id) => Written::Node {
                     graph: Arc::clone(&graph),
@@ -321,6 +363,7 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
         steps,
         graph,
         space,
+        root,
     })
 }
 
@@ -458,12 +501,14 @@ fn var_node(
     Ok((graph.var(name, dims.clone()), dims))
 }
 
+/// The derivative of `root` by `wrt` and the record of how it was taken
+/// (all but its range of steps).
 fn differentiate(
     diff: &mut Differentiator<'_>,
     root: Id,
     wrt: &[String],
     var_dims: &dyn Fn(&str) -> Option<Dims>,
-) -> Result<Raw, DeriveError> {
+) -> Result<(Raw, Recorded), DeriveError> {
     let (x, x_dims) = var_node(diff.graph, &wrt[0], var_dims)?;
     let scalar_root = is_scalar(diff.graph.dims(root));
     if wrt.len() == 2 && !scalar_root {
@@ -478,22 +523,38 @@ fn differentiate(
             None => diff.graph.zero(x_dims),
         };
         if wrt.len() == 1 {
-            return Ok(Raw::Matrix(gradient));
+            return Ok((Raw::Matrix(gradient), Recorded::default()));
         }
         let (y, y_dims) = var_node(diff.graph, &wrt[1], var_dims)?;
-        return jacobian(diff, gradient, y, &wrt[1], y_dims);
+        let (raw, read_off) = jacobian(diff, gradient, y, &wrt[1], y_dims)?;
+        return Ok((
+            raw,
+            Recorded {
+                again: Some(gradient),
+                read_off: Some(read_off),
+                ..Recorded::default()
+            },
+        ));
     }
-    jacobian(diff, root, x, &wrt[0], x_dims)
+    let (raw, read_off) = jacobian(diff, root, x, &wrt[0], x_dims)?;
+    Ok((
+        raw,
+        Recorded {
+            read_off: Some(read_off),
+            ..Recorded::default()
+        },
+    ))
 }
 
-/// `∂f[out]/∂x[at]` by forward mode, raised when it has at most two indices.
+/// `∂f[out]/∂x[at]` by forward mode, raised when it has at most two
+/// indices, and how it was read off.
 fn jacobian(
     diff: &mut Differentiator<'_>,
     f: Id,
     x: Id,
     name: &str,
     x_dims: Dims,
-) -> Result<Raw, DeriveError> {
+) -> Result<(Raw, ReadOff), DeriveError> {
     let direction = diff.graph.tangent(name, x_dims.clone());
     let f_dims = diff.graph.dims(f).clone();
     let out = diff.space.fresh_for(&f_dims);
@@ -503,12 +564,23 @@ fn jacobian(
         Some(t) => diff.jacobian_index_form(t, direction, &out, &at)?,
         None => Tensor::new(),
     };
-    if free.len() <= 2 {
-        if let Some(id) = raise(diff.graph, &diff.space, &tensor, &free)? {
-            return Ok(Raw::Matrix(id));
-        }
-    }
-    Ok(Raw::Index(tensor, free))
+    let raised = if free.len() <= 2 {
+        raise(diff.graph, &diff.space, &tensor, &free)?
+    } else {
+        None
+    };
+    let read_off = ReadOff {
+        f,
+        var: name.to_string(),
+        out,
+        at,
+        tensor: tensor.clone(),
+        raised,
+    };
+    Ok(match raised {
+        Some(id) => (Raw::Matrix(id), read_off),
+        None => (Raw::Index(tensor, free), read_off),
+    })
 }
 
 fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Dims>) -> String {
@@ -565,6 +637,7 @@ struct Finished {
     layout: String,
     result: Result<Id, Formula>,
     used: Vec<Used>,
+    recorded: Recorded,
 }
 
 /// How index forms are written: the export options, what a reader knows,
@@ -580,7 +653,7 @@ fn finish(
     writer: &Writer<'_>,
     body_dims: &Dims,
     wrt: &[String],
-    raw: Raw,
+    (raw, mut recorded): (Raw, Recorded),
     var_dims: &dyn Fn(&str) -> Option<Dims>,
     assumptions: &Assumptions,
 ) -> Result<Finished, DeriveError> {
@@ -589,7 +662,12 @@ fn finish(
     let result = match raw {
         // Kept as a DAG node: its written size is checked where it is
         // written ([`Derivation::writable`]).
-        Raw::Matrix(id) => Ok(canonical(graph, id, assumptions, &mut used)?),
+        Raw::Matrix(id) => {
+            recorded.raw = Some(id);
+            let (id, steps) = canonical(graph, id, assumptions, &mut used)?;
+            recorded.simplified = steps;
+            Ok(id)
+        }
         Raw::Index(tensor, free) => {
             writable(tensor.iter().fold(0usize, |n, term| {
                 term.factors.iter().fold(n, |n, f| match f {
@@ -603,7 +681,7 @@ fn finish(
             for mut term in tensor {
                 for f in &mut term.factors {
                     if let Factor::Entry(id, _) = f {
-                        *id = canonical(graph, *id, assumptions, &mut used)?;
+                        *id = canonical(graph, *id, assumptions, &mut used)?.0;
                     }
                 }
                 normalized.push(term);
@@ -628,6 +706,7 @@ fn finish(
         layout,
         result,
         used,
+        recorded,
     })
 }
 
@@ -639,24 +718,25 @@ const MAX_NORMALIZED_NODES: usize = 400;
 /// distinct nodes whose normalisation stays within the simplifier's step
 /// budget; any other as it is. Canonical forms flatten products,
 /// which un-shares subterms; a large result keeps the shared DAG of the
-/// reverse pass instead. The assumptions used are added to `used`.
+/// reverse pass instead. The assumptions used are added to `used`; the
+/// simplifier's steps are returned with the result.
 fn canonical(
     graph: &mut Graph,
     id: Id,
     assumptions: &Assumptions,
     used: &mut Vec<Used>,
-) -> Result<Id, DeriveError> {
+) -> Result<(Id, Vec<RuleStep>), DeriveError> {
     if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
-        return Ok(id);
+        return Ok((id, Vec::new()));
     }
     match crate::simplify::simplify(graph, id, &Limits::default(), assumptions) {
         // Past the simplifier's step budget the result stays as derived:
         // correct, only not in canonical form.
-        Err(GraphError::Limit(_)) => Ok(id),
+        Err(GraphError::Limit(_)) => Ok((id, Vec::new())),
         other => {
             let done = other?;
             used.extend(done.used());
-            Ok(done.id)
+            Ok((done.id, done.steps))
         }
     }
 }

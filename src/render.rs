@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use crate::derive::{Derivation, Derivative, Form};
+pub use crate::proof::label;
+use crate::proof::latex_label;
 use crate::readback::Listing;
 use crate::syntax::{name_repeated, to_expr_string, to_latex, to_unicode, Expr, ExprKind, Formula};
 
@@ -23,21 +25,6 @@ pub struct Presented {
     pub formula: Formula,
     /// `(name, expression)` pairs, in order of first use.
     pub bindings: Vec<(String, Expr)>,
-}
-
-/// The label `∂f/∂X` for a derivative of `expr` (the loss itself when the
-/// whole expression is `L(E)`).
-pub fn label(expr: &Expr, wrt: &[String]) -> String {
-    let f = match &expr.kind {
-        ExprKind::Apply(name, _) => name.clone(),
-        _ => "f".to_string(),
-    };
-    match wrt {
-        [x] => format!("∂{f}/∂{x}"),
-        [x, y] if x == y => format!("∂²{f}/∂{x}²"),
-        [x, y] => format!("∂²{f}/∂{x}∂{y}"),
-        _ => format!("∂{f}"),
-    }
 }
 
 /// Prepares the derivative `k` of `d` for text display: a matrix-form
@@ -226,20 +213,62 @@ pub fn derivation_text(d: &Derivation, flat: bool) -> String {
     out.trim_end().to_string()
 }
 
-/// The derivatives as LaTeX equations, one per line.
+/// The derivatives as LaTeX equations, one per line: the gradient of a
+/// function at a compound argument as `\frac{\partial L}{\partial Y}`,
+/// with `Y` bound after the result.
 pub fn derivation_latex(d: &Derivation) -> String {
     let expr = &d.typed.formula.body;
+    let vars: Vec<String> = d.typed.vars.keys().cloned().collect();
     d.derivatives
         .iter()
-        .map(|x| {
-            format!(
-                "{} = {}",
-                latex_label(&label(expr, &x.wrt)),
-                to_latex(x.formula())
-            )
+        .enumerate()
+        .map(|(k, x)| {
+            let (shown, bindings) = gradient_math(d, k, &vars);
+            let mut line = format!("{} = {}", latex_label(&label(expr, &x.wrt)), shown.latex);
+            for (name, e) in &bindings {
+                line.push_str(&format!(
+                    ", \\quad {name} = {}",
+                    to_latex(&Formula {
+                        lhs: None,
+                        body: e.clone()
+                    })
+                ));
+            }
+            line
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The result of `derivative` with the gradient of each abstract function
+/// written `∂L/∂Y` (the proof's notation), and the arguments named.
+fn gradient_math(
+    d: &Derivation,
+    k: usize,
+    taken: &[String],
+) -> (crate::proof::Math, Vec<(String, Expr)>) {
+    let expr = &d.typed.formula.body;
+    let derivative = &d.derivatives[k];
+    let shown = display(d, k, taken, true);
+    let bindings: Vec<(String, Expr)> = shown
+        .bindings
+        .into_iter()
+        .filter(|(_, e)| expr.loss_arguments().values().any(|a| a == e))
+        .collect();
+    let mut notation = crate::proof::Notation::new(taken.to_vec());
+    for (f, arg) in expr.loss_arguments() {
+        let name = match &arg.kind {
+            ExprKind::Var(v) => Some(v.clone()),
+            _ => bindings
+                .iter()
+                .find(|(_, e)| *e == arg)
+                .map(|(n, _)| n.clone()),
+        };
+        if let Some(name) = name {
+            notation.given(&f, &name);
+        }
+    }
+    (notation.math(derivative.formula()), bindings)
 }
 
 /// The derivation as Markdown: the result in code, as display math, and the
@@ -282,13 +311,4 @@ pub fn derivation_json(d: &Derivation) -> serde_json::Value {
 fn using(d: &Derivative) -> Option<String> {
     let words: Vec<String> = d.assumptions.iter().map(|u| u.to_string()).collect();
     (!words.is_empty()).then(|| format!("using: {}", words.join("; ")))
-}
-
-/// `∂L/∂X` as LaTeX.
-fn latex_label(label: &str) -> String {
-    let body = label.replace('∂', "\\partial ").replace('²', "^2");
-    match body.split_once('/') {
-        Some((num, den)) => format!("\\frac{{{num}}}{{{den}}}"),
-        None => body,
-    }
 }

@@ -1,18 +1,19 @@
 //! Proofs of textbook derivations: each snapshot is reviewed by hand, each
-//! step marked `equals_previous` is evaluated against the step before it at
-//! random values, and each proof's result is confirmed numerically.
+//! proof's self-check must pass on every step (every equality evaluated at
+//! random values), no proof names two nodes alike, and each proof's result
+//! is confirmed numerically.
 //! Snapshots live in the top-level `snapshots/` folder.
 
 use std::collections::BTreeMap;
 
 use matcalc::confirm::{confirm, problem};
-use matcalc::numeric::{
-    draw_sample, evaluate, evaluate_expr, parse_domains, Bindings, CheckConfig, Domain, Loss, Value,
-};
+use matcalc::numeric::{parse_domains, CheckConfig, Domain};
 use matcalc::proof::{
-    concrete, general, render_json, render_latex, render_markdown, render_text, Proof,
+    check, concrete, general, render_json, render_latex, render_markdown, render_text, Checked,
+    Lang, Proof, Say,
 };
-use matcalc::syntax::{to_expr_string, Decls, Expr, ExprKind, Formula, IndexLhs, Span};
+use matcalc::simplify::Assumptions;
+use matcalc::syntax::{to_expr_string, Decls};
 use matcalc::{derive, Derivation, DeriveConfig};
 
 fn settings() -> insta::Settings {
@@ -36,18 +37,14 @@ fn derivation_of_order(
     if !decls.is_empty() {
         declared.extend_from_str(decls).unwrap();
     }
+    let domains = parsed(domains);
     let config = DeriveConfig {
         decls: declared,
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         order,
-        ..Default::default()
+        assumptions: Assumptions::from_domains(&domains),
     };
     let d = derive(text, &config).unwrap();
-    let domains = if domains.is_empty() {
-        BTreeMap::new()
-    } else {
-        parse_domains(domains).unwrap()
-    };
     let reports = confirm(&d, &domains, &CheckConfig::default()).unwrap();
     assert!(reports.iter().all(|r| r.ok()), "{text}: not confirmed");
     // And exactly, where the exact layer can decide (small concrete sizes):
@@ -63,143 +60,85 @@ fn derivation_of_order(
     d
 }
 
-/// The argument of the single call of `L`, if any.
-fn loss_argument(e: &Expr) -> Option<&Expr> {
-    if let ExprKind::Apply(_, args) = &e.kind {
-        return args.first();
-    }
-    e.children().into_iter().find_map(loss_argument)
-}
-
-fn bindings(
+/// Runs the proof's own self-check at the derivation's sample points and
+/// asserts every step passed: each equality held, every other step is a
+/// definition. Gives how many equalities held.
+fn self_check(
     d: &Derivation,
-    wrt: &[String],
-    domains: &BTreeMap<String, Domain>,
-    seed: u64,
-) -> Bindings {
-    let p = problem(&d.typed, wrt, domains);
-    let mut values = draw_sample(&p.vars, &p.domains, seed, 0).unwrap();
-    // The differential `dx` of a variable (forward-mode proofs) is a random
-    // direction of its shape.
-    let directions = draw_sample(&p.vars, &p.domains, seed + 1000, 0).unwrap();
-    for name in wrt {
-        if let Some(v) = directions.get(name) {
-            values
-                .entry(format!("d{name}"))
-                .or_insert_with(|| v.clone());
-        }
-    }
-    let mut b = Bindings {
-        values,
-        sizes: p.sizes,
-        loss: Some(Loss::L2),
-        loss_arguments: BTreeMap::new(),
-    };
-    if let Some(arg) = loss_argument(&d.typed.formula.body) {
-        let value = evaluate_expr(arg, &b).unwrap();
-        b.loss_arguments.insert("L".into(), value);
-    }
-    b
-}
-
-/// A scalar written in index notation (`sum[k](x[k]*x[k])`) is read as an
-/// index form with no free index, which the syntax has no spelling for.
-fn evaluable(f: &Formula) -> Formula {
-    let mut f = f.clone();
-    if f.lhs.is_none() && !f.is_matrix_form() {
-        f.lhs = Some(IndexLhs {
-            name: "s".into(),
-            indices: Vec::new(),
-            span: Span::NONE,
-        });
-    }
-    f
-}
-
-fn entries(v: Value) -> Vec<f64> {
-    match v {
-        Value::Matrix(m) => m.iter().copied().collect(),
-        Value::Tensor(t) => t.iter().copied().collect(),
-    }
-}
-
-fn layout_dims(v: &Value) -> Vec<usize> {
-    match v {
-        Value::Matrix(m) if m.len() == 1 => Vec::new(),
-        Value::Matrix(m) if m.ncols() == 1 => vec![m.nrows()],
-        Value::Matrix(m) => vec![m.nrows(), m.ncols()],
-        Value::Tensor(t) => t.shape().to_vec(),
-    }
-}
-
-/// Evaluates each run of steps joined by `equals_previous` and compares
-/// neighbours; a formula whose size nothing in it fixes (`D[a,b] = 1`) is
-/// sized like the others of its run. Returns how many equalities held.
-fn check_equalities(
-    d: &Derivation,
-    proof: &Proof,
+    proof: &mut Proof,
     wrt: &[String],
     domains: &BTreeMap<String, Domain>,
 ) -> usize {
-    let mut runs: Vec<Vec<&Formula>> = Vec::new();
-    for step in &proof.steps {
-        match runs.last_mut() {
-            Some(run) if step.equals_previous => run.push(&step.formula),
-            _ => runs.push(vec![&step.formula]),
+    let p = problem(&d.typed, wrt, domains);
+    let held =
+        check(proof, &p).unwrap_or_else(|e| panic!("{}: {e}", to_expr_string(&d.typed.formula)));
+    for (n, step) in proof.steps.iter().enumerate() {
+        assert!(
+            matches!(step.checked, Checked::Holds { .. } | Checked::Defines),
+            "{}: step {} ({}) is {:?}",
+            to_expr_string(&d.typed.formula),
+            n + 1,
+            step.rule,
+            step.checked
+        );
+    }
+    held
+}
+
+/// No proof gives one name to two nodes, nor two names to one node.
+fn assert_distinct_names(proof: &Proof) {
+    let names = proof.names();
+    for (k, (name, node)) in names.iter().enumerate() {
+        for (other, other_node) in &names[k + 1..] {
+            assert_ne!(name, other, "{name} names both {node} and {other_node}");
+            assert_ne!(node, other_node, "{node} is named both {name} and {other}");
         }
     }
-    let mut checked = 0;
-    for seed in 1..=3 {
-        let b = bindings(d, wrt, domains, seed);
-        for run in runs.iter().filter(|r| r.len() > 1) {
-            let first: Vec<_> = run
-                .iter()
-                .map(|f| evaluate(&evaluable(f), &b, None).ok())
-                .collect();
-            let dims = first
-                .iter()
-                .flatten()
-                .map(|e| layout_dims(&e.value))
-                .next()
-                .unwrap_or_else(|| {
-                    let run: Vec<String> = run.iter().map(|f| to_expr_string(f)).collect();
-                    panic!("no formula of this run fixes its size: {run:?}")
-                });
-            let values: Vec<Vec<f64>> = run
-                .iter()
-                .zip(first)
-                .map(|(f, e)| {
-                    let e = e.unwrap_or_else(|| {
-                        evaluate(&evaluable(f), &b, Some(&dims))
-                            .unwrap_or_else(|e| panic!("{}: {e}", to_expr_string(f)))
-                    });
-                    entries(e.value)
-                })
-                .collect();
-            for (k, pair) in values.windows(2).enumerate() {
-                assert_eq!(
-                    pair[0].len(),
-                    pair[1].len(),
-                    "{}",
-                    to_expr_string(run[k + 1])
-                );
-                for (p, q) in pair[0].iter().zip(&pair[1]) {
-                    assert!(
-                        (p - q).abs() <= 1e-9 * (1.0 + p.abs()),
-                        "{} ≠ {}",
-                        to_expr_string(run[k]),
-                        to_expr_string(run[k + 1])
-                    );
-                }
-                checked += 1;
-            }
-        }
+}
+
+/// The proof in every format and language.
+fn every_rendering(proof: &Proof) -> String {
+    let mut out = String::new();
+    for lang in [Lang::En, Lang::Ko] {
+        out.push_str(&format!(
+            "--- text {lang:?}\n{}--- markdown {lang:?}\n{}--- latex {lang:?}\n{}",
+            render_text(proof, lang),
+            render_markdown(proof, lang),
+            render_latex(proof, lang)
+        ));
     }
-    checked
+    out
 }
 
 fn snapshot_general(name: &str, text: &str, decls: &str, domains: &str, wrt: &[&str]) {
     snapshot_general_of_order(name, text, decls, domains, wrt, 1);
+}
+
+/// Like [`snapshot_general`], in English and Korean, text, Markdown and
+/// LaTeX.
+fn snapshot_all(name: &str, text: &str, domains: &str, wrt: &[&str]) {
+    let d = derivation(text, "", domains, wrt);
+    let domains = parsed(domains);
+    let mut out = String::new();
+    for (k, derivative) in d.derivatives.iter().enumerate() {
+        let mut proof = general(&d.record(k).unwrap()).unwrap();
+        assert!(self_check(&d, &mut proof, &derivative.wrt, &domains) > 0);
+        assert_distinct_names(&proof);
+        out.push_str(&format!(
+            "∂/∂{}\n{}\n",
+            derivative.wrt.join("∂"),
+            every_rendering(&proof)
+        ));
+    }
+    settings().bind(|| insta::assert_snapshot!(name, out));
+}
+
+fn parsed(domains: &str) -> BTreeMap<String, Domain> {
+    if domains.is_empty() {
+        BTreeMap::new()
+    } else {
+        parse_domains(domains).unwrap()
+    }
 }
 
 fn snapshot_general_of_order(
@@ -213,26 +152,22 @@ fn snapshot_general_of_order(
     let d = derivation_of_order(text, decls, domains, wrt, order);
     let mut out = String::new();
     for (k, derivative) in d.derivatives.iter().enumerate() {
-        let proof = general(&d, k).unwrap();
-        let domains = if domains.is_empty() {
-            BTreeMap::new()
-        } else {
-            parse_domains(domains).unwrap()
-        };
-        assert!(check_equalities(&d, &proof, &derivative.wrt, &domains) > 0);
+        let mut proof = general(&d.record(k).unwrap()).unwrap();
+        assert!(self_check(&d, &mut proof, &derivative.wrt, &parsed(domains)) > 0);
+        assert_distinct_names(&proof);
         assert_eq!(
             proof.steps.last().unwrap().formula,
             *derivative.formula(),
             "a proof ends with the result"
         );
         assert_eq!(
-            render_json(&proof).as_array().unwrap().len(),
+            render_json(&proof, Lang::En).as_array().unwrap().len(),
             proof.steps.len()
         );
         out.push_str(&format!(
             "∂/∂{}\n{}\n",
             derivative.wrt.join("∂"),
-            render_text(&proof)
+            render_text(&proof, Lang::En)
         ));
     }
     settings().bind(|| insta::assert_snapshot!(name, out));
@@ -267,7 +202,7 @@ fn hessian_of_least_squares() {
 
 #[test]
 fn affine_layer() {
-    snapshot_general("affine", "L(X*W + B)", "", "", &["X", "W", "B"]);
+    snapshot_all("affine", "L(X*W + B)", "", &["X", "W", "B"]);
 }
 
 #[test]
@@ -277,12 +212,12 @@ fn broadcast_bias() {
 
 #[test]
 fn relu() {
-    snapshot_general("relu", "L(relu(X))", "", "", &["X"]);
+    snapshot_all("relu", "L(relu(X))", "", &["X"]);
 }
 
 #[test]
 fn sigmoid() {
-    snapshot_general("sigmoid", "sum(sigmoid(X))", "", "", &["X"]);
+    snapshot_all("sigmoid", "sum(sigmoid(X))", "", &["X"]);
 }
 
 #[test]
@@ -303,12 +238,22 @@ fn log_det() {
 #[test]
 fn softmax_with_loss() {
     // Deep Learning from Scratch ch. 5.6.3: Softmax-with-Loss.
-    snapshot_general(
+    snapshot_all(
         "softmax_with_loss",
         "-y'*log(softmax(x))",
-        "",
         "y: onehot",
         &["x"],
+    );
+}
+
+#[test]
+fn two_layer_net() {
+    // Deep Learning from Scratch ch. 5.7: Affine-ReLU-Affine.
+    snapshot_all(
+        "two_layer_net",
+        "L(relu(X*W1 + b1')*W2 + b2')",
+        "",
+        &["W1", "W2"],
     );
 }
 
@@ -388,15 +333,11 @@ fn snapshot_concrete(
         .iter()
         .map(|(n, dims)| (n.to_string(), dims.to_vec()))
         .collect();
-    let proof = concrete(&d, 0, &sizes).unwrap();
+    let proof = concrete(&d.record(0).unwrap(), &sizes).unwrap();
     let last = proof.steps.last().unwrap();
     assert_eq!(last.rule, "exact-check");
-    assert!(
-        last.text.contains("verified exactly for these sizes"),
-        "{}",
-        last.text
-    );
-    settings().bind(|| insta::assert_snapshot!(name, render_text(&proof)));
+    assert_eq!(last.say, Say::Verdict { agrees: true });
+    settings().bind(|| insta::assert_snapshot!(name, every_rendering(&proof)));
 }
 
 #[test]
@@ -412,6 +353,18 @@ fn affine_concrete() {
 }
 
 #[test]
+fn affine_concrete_w() {
+    snapshot_concrete(
+        "affine_concrete_w_2x2_2x3",
+        "L(X*W + B)",
+        "",
+        "",
+        "W",
+        &[("X", &[2, 2]), ("W", &[2, 3])],
+    );
+}
+
+#[test]
 fn trace_concrete_smallest_sizes() {
     snapshot_concrete("trace_axb_concrete", "tr(A*X*B)", "", "", "X", &[]);
 }
@@ -420,7 +373,7 @@ fn trace_concrete_smallest_sizes() {
 fn inconsistent_sizes_are_refused() {
     let d = derivation("L(X*W + B)", "", "", &["X"]);
     let sizes = BTreeMap::from([("X".to_string(), vec![2, 2]), ("W".to_string(), vec![3, 3])]);
-    assert!(concrete(&d, 0, &sizes).is_err());
+    assert!(concrete(&d.record(0).unwrap(), &sizes).is_err());
 }
 
 #[test]
@@ -440,10 +393,7 @@ fn cli_writes_both_proofs_in_json() {
         .last()
         .unwrap()
         .clone();
-    assert!(last["text"]
-        .as_str()
-        .unwrap()
-        .contains("verified exactly for these sizes"));
+    assert!(last["text"].as_str().unwrap().contains("verified exactly"));
 }
 
 #[test]
@@ -456,14 +406,6 @@ fn broadcast_bias_concrete() {
         "b",
         &[("X", &[2, 2]), ("W", &[2, 3])],
     );
-}
-
-#[test]
-fn markdown_and_latex() {
-    let d = derivation("L(X*W + B)", "", "", &["X"]);
-    let proof = general(&d, 0).unwrap();
-    let out = format!("{}\n---\n{}", render_markdown(&proof), render_latex(&proof));
-    settings().bind(|| insta::assert_snapshot!("affine_markdown_latex", out));
 }
 
 /// Every first-order corpus case that derives has a general proof that
@@ -523,7 +465,9 @@ fn prove_corpus(order: u8) -> (usize, usize) {
         let Ok(d) = derive(case["expr"].as_str().unwrap(), &config) else {
             continue;
         };
-        let proof = general(&d, 0).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+        let mut proof =
+            general(&d.record(0).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+        assert_distinct_names(&proof);
         let domains: BTreeMap<String, Domain> = case["domain"]
             .as_object()
             .unwrap()
@@ -535,7 +479,7 @@ fn prove_corpus(order: u8) -> (usize, usize) {
                 )
             })
             .collect();
-        equalities += check_equalities(&d, &proof, &d.derivatives[0].wrt, &domains);
+        equalities += self_check(&d, &mut proof, &d.derivatives[0].wrt, &domains);
         assert_eq!(
             proof.steps.last().unwrap().formula,
             *d.derivatives[0].formula()

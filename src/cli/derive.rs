@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use matcalc::backprop::{backprop, Backprop};
 use matcalc::batch::derive_cases;
 use matcalc::codegen::{python_module, CodegenConfig, Target};
-use matcalc::confirm::confirm;
+use matcalc::confirm::{confirm, problem};
 use matcalc::derive::{derive, Derivation, DeriveConfig};
 use matcalc::numeric::{parse_domains, CheckConfig, CheckReport, Domain};
 use matcalc::proof::{
-    concrete, general, render_json, render_latex, render_markdown, render_text, Proof, ProofError,
+    check, concrete, general, render_json, render_latex, render_markdown, render_text, Lang, Proof,
+    ProofError,
 };
 use matcalc::readback::Listing;
 use matcalc::render;
@@ -99,9 +100,31 @@ pub struct DeriveArgs {
     #[arg(long, conflicts_with_all = ["cases", "order"])]
     backprop: bool,
 
+    /// The language of the proofs: en (English) or ko (Korean, 한국어).
+    #[arg(long, value_enum, default_value_t = ProofLang::En)]
+    lang: ProofLang,
+
     /// With --cases: add the seconds each case took.
     #[arg(long)]
     timings: bool,
+}
+
+/// The languages of `--lang`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProofLang {
+    /// English.
+    En,
+    /// Korean (한국어).
+    Ko,
+}
+
+impl From<ProofLang> for Lang {
+    fn from(lang: ProofLang) -> Lang {
+        match lang {
+            ProofLang::En => Lang::En,
+            ProofLang::Ko => Lang::Ko,
+        }
+    }
 }
 
 impl Run for DeriveArgs {
@@ -161,6 +184,7 @@ impl Run for DeriveArgs {
             derivation,
             checks,
             proofs,
+            lang: self.lang.into(),
             failure,
             codegen,
             source,
@@ -220,18 +244,26 @@ impl DeriveArgs {
         }
         let sizes = self.concrete.as_deref().map(concrete_sizes).transpose()?;
         let failed = |e: ProofError| {
-            CliError::new(
-                ErrorKind::Unsupported,
-                Diagnostic::new(e.to_string()),
-                source,
-            )
+            let kind = match e {
+                // A step that does not hold is a bug, never a proof.
+                ProofError::Refuted { .. } => ErrorKind::Internal,
+                _ => ErrorKind::Unsupported,
+            };
+            CliError::new(kind, Diagnostic::new(e.to_string()), source)
         };
+        let domains = domains(self.domain.as_deref())?;
         let mut proofs = Vec::new();
         for (k, d) in derivation.derivatives.iter().enumerate() {
             let wrt = d.wrt.join(", ");
-            proofs.push((wrt.clone(), general(derivation, k).map_err(failed)?));
+            let record = derivation
+                .record(k)
+                .ok_or(ProofError::NoDerivative(k))
+                .map_err(failed)?;
+            let mut proof = general(&record).map_err(failed)?;
+            check(&mut proof, &problem(&derivation.typed, &d.wrt, &domains)).map_err(failed)?;
+            proofs.push((wrt.clone(), proof));
             if let (Some(sizes), Some(text)) = (&sizes, &self.concrete) {
-                match concrete(derivation, k, sizes) {
+                match concrete(&record, sizes) {
                     Ok(proof) => proofs.push((format!("{wrt}; {text}"), proof)),
                     Err(e) if e.is_limit() => {
                         let diagnostic = Diagnostic::new(e.to_string()).with_help(
@@ -322,6 +354,8 @@ struct Derived {
     derivation: Derivation,
     checks: Option<Vec<CheckReport>>,
     proofs: Option<Vec<(String, Proof)>>,
+    /// The language of the proofs.
+    lang: Lang,
     /// Domains, declarations and command line for `--format numpy|jax`.
     codegen: CodegenConfig,
     source: String,
@@ -339,14 +373,14 @@ impl Derived {
     fn proofs(
         &self,
         heading: &dyn Fn(&str) -> String,
-        render: &dyn Fn(&Proof) -> String,
+        render: &dyn Fn(&Proof, Lang) -> String,
     ) -> String {
         let Some(proofs) = &self.proofs else {
             return String::new();
         };
         let mut out = String::new();
         for (label, p) in proofs {
-            out.push_str(&format!("\n\n{}\n{}", heading(label), render(p)));
+            out.push_str(&format!("\n\n{}\n{}", heading(label), render(p, self.lang)));
         }
         out.trim_end().to_string()
     }
@@ -463,7 +497,7 @@ impl Derived {
         if let Some(proofs) = &self.proofs {
             doc["proofs"] = proofs
                 .iter()
-                .map(|(label, p)| serde_json::json!({"of": label, "steps": render_json(p)}))
+                .map(|(label, p)| serde_json::json!({"of": label, "steps": render_json(p, self.lang)}))
                 .collect();
         }
         doc

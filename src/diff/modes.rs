@@ -16,8 +16,8 @@ use crate::index::{
     Tensor,
 };
 
-/// One local derivation: the index form before raising and the matrix node
-/// it raised to.
+/// One local derivation, as a proof writes it: the local derivative, the
+/// chain rule before and after contracting, and the matrix node it raised to.
 #[derive(Clone, Debug)]
 pub struct Step {
     /// `reverse` (an adjoint contribution) or `forward` (a tangent term).
@@ -26,6 +26,17 @@ pub struct Step {
     pub node: Id,
     /// The operand the derivative flows to (reverse) or from (forward).
     pub child: Id,
+    /// The gradient arriving at `node` (reverse) or the differential of
+    /// `child` (forward).
+    pub incoming: Id,
+    /// The entry of `node` (`out`) and of `child` (`at`).
+    pub out: Vec<Ix>,
+    /// See `out`.
+    pub at: Vec<Ix>,
+    /// The local derivative `∂node[out]/∂child[at]`.
+    pub local: Tensor,
+    /// The chain rule: `incoming` summed against `local`, not contracted.
+    pub chained: Tensor,
     /// The contracted index form.
     pub index_form: Tensor,
     /// Its free indices, in order.
@@ -62,19 +73,33 @@ impl<'g> Differentiator<'g> {
         }
     }
 
+    /// Contracts and raises one local step, `incoming` through the local
+    /// derivative `local` of `node` by `child`, and records it.
     fn raise_step(
         &mut self,
         mode: &'static str,
-        node: Id,
-        child: Id,
-        tensor: Tensor,
-        free: &[Ix],
+        (node, child, incoming): (Id, Id, Id),
+        (out, at): (Vec<Ix>, Vec<Ix>),
+        local: Tensor,
     ) -> Result<Option<Id>, DiffError> {
-        let tensor = collect(contract(tensor, &self.space));
+        let (chained, free) = if mode == "reverse" {
+            let mut t = product(&entry(self.graph, incoming, &out), &local);
+            for term in &mut t {
+                term.sums.extend_from_slice(&out);
+            }
+            (t, at.clone())
+        } else {
+            let mut t = product(&local, &entry(self.graph, incoming, &at));
+            for term in &mut t {
+                term.sums.extend_from_slice(&at);
+            }
+            (t, out.clone())
+        };
+        let tensor = collect(contract(chained.clone(), &self.space));
         if tensor.is_empty() {
             return Ok(None);
         }
-        let raised = raise(self.graph, &self.space, &tensor, free)?.ok_or_else(|| {
+        let raised = raise(self.graph, &self.space, &tensor, &free)?.ok_or_else(|| {
             DiffError::Unsupported(format!(
                 "the {mode} step through `{}` has no matrix form",
                 node_name(self.graph.node(node))
@@ -91,8 +116,13 @@ impl<'g> Differentiator<'g> {
             mode,
             node,
             child,
+            incoming,
+            out,
+            at,
+            local,
+            chained,
             index_form: tensor,
-            free: free.to_vec(),
+            free,
             result: raised,
         });
         Ok(Some(raised))
@@ -121,11 +151,9 @@ impl<'g> Differentiator<'g> {
                 let out = self.space.fresh_for(&self.graph.dims(node).clone());
                 let at = self.space.fresh_for(&self.graph.dims(child).clone());
                 let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
-                let mut tensor = product(&entry(self.graph, g, &out), &local);
-                for term in &mut tensor {
-                    term.sums.extend_from_slice(&out);
-                }
-                if let Some(contribution) = self.raise_step("reverse", node, child, tensor, &at)? {
+                if let Some(contribution) =
+                    self.raise_step("reverse", (node, child, g), (out, at), local)?
+                {
                     let total = match adjoint.get(&child) {
                         Some(&prev) => {
                             self.graph
@@ -179,11 +207,9 @@ impl<'g> Differentiator<'g> {
                 let out = self.space.fresh_for(&self.graph.dims(node).clone());
                 let at = self.space.fresh_for(&self.graph.dims(child).clone());
                 let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
-                let mut tensor = product(&local, &entry(self.graph, dc, &at));
-                for term in &mut tensor {
-                    term.sums.extend_from_slice(&at);
-                }
-                if let Some(part) = self.raise_step("forward", node, child, tensor, &out)? {
+                if let Some(part) =
+                    self.raise_step("forward", (node, child, dc), (out, at), local)?
+                {
                     parts.push(part);
                 }
             }

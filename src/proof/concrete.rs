@@ -3,17 +3,17 @@
 //! expanded with `exact`, the derivative of every entry by the first entry
 //! of the variable, the chain rule for that entry as a sum, the whole
 //! gradient, the matrix-form result expanded to the same entries, and the
-//! exact verdict. Invariant: every entry shown is computed by the `exact`
-//! layer, never typed in; uses `syntax`, `shape`, `exact` and `derive`.
+//! exact verdict. Matrices are written as `pmatrix` in LaTeX. Invariant:
+//! every entry shown is computed by the `exact` layer, never typed in; uses
+//! `syntax`, `shape`, `numeric` and `exact`.
 
 use std::collections::BTreeMap;
 
-use super::{Proof, ProofError, ProofStep};
-use crate::derive::Derivation;
-use crate::exact::{smallest_sizes, Budget, Scalar, Session, Tensor};
+use super::{Checked, Math, Notation, Proof, ProofError, ProofStep, Record, Say};
+use crate::exact::{smallest_sizes, Budget, ExactVerdict, Scalar, Session, Tensor};
 use crate::numeric::Problem;
-use crate::shape::Dim;
-use crate::syntax::{to_unicode, Expr, ExprKind, Formula};
+use crate::shape::{Dim, Typed};
+use crate::syntax::{to_latex, to_unicode, Expr, ExprKind, Formula};
 
 /// The concrete proof of derivative `k` of `d` for the variable dims in
 /// `sizes` (`X → [2,2]`); symbols not fixed by them get the smallest sizes
@@ -25,16 +25,15 @@ use crate::syntax::{to_unicode, Expr, ExprKind, Formula};
 /// let config = DeriveConfig { wrt: vec!["X".into()], order: 1, ..Default::default() };
 /// let d = derive("L(X*W + B)", &config).unwrap();
 /// let sizes = BTreeMap::from([("X".to_string(), vec![2, 2]), ("W".to_string(), vec![2, 3])]);
-/// let proof = matcalc::proof::concrete(&d, 0, &sizes).unwrap();
-/// assert!(proof.steps.last().unwrap().text.contains("verified exactly"));
+/// let proof = matcalc::proof::concrete(&d.record(0).unwrap(), &sizes).unwrap();
+/// let last = proof.steps.last().unwrap();
+/// assert_eq!(last.say, matcalc::proof::Say::Verdict { agrees: true });
 /// ```
 pub fn concrete(
-    d: &Derivation,
-    k: usize,
+    record: &Record<'_>,
     sizes: &BTreeMap<String, Vec<usize>>,
 ) -> Result<Proof, ProofError> {
-    let derivative = d.derivatives.get(k).ok_or(ProofError::NoDerivative(k))?;
-    let problem = concrete_problem(d, &derivative.wrt, sizes)?;
+    let problem = concrete_problem(record.typed, record.wrt, sizes)?;
     let limit = |why: String| ProofError::ConcreteLimit {
         sizes: describe_sizes(&problem),
         why,
@@ -51,7 +50,7 @@ pub fn concrete(
              concrete proof writes out"
         )));
     }
-    written(d, derivative, &problem).map_err(|e| match e {
+    written(record, &problem).map_err(|e| match e {
         ProofError::Exact(e) if e.is_budget() => limit(e.to_string()),
         other => other,
     })
@@ -79,145 +78,243 @@ fn describe_sizes(problem: &Problem) -> String {
         .join(", ")
 }
 
-/// The steps of the concrete proof of `derivative` for `problem`.
-fn written(
-    d: &Derivation,
-    derivative: &crate::derive::Derivative,
-    problem: &Problem,
-) -> Result<Proof, ProofError> {
+/// The steps of the concrete proof of the recorded derivative for
+/// `problem`.
+fn written(record: &Record<'_>, problem: &Problem) -> Result<Proof, ProofError> {
     let session = Session::new(problem, Budget::default())?;
     let cx = session.context();
-    let body = &d.typed.formula.body;
-    let mut steps = Vec::new();
+    let body = &record.typed.formula.body;
+    let mut steps: Vec<ProofStep> = Vec::new();
     for name in appearance(body) {
         let var = Expr::var(&name);
-        steps.push(step(
-            "entries",
-            format!("{name} = {}", matrix(&session.expand(&var)?)),
-            &var,
-        ));
+        let binding = equation(&[word(&name), matrix(&session.expand(&var)?)]);
+        steps.push(step("entries", Say::Entries { binding }, &var));
     }
     let call = loss_call(body);
     let inner = call.map_or(body, |(_, arg)| arg);
     let inner_entries = session.expand(inner)?;
-    steps.push(step(
-        "expand",
-        format!("Y = {} = {}", show(inner), matrix(&inner_entries)),
-        inner,
-    ));
+    let binding = equation(&[word("Y"), show(inner), matrix(&inner_entries)]);
+    steps.push(step("expand", Say::Expanded { binding }, inner));
+    let f = call.map_or("f", |(name, _)| name);
+    let mut notation = Notation::new(Vec::new());
+    if call.is_some() {
+        notation.given(f, "Y");
+    }
+    let by_y = Math {
+        unicode: format!("∂{f}/∂Y"),
+        latex: format!("\\frac{{\\partial {f}}}{{\\partial Y}}"),
+    };
     if let Some((name, _)) = call {
         let gradient = Expr::new(ExprKind::Grad(name.to_string(), Vec::new()));
-        steps.push(step(
-            "given-gradient",
-            format!(
-                "The gradient of {name} at Y is given entry by entry: d{name} = {}",
-                matrix(&session.expand(&gradient)?)
-            ),
-            &gradient,
-        ));
+        let binding = equation(&[by_y.clone(), matrix(&session.expand(&gradient)?)]);
+        let say = Say::GivenEntries {
+            f: name.to_string(),
+            binding,
+        };
+        steps.push(step("given-gradient", say, &gradient));
     }
-    let wrt = &derivative.wrt[0];
+    let wrt = &record.wrt[0];
     let first = vec![0; problem.vars[wrt].len()];
     let z = cx.entry(wrt, &first);
-    let z_name = Scalar::atom(z.clone()).to_string();
+    let z_name = scalar(&Scalar::atom(z.clone()));
     let by_z: Vec<Scalar> = inner_entries
         .data()
         .iter()
         .map(|s| cx.derivative(s, &z))
         .collect::<Result<_, _>>()?;
     let by_z = Tensor::new(inner_entries.shape().to_vec(), by_z).ok_or(ProofError::Shape)?;
+    let partial = |top: &str, top_latex: &str| Math {
+        unicode: format!("∂{top}/∂{}", z_name.unicode),
+        latex: format!(
+            "\\frac{{\\partial {top_latex}}}{{\\partial {}}}",
+            z_name.latex
+        ),
+    };
+    let equation_z = equation(&[partial("Y", "Y"), matrix(&by_z)]);
     steps.push(step(
         "entry-derivative",
-        format!("∂Y/∂{z_name} = {}", matrix(&by_z)),
+        Say::EntryDerivative {
+            equation: equation_z,
+        },
         inner,
     ));
     let whole = session.expand(body)?;
-    if let (Some(_), [f]) = (call, whole.data()) {
+    if let (Some(_), [value]) = (call, whole.data()) {
+        let sum = Math {
+            unicode: format!("Σ (∂{f}/∂y)·(∂y/∂{})", z_name.unicode),
+            latex: format!(
+                "\\sum_{{y \\in Y}} \\frac{{\\partial {f}}}{{\\partial y}} \\frac{{\\partial y}}{{\\partial {}}}",
+                z_name.latex
+            ),
+        };
+        let chain = equation(&[partial(f, f), sum, scalar(&cx.derivative(value, &z)?)]);
         steps.push(step(
             "chain-rule",
-            format!(
-                "∂f/∂{z_name} = Σ (∂f/∂y)·(∂y/∂{z_name}) over the entries y of Y = {}",
-                cx.derivative(f, &z)?
-            ),
+            Say::EntryChain { equation: chain },
             body,
         ));
     }
     let reference = session.reference()?;
+    let whole_label = Math {
+        unicode: format!("∂{f}/∂{wrt}"),
+        latex: format!("\\frac{{\\partial {f}}}{{\\partial {wrt}}}"),
+    };
+    let every = equation(&[whole_label, matrix(reference)]);
     steps.push(step(
         "entry-by-entry",
-        format!(
-            "Repeating this for every entry: ∂f/∂{wrt} = {}",
-            matrix(reference)
-        ),
+        Say::EveryEntry { equation: every },
         body,
     ));
-    let result = derivative.formula();
+    let result = record.result;
     let layout = reference.shape().to_vec();
     let claimed = session.expand_formula(result, Some(&layout))?;
-    steps.push(ProofStep {
-        rule: "factorise",
-        text: format!(
-            "The matrix-form result {} has these entries: {}",
-            to_unicode(result),
-            matrix(&claimed)
-        ),
-        formula: result.clone(),
-        equals_previous: false,
-    });
+    let shown = notation.math(result);
+    let factorised = equation(&[shown, matrix(&claimed)]);
+    steps.push(step(
+        "factorise",
+        Say::Factorise {
+            equation: factorised,
+        },
+        &result.body,
+    ));
     let verdict = session.verify(result)?;
-    steps.push(ProofStep {
-        rule: "exact-check",
-        text: format!("Compared entry by entry: {}.", verdict.sentence()),
-        formula: result.clone(),
-        equals_previous: false,
-    });
+    let agrees = matches!(verdict, ExactVerdict::Equal);
+    steps.push(step("exact-check", Say::Verdict { agrees }, &result.body));
+    for step in &mut steps {
+        step.shown = notation.math(&step.formula);
+    }
     Ok(Proof { steps })
 }
 
-fn step(rule: &'static str, text: String, expr: &Expr) -> ProofStep {
+fn step(rule: &'static str, say: Say, expr: &Expr) -> ProofStep {
+    let formula = Formula {
+        lhs: None,
+        body: expr.clone(),
+    };
     ProofStep {
         rule,
-        text,
-        formula: Formula {
-            lhs: None,
-            body: expr.clone(),
+        say,
+        shown: Math {
+            unicode: to_unicode(&formula),
+            latex: to_latex(&formula),
         },
+        formula,
         equals_previous: false,
+        same_as: None,
+        checked: Checked::Defines,
     }
 }
 
-fn show(expr: &Expr) -> String {
-    to_unicode(&Formula {
-        lhs: None,
-        body: expr.clone(),
-    })
+/// A name, the same in both notations.
+fn word(name: &str) -> Math {
+    Math {
+        unicode: name.to_string(),
+        latex: name.to_string(),
+    }
 }
 
-/// `[[a, b], [c, d]]`; a vector as one bracket, a scalar bare.
-fn matrix(t: &Tensor<Scalar>) -> String {
+/// `a = b = c`.
+fn equation(parts: &[Math]) -> Math {
+    let join = |f: &dyn Fn(&Math) -> &str| parts.iter().map(f).collect::<Vec<_>>().join(" = ");
+    Math {
+        unicode: join(&|m| &m.unicode),
+        latex: join(&|m| &m.latex),
+    }
+}
+
+fn show(expr: &Expr) -> Math {
+    let formula = Formula {
+        lhs: None,
+        body: expr.clone(),
+    };
+    Math {
+        unicode: to_unicode(&formula),
+        latex: to_latex(&formula),
+    }
+}
+
+/// An exact entry in both notations.
+fn scalar(s: &Scalar) -> Math {
+    let unicode = s.to_string();
+    Math {
+        latex: unicode_to_latex(&unicode),
+        unicode,
+    }
+}
+
+/// The exact layer's Unicode for an entry (`x₁₁·w₁₂ − ∂L/∂y₁₁`) as LaTeX.
+fn unicode_to_latex(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let script = |c: char| {
+            "₀₁₂₃₄₅₆₇₈₉"
+                .chars()
+                .position(|d| d == c)
+                .map(|n| (n, '_'))
+                .or_else(|| "⁰¹²³⁴⁵⁶⁷⁸⁹".chars().position(|d| d == c).map(|n| (n, '^')))
+        };
+        if let Some((digit, mark)) = script(c) {
+            let mut run = digit.to_string();
+            while let Some((d, m)) = chars.peek().and_then(|&c| script(c)) {
+                if m != mark {
+                    break;
+                }
+                run.push_str(&d.to_string());
+                chars.next();
+            }
+            out.push_str(&format!("{mark}{{{run}}}"));
+            continue;
+        }
+        match c {
+            '·' => out.push_str(" \\cdot "),
+            '−' => out.push('-'),
+            '∂' => out.push_str("\\partial "),
+            '⁻' => out.push_str("^{-}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A matrix of exact entries: `[[a, b], [c, d]]` in Unicode, `pmatrix` in
+/// LaTeX; a scalar bare.
+fn matrix(t: &Tensor<Scalar>) -> Math {
     let cols = match t.shape() {
         [_, c] => *c,
         _ => 1,
     };
-    let rows: Vec<String> = t
-        .data()
-        .chunks(cols.max(1))
+    let cells: Vec<Math> = t.data().iter().map(scalar).collect();
+    if let [only] = cells.as_slice() {
+        return only.clone();
+    }
+    let rows: Vec<&[Math]> = cells.chunks(cols.max(1)).collect();
+    let unicode_row = |row: &[Math]| {
+        let cells: Vec<&str> = row.iter().map(|m| m.unicode.as_str()).collect();
+        cells.join(", ")
+    };
+    let unicode = if cols == 1 {
+        format!("[{}]", unicode_row(&cells))
+    } else {
+        let rows: Vec<String> = rows
+            .iter()
+            .map(|r| format!("[{}]", unicode_row(r)))
+            .collect();
+        format!("[{}]", rows.join(", "))
+    };
+    let latex_rows: Vec<String> = rows
+        .iter()
         .map(|row| {
-            let cells: Vec<String> = row.iter().map(Scalar::to_string).collect();
-            format!("[{}]", cells.join(", "))
+            let cells: Vec<&str> = row.iter().map(|m| m.latex.as_str()).collect();
+            cells.join(" & ")
         })
         .collect();
-    match (t.data().len(), cols) {
-        (1, _) => t.data()[0].to_string(),
-        (_, 1) => format!(
-            "[{}]",
-            t.data()
-                .iter()
-                .map(Scalar::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+    Math {
+        unicode,
+        latex: format!(
+            "\\begin{{pmatrix}} {} \\end{{pmatrix}}",
+            latex_rows.join(" \\\\ ")
         ),
-        _ => format!("[{}]", rows.join(", ")),
     }
 }
 
@@ -249,15 +346,14 @@ fn appearance(e: &Expr) -> Vec<String> {
 
 /// The variables' layout dims: those given, and the smallest sizes that
 /// fit for the symbols they leave open.
-fn concrete_problem(
-    d: &Derivation,
+pub fn concrete_problem(
+    typed: &Typed,
     wrt: &[String],
     given: &BTreeMap<String, Vec<usize>>,
 ) -> Result<Problem, ProofError> {
     let mut bound: BTreeMap<String, usize> = BTreeMap::new();
     for (name, dims) in given {
-        let shape = d
-            .typed
+        let shape = typed
             .vars
             .get(name)
             .ok_or_else(|| ProofError::Sizes(format!("`{name}` is not a variable")))?;
@@ -287,8 +383,7 @@ fn concrete_problem(
             }
         }
     }
-    let open: Vec<Dim> = d
-        .typed
+    let open: Vec<Dim> = typed
         .vars
         .values()
         .flat_map(|s| [s.rows.clone(), s.cols.clone()])
@@ -300,8 +395,7 @@ fn concrete_problem(
         Dim::Fixed(n) => *n,
         Dim::Named(s) => bound[s],
     };
-    let vars = d
-        .typed
+    let vars = typed
         .vars
         .iter()
         .map(|(name, s)| {
@@ -310,7 +404,7 @@ fn concrete_problem(
         })
         .collect();
     Ok(Problem {
-        expr: d.typed.formula.body.clone(),
+        expr: typed.formula.body.clone(),
         vars,
         wrt: wrt.to_vec(),
         domains: BTreeMap::new(),

@@ -1,38 +1,39 @@
 //! Proofs: the derivation a textbook reader needs, step by step.
 //!
-//! [`general`] replays the reverse pass of a [`Derivation`] for one variable
-//! and writes every local step out: the node entry by entry (`index::lower`),
-//! the chain rule through the adjoint with the local derivative in Kronecker
-//! deltas (`diff::partial`), the contraction of the deltas
-//! (`index::contract`) and the recognition of the remaining sums as matrix
-//! operations (`index::raise`). A derivative taken in forward mode (a
-//! Jacobian, or a Hessian: the gradient's proof, then the gradient
-//! differentiated again) replays `Differentiator::tangent`: the differential
-//! of every node in terms of its operands' differentials, each raised to
-//! matrix form, then the derivative read off the last differential
-//! (`Differentiator::jacobian_index_form`). Nothing is special-cased per
-//! expression.
+//! [`general`] writes out the [`Record`] of one derivative: every local step
+//! of the reverse pass (or of the forward pass, for a Jacobian, or both for
+//! a Hessian) as the engine took it — the node named and written entry by
+//! entry, its partial derivatives in Kronecker deltas, the chain rule, the
+//! contraction of the deltas (naming the indices contracted) and the matrix
+//! form the sums were recognised as — then the simplifier's rule steps,
+//! then the result. Nothing is re-derived and nothing is special-cased per
+//! expression. Every intermediate gets its own name (Y, Z, U, V, Y₁, …).
+//! [`check`] evaluates every equality a proof states at random points.
 //! Invariant: a step marked `equals_previous` states the same value as the
-//! step before it (the tests evaluate both); the library never prints.
-//! Uses `syntax`, `index`, `diff` and `derive`.
+//! step before it; a step with `same_as` states the same value as that
+//! formula; the library never prints. Uses `syntax`, `shape`, `numeric`,
+//! `index`, `diff`, `simplify` and `exact`; never a later layer.
 
+mod check;
 mod concrete;
+mod record;
 mod render;
+mod sentences;
 mod written;
 
-pub use concrete::{concrete, MAX_CONCRETE_ENTRIES};
-pub use render::{render_json, render_latex, render_markdown, render_text};
-pub use written::IndexNames;
+pub use check::{check, Checked, CHECK_SEEDS};
+pub use concrete::{concrete, concrete_problem, MAX_CONCRETE_ENTRIES};
+pub use record::{ReadOff, Record};
+pub use render::{render_json, render_latex, render_markdown, render_text, Format};
+pub use sentences::{sentence, Lang, Math, Say};
+pub use written::{label, latex_label, IndexNames, Notation};
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
-use crate::derive::Derivation;
-use crate::diff::{partial, DiffError, Differentiator};
 use crate::index::{
-    bare_gradients, collect, contract, entry, lower, product, raise, ExportOptions, Factor, Graph,
-    Id, IndexSpace, Ix, Node, Tensor,
+    bare_gradients, entry, lower, ExportOptions, Factor, Graph, Id, IndexSpace, Ix, Node, Tensor,
 };
-use crate::syntax::{to_unicode, BinOp, Expr, Formula};
+use crate::syntax::{BinOp, Formula};
 use written::{index_formula, matrix_formula};
 
 /// One step of a proof.
@@ -40,12 +41,27 @@ use written::{index_formula, matrix_formula};
 pub struct ProofStep {
     /// The rule applied, kebab-case (`index-expand`, `chain-rule`, …).
     pub rule: &'static str,
-    /// What was done, for a human.
-    pub text: String,
-    /// The expression after the step, in the input syntax.
+    /// What the step says, in any language (see [`sentence`]).
+    pub say: Say,
+    /// The expression after the step, in the input syntax (it evaluates).
     pub formula: Formula,
+    /// The formula as the reader sees it: intermediates by their names,
+    /// the given gradient as `∂L/∂Y`.
+    pub shown: Math,
     /// True when `formula` is the same value as the previous step's.
     pub equals_previous: bool,
+    /// A formula `formula` equals (a subterm rewritten by the simplifier:
+    /// the subterm before).
+    pub same_as: Option<Formula>,
+    /// The step's self-check (see [`check`]).
+    pub checked: Checked,
+}
+
+impl ProofStep {
+    /// The step's sentence in `lang`, math in Unicode.
+    pub fn text(&self, lang: Lang) -> String {
+        sentence(&self.say, lang, &|m: &Math| m.unicode.clone())
+    }
 }
 
 /// A derivation written out step by step.
@@ -55,15 +71,32 @@ pub struct Proof {
     pub steps: Vec<ProofStep>,
 }
 
+impl Proof {
+    /// Every name the proof introduces with the node it stands for: a name
+    /// is never given to two nodes.
+    pub fn names(&self) -> Vec<(String, String)> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.say {
+                Say::Name { binding } => binding
+                    .unicode
+                    .split_once(" = ")
+                    .map(|(n, e)| (n.to_string(), e.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Why a proof cannot be written.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ProofError {
     /// There is no derivative with that number.
     #[error("there is no derivative number {0}")]
     NoDerivative(usize),
-    /// Replaying a step failed.
+    /// Writing a node entry by entry failed.
     #[error(transparent)]
-    Diff(#[from] DiffError),
+    Graph(#[from] crate::index::GraphError),
     /// The exact expansion failed.
     #[error(transparent)]
     Exact(#[from] crate::exact::ExactError),
@@ -82,6 +115,14 @@ pub enum ProofError {
         /// Which limit, in words.
         why: String,
     },
+    /// A step's self-check found its equality false: a bug of matcalc.
+    #[error("step {step} of the proof does not hold: {why}")]
+    Refuted {
+        /// The step, from 1.
+        step: usize,
+        /// What differs.
+        why: String,
+    },
 }
 
 impl ProofError {
@@ -92,394 +133,427 @@ impl ProofError {
     }
 }
 
-/// The general proof of derivative `k` of `d`, with symbolic sizes: the
-/// reverse pass for a gradient; for a Jacobian the forward pass; for a
-/// second derivative the gradient's reverse pass, then the forward pass
-/// over the gradient.
+/// The general proof of one derivative from its record, with symbolic
+/// sizes: the reverse pass for a gradient; for a Jacobian the forward
+/// pass; for a second derivative the gradient's reverse pass, then the
+/// forward pass over the gradient; then the simplifier's steps.
 ///
 /// ```
 /// use matcalc::{derive, DeriveConfig};
 /// let config = DeriveConfig { wrt: vec!["X".into()], order: 1, ..Default::default() };
 /// let d = derive("L(X*W + B)", &config).unwrap();
-/// let proof = matcalc::proof::general(&d, 0).unwrap();
+/// let proof = matcalc::proof::general(&d.record(0).unwrap()).unwrap();
 /// assert!(proof.steps.iter().any(|s| s.rule == "delta-contract"));
 /// ```
-pub fn general(d: &Derivation, k: usize) -> Result<Proof, ProofError> {
-    let derivative = d.derivatives.get(k).ok_or(ProofError::NoDerivative(k))?;
-    let mut steps = Vec::new();
-    let reverse_root = d
+pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
+    let mut graph: Graph = record.graph.clone();
+    let mut writer = Writer::new(&mut graph, record);
+    let reverse: Vec<_> = record
         .steps
-        .first()
+        .iter()
         .filter(|s| s.mode == "reverse")
-        .map(|s| s.node);
-    // The last forward step of a Jacobian is the one through its root.
-    let forward_root = d
-        .steps
-        .last()
-        .filter(|s| s.mode == "forward")
-        .map(|s| s.node);
-    let wrt = derivative.wrt.as_slice();
-    let mut graph: Graph = (*d.graph).clone();
-    let mut written_forward = false;
-    match (reverse_root, wrt) {
-        (Some(root), [x, rest @ ..]) if rest.len() <= 1 => {
-            if let Some(dims) = d.typed.var_dims(x) {
-                let var = graph.var(x, dims.clone());
-                let mut replay = Differentiator::new(&mut graph);
-                let gradient = replay.gradients(root, &[var])?[0];
-                let recorded = std::mem::take(&mut replay.steps);
-                let space = std::mem::take(&mut replay.space);
-                let mut writer = Writer::new(&mut graph, space, root, &d.typed.formula.body);
-                for step in &recorded {
-                    writer.block(step.node, step.child, step.result, &mut steps)?;
-                }
-                if let [y] = rest {
-                    let gradient = match gradient {
-                        Some(g) => g,
-                        None => writer.graph.zero(dims),
-                    };
-                    steps.push(ProofStep {
-                        rule: "differentiate-again",
-                        text: format!(
-                            "Differentiate the gradient again, now by {y}: write the differential of every node in terms of the differentials of its operands, starting from d{y}."
-                        ),
-                        formula: matrix_formula(writer.graph.export(gradient, &writer.options)),
-                        equals_previous: false,
-                    });
-                    written_forward = writer.forward(gradient, y, d, &mut steps)?;
-                }
-            }
-        }
-        (None, [x]) => {
-            if let Some(root) = forward_root {
-                let mut writer =
-                    Writer::new(&mut graph, IndexSpace::new(), root, &d.typed.formula.body);
-                written_forward = writer.forward(root, x, d, &mut steps)?;
-            }
-        }
-        _ => {}
+        .collect();
+    for step in &reverse {
+        writer.block(step)?;
     }
-    let forward = reverse_root.is_none() || wrt.len() != 1;
-    let text = if !forward {
-        format!(
-            "Adding the contributions that reach {}: {}",
-            wrt.join(", "),
-            derivative.layout
-        )
-    } else if written_forward {
-        format!("In canonical form: {}", derivative.layout)
-    } else {
-        format!(
-            "Derived in forward mode ({}); its steps are not written out yet.",
-            derivative.layout
-        )
+    if let Some(gradient) = record.again {
+        let var = record.wrt.last().cloned().unwrap_or_default();
+        let formula = writer.export(gradient);
+        writer.push("differentiate-again", Say::Again { var }, formula, false);
+    }
+    if let Some(read_off) = record.read_off {
+        writer.forward(record.steps, read_off)?;
+    }
+    let mut last = None;
+    if let Some(raw) = record.raw.filter(|_| record.read_off.is_none()) {
+        let formula = writer.export(raw);
+        writer.push(
+            "sum-contributions",
+            Say::Add {
+                wrt: record.wrt.to_vec(),
+            },
+            formula,
+            false,
+        );
+        last = Some(raw);
+    }
+    let whole = last
+        .or(record.read_off.and_then(|r| r.raised))
+        .map(|start| writer.simplified(start, record.simplified));
+    let label = label(&record.typed.formula.body, record.wrt);
+    let shown_label = Math {
+        latex: written::latex_label(&label),
+        unicode: label,
     };
-    steps.push(ProofStep {
-        rule: "result",
-        text,
-        formula: derivative.formula().clone(),
-        equals_previous: written_forward && derivative.formula().lhs.is_none(),
-    });
-    Ok(Proof { steps })
+    let result = record.result.clone();
+    let say = Say::Result { label: shown_label };
+    match whole {
+        // The result is the last whole expression, written out.
+        Some((id, shown)) if result.lhs.is_none() => {
+            let same = writer.export(id);
+            writer.push_same("result", say, result, shown, Some(same));
+        }
+        _ => writer.push("result", say, result, false),
+    }
+    Ok(Proof {
+        steps: writer.steps,
+    })
 }
 
-/// Writes the blocks of one replayed reverse pass.
+/// Writes the recorded steps of one derivative.
 struct Writer<'g> {
     graph: &'g mut Graph,
     space: IndexSpace,
     options: ExportOptions,
-    adjoints: HashMap<Id, Id>,
+    notation: Notation,
+    expanded: HashSet<Id>,
+    steps: Vec<ProofStep>,
 }
 
 impl<'g> Writer<'g> {
-    fn new(graph: &'g mut Graph, space: IndexSpace, root: Id, written: &Expr) -> Writer<'g> {
+    fn new(graph: &'g mut Graph, record: &Record<'_>) -> Writer<'g> {
+        let written = &record.typed.formula.body;
         let options = ExportOptions {
-            bare_gradients: bare_gradients(graph, root, written),
+            bare_gradients: bare_gradients(graph, record.root, written),
             ..Default::default()
         };
-        let one = graph.num(1.0);
+        let taken = record.typed.vars.keys().cloned().collect();
+        let mut notation = Notation::new(taken);
+        if !matches!(graph.node(record.root), Node::Apply(..)) {
+            // The function itself is f, as in the label ∂f/∂X.
+            notation.call(graph.export(record.root, &options), "f");
+        }
         Writer {
             graph,
-            space,
+            space: record.space.clone(),
             options,
-            adjoints: HashMap::from([(root, one)]),
+            notation,
+            expanded: HashSet::new(),
+            steps: Vec::new(),
         }
     }
 
-    fn show(&self, id: Id) -> String {
-        to_unicode(&matrix_formula(self.graph.export(id, &self.options)))
+    fn export(&self, id: Id) -> Formula {
+        matrix_formula(self.graph.export(id, &self.options))
     }
 
-    /// The first steps of a local derivative of `node` by `child`: the node
-    /// named and written entry by entry (when that says more than `Y[i]`),
-    /// then differentiated entry by entry. Gives the entry of the node, the
-    /// entry of the child, their names and the local derivative.
-    fn expand(
+    fn show(&self, id: Id) -> Math {
+        self.notation.math(&self.export(id))
+    }
+
+    fn push(&mut self, rule: &'static str, say: Say, formula: Formula, equals_previous: bool) {
+        self.push_same(rule, say, formula, equals_previous, None);
+    }
+
+    fn push_same(
         &mut self,
-        node: Id,
-        child: Id,
-        steps: &mut Vec<ProofStep>,
-    ) -> Result<(Vec<Ix>, Vec<Ix>, IndexNames, Tensor), ProofError> {
-        let out = self.space.fresh_for(&self.graph.dims(node).clone());
-        let at = self.space.fresh_for(&self.graph.dims(child).clone());
-        let mut names = IndexNames::new(&out, &at);
-        let (y, c) = (self.show(node), self.show(child));
-        let lowered = lower(self.graph, &mut self.space, node, &out, &|id| id == node)
-            .map_err(DiffError::from)?;
-        if lowered != entry(self.graph, node, &out) {
-            steps.push(ProofStep {
-                rule: "name",
-                text: format!("Let Y = {y}."),
-                formula: matrix_formula(self.graph.export(node, &self.options)),
-                equals_previous: false,
-            });
-            steps.push(ProofStep {
-                rule: "index-expand",
-                text: "Write Y entry by entry.".into(),
-                formula: index_formula(self.graph, &self.options, &mut names, &lowered, "Y", &out),
-                equals_previous: true,
-            });
-        }
-        let local = partial(self.graph, &mut self.space, node, child, &out, &at)?;
-        let both: Vec<_> = out.iter().chain(&at).copied().collect();
-        steps.push(ProofStep {
-            rule: "differentiate-entries",
-            text: format!(
-                "Differentiate every entry of {y} by every entry of {c} (each entry of a variable by itself gives Kronecker deltas): P{p} = ∂({y}){o}/∂({c}){a}.",
-                p = bracket(&mut names, &both),
-                o = bracket(&mut names, &out),
-                a = bracket(&mut names, &at),
-            ),
-            formula: index_formula(self.graph, &self.options, &mut names, &local, "P", &both),
-            equals_previous: false,
+        rule: &'static str,
+        say: Say,
+        formula: Formula,
+        equals_previous: bool,
+        same_as: Option<Formula>,
+    ) {
+        let shown = self.notation.math(&formula);
+        self.steps.push(ProofStep {
+            rule,
+            say,
+            formula,
+            shown,
+            equals_previous,
+            same_as,
+            checked: Checked::Unchecked,
         });
-        Ok((out, at, names, local))
     }
 
-    /// The steps of one local derivative: the adjoint of `node` flows to
-    /// `child` and raises to `result`.
-    fn block(
-        &mut self,
-        node: Id,
-        child: Id,
-        result: Id,
-        steps: &mut Vec<ProofStep>,
-    ) -> Result<(), ProofError> {
-        let adjoint = self.adjoints.get(&node).copied().unwrap_or(result);
-        if let Node::Apply(name, _) = self.graph.node(node) {
-            // The gradient of an abstract function is a given, not derived.
-            steps.push(ProofStep {
-                rule: "given-gradient",
-                text: format!(
-                    "The gradient of {name} at its argument {} is given: call it d{name}.",
-                    self.show(child)
-                ),
-                formula: matrix_formula(self.graph.export(result, &self.options)),
-                equals_previous: false,
-            });
-            self.adjoints.insert(child, result);
+    /// Gives a compound node its own name (a step) when it has none yet.
+    fn name(&mut self, id: Id) {
+        if matches!(self.graph.node(id), Node::Var(..) | Node::Num(..)) {
+            return;
+        }
+        let expr = self.graph.export(id, &self.options);
+        if self.notation.name_of(&expr).is_some() {
+            return;
+        }
+        let before = self.notation.math(&matrix_formula(expr.clone()));
+        let name = self.notation.introduce(expr.clone());
+        let binding = Math {
+            unicode: format!("{name} = {}", before.unicode),
+            latex: format!("{name} = {}", before.latex),
+        };
+        self.push("name", Say::Name { binding }, matrix_formula(expr), false);
+        if let Some(step) = self.steps.last_mut() {
+            step.shown = before;
+        }
+    }
+
+    /// The node written entry by entry (a step when that says more than
+    /// `Y[i,j]`): its name must be given first.
+    fn expand(&mut self, node: Id) -> Result<(), ProofError> {
+        let out = self.space.fresh_for(&self.graph.dims(node).clone());
+        let lowered = lower(self.graph, &mut self.space, node, &out, &|id| id == node)?;
+        if lowered == entry(self.graph, node, &out) {
             return Ok(());
         }
-        let (out, at, mut names, local) = self.expand(node, child, steps)?;
-        let y = self.show(node);
-        let c = self.show(child);
-        let mut chained = product(&entry(self.graph, adjoint, &out), &local);
-        for term in &mut chained {
-            term.sums.extend_from_slice(&out);
-        }
-        steps.push(ProofStep {
-            rule: "chain-rule",
-            text: format!(
-                "Chain rule: the gradient {} of f with respect to {y}, summed against P, is this contribution to ∂f/∂({c}).",
-                self.show(adjoint)
-            ),
-            formula: index_formula(self.graph, &self.options, &mut names, &chained, "D", &at),
-            equals_previous: false,
-        });
-        self.settle(chained, &mut names, "D", &at, child, steps)?;
-        let total = match self.adjoints.get(&child) {
-            Some(&prev) => self
-                .graph
-                .binary(BinOp::Add, prev, result)
-                .map_err(DiffError::from)?,
-            None => result,
+        let Some(name) = self
+            .notation
+            .name_of(&self.graph.export(node, &self.options))
+        else {
+            return Ok(());
         };
-        self.adjoints.insert(child, total);
+        let mut names = IndexNames::new(&out, &[]);
+        let formula = index_formula(self.graph, &self.options, &mut names, &lowered, &name, &out);
+        let say = Say::Expand {
+            name: Math {
+                unicode: name.clone(),
+                latex: name.clone(),
+            },
+        };
+        let mut shown = self.notation.math(&formula);
+        if shown.unicode == name {
+            // A scalar whose entry is itself: nothing to write out.
+            return Ok(());
+        }
+        if formula.lhs.is_none() {
+            shown.unicode = format!("{name} = {}", shown.unicode);
+            shown.latex = format!("{name} = {}", shown.latex);
+        }
+        let node = self.export(node);
+        self.push_same("index-expand", say, formula, false, Some(node));
+        if let Some(step) = self.steps.last_mut() {
+            step.shown = shown;
+        }
         Ok(())
     }
 
-    /// Contracts the deltas of `chained` (a step when there are any) and
-    /// raises the rest to matrix form, transposed to the dims of `like`
-    /// (a step when a matrix form exists). Gives the contracted form and the
-    /// matrix form.
+    /// The steps of one recorded local derivative.
+    fn block(&mut self, step: &crate::diff::Step) -> Result<(), ProofError> {
+        if let Node::Apply(f, _) = self.graph.node(step.node) {
+            // The gradient of an abstract function is a given, not derived.
+            let f = f.clone();
+            self.name(step.child);
+            if let Some(arg) = self
+                .notation
+                .name_of(&self.graph.export(step.child, &self.options))
+            {
+                self.notation.given(&f, &arg);
+            }
+            let grad = self.show(step.result);
+            let formula = self.export(step.result);
+            self.push("given-gradient", Say::Given { f, grad }, formula, false);
+            return Ok(());
+        }
+        let reverse = step.mode == "reverse";
+        self.name(step.node);
+        self.name(step.child);
+        if self.expanded.insert(step.node) {
+            self.expand(step.node)?;
+        }
+        let mut names = IndexNames::new(&step.out, &step.at);
+        let (node, child) = (self.show(step.node), self.show(step.child));
+        let both: Vec<Ix> = step.out.iter().chain(&step.at).copied().collect();
+        let p = self.notation.symbol(&["P", "Q", "R"]);
+        let definition = self
+            .notation
+            .partial(&p, &both, &node, &step.out, &child, &step.at, &mut names);
+        let local = index_formula(
+            self.graph,
+            &self.options,
+            &mut names,
+            &step.local,
+            &p,
+            &both,
+        );
+        self.push(
+            "differentiate-entries",
+            Say::Differentiate {
+                node: node.clone(),
+                child: child.clone(),
+                definition,
+            },
+            local,
+            false,
+        );
+        let incoming = self.show(step.incoming);
+        let (name, say) = if reverse {
+            let name = self.notation.symbol(&["D", "G", "H"]);
+            (
+                name,
+                Say::ChainRule {
+                    incoming,
+                    node,
+                    child,
+                    local: p,
+                },
+            )
+        } else {
+            // The differential of the node: dY for Y.
+            let name = format!("d{}", node.unicode);
+            (
+                name,
+                Say::ChainForward {
+                    incoming,
+                    child,
+                    node,
+                    local: p,
+                },
+            )
+        };
+        let chained = index_formula(
+            self.graph,
+            &self.options,
+            &mut names,
+            &step.chained,
+            &name,
+            &step.free,
+        );
+        self.push("chain-rule", say, chained, false);
+        self.settle(
+            &step.chained,
+            &step.index_form,
+            &mut names,
+            &name,
+            &step.free,
+        )?;
+        let formula = self.export(step.result);
+        self.push(
+            rule_of_raised(self.graph, step.result),
+            Say::Raise {
+                rule: rule_of_raised(self.graph, step.result),
+            },
+            formula,
+            true,
+        );
+        Ok(())
+    }
+
+    /// The contraction step (when there are deltas): `chained` contracted
+    /// to `contracted`, naming the indices each delta sets.
     fn settle(
         &mut self,
-        chained: Tensor,
+        chained: &Tensor,
+        contracted: &Tensor,
         names: &mut IndexNames,
         name: &str,
         free: &[Ix],
-        like: Id,
-        steps: &mut Vec<ProofStep>,
-    ) -> Result<(Tensor, Option<Id>), ProofError> {
+    ) -> Result<(), ProofError> {
+        let mut sets: Vec<(String, String)> = Vec::new();
+        for term in chained {
+            for factor in &term.factors {
+                if let Factor::Delta(a, b) = factor {
+                    let pair = if term.sums.contains(a) {
+                        (names.name(*a), names.name(*b))
+                    } else if term.sums.contains(b) {
+                        (names.name(*b), names.name(*a))
+                    } else {
+                        continue;
+                    };
+                    if !sets.contains(&pair) {
+                        sets.push(pair);
+                    }
+                }
+            }
+        }
         let has_delta = chained
             .iter()
             .any(|t| t.factors.iter().any(|f| matches!(f, Factor::Delta(..))));
-        let contracted = collect(contract(chained, &self.space));
         if has_delta {
-            steps.push(ProofStep {
-                rule: "delta-contract",
-                text: "Contract the Kronecker deltas: a sum over δ(k,a) sets k = a.".into(),
-                formula: index_formula(self.graph, &self.options, names, &contracted, name, free),
-                equals_previous: true,
-            });
+            let formula = index_formula(self.graph, &self.options, names, contracted, name, free);
+            self.push("delta-contract", Say::Contract { sets }, formula, true);
         }
-        let raised = self.raise_like(&contracted, free, like)?;
-        if let Some(raised) = raised {
-            steps.push(ProofStep {
-                rule: rule_of_raised(self.graph, raised),
-                text: "Recognise the remaining sums as matrix operations.".into(),
-                formula: matrix_formula(self.graph.export(raised, &self.options)),
-                equals_previous: true,
-            });
-        }
-        Ok((contracted, raised))
+        Ok(())
     }
 
-    /// The matrix form of `tensor`, transposed to the dims of `like`.
-    fn raise_like(
-        &mut self,
-        tensor: &Tensor,
-        free: &[Ix],
-        like: Id,
-    ) -> Result<Option<Id>, ProofError> {
-        let Some(raised) = raise(self.graph, &self.space, tensor, free).map_err(DiffError::from)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(if self.graph.dims(raised) != self.graph.dims(like) {
-            self.graph.transpose(raised)
-        } else {
-            raised
-        }))
-    }
-
-    /// The forward pass that differentiates `f` by the variable `name`,
-    /// replayed with the engine's own [`Differentiator::tangent`] and
-    /// [`Differentiator::jacobian_index_form`] and written out: the
-    /// differential of every node in terms of its operands' differentials,
-    /// then the derivative read off the last differential. False when the
-    /// variable's shape is unknown (nothing is written).
+    /// The recorded forward pass and the read-off of the derivative.
     fn forward(
         &mut self,
-        f: Id,
-        name: &str,
-        d: &Derivation,
-        steps: &mut Vec<ProofStep>,
-    ) -> Result<bool, ProofError> {
-        let Some(dims) = d.typed.var_dims(name) else {
-            return Ok(false);
-        };
-        let var = self.graph.var(name, dims.clone());
-        let direction = self.graph.tangent(name, dims);
-        let mut replay = Differentiator::new(self.graph);
-        replay.space = std::mem::take(&mut self.space);
-        let tangent = replay.tangent(f, var, direction)?;
-        let recorded = std::mem::take(&mut replay.steps);
-        self.space = std::mem::take(&mut replay.space);
-        let mut tangents = HashMap::from([(var, direction)]);
+        steps: &[crate::diff::Step],
+        read_off: &ReadOff,
+    ) -> Result<(), ProofError> {
+        let forward: Vec<_> = steps.iter().filter(|s| s.mode == "forward").collect();
         let mut parts: Vec<Id> = Vec::new();
-        for (k, step) in recorded.iter().enumerate() {
-            let dc = tangents.get(&step.child).copied().unwrap_or(direction);
-            self.differential(step.node, step.child, dc, steps)?;
+        for (k, step) in forward.iter().enumerate() {
+            self.block(step)?;
             parts.push(step.result);
-            if recorded.get(k + 1).map(|s| s.node) != Some(step.node) {
-                let total = self
-                    .graph
-                    .sum_all(&parts)
-                    .map_err(DiffError::from)?
-                    .unwrap_or(step.result);
+            if forward.get(k + 1).map(|s| s.node) != Some(step.node) {
                 if parts.len() > 1 {
-                    steps.push(ProofStep {
-                        rule: "add-differentials",
-                        text: format!(
-                            "The differential of {} is the sum of the terms through each operand.",
-                            self.show(step.node)
-                        ),
-                        formula: matrix_formula(self.graph.export(total, &self.options)),
-                        equals_previous: false,
-                    });
+                    let total = self.graph.sum_all(&parts)?.unwrap_or(step.result);
+                    let node = self.show(step.node);
+                    let formula = self.export(total);
+                    self.push(
+                        "add-differentials",
+                        Say::AddDifferentials { node },
+                        formula,
+                        false,
+                    );
                 }
-                tangents.insert(step.node, total);
                 parts.clear();
             }
         }
-        let f_dims = self.graph.dims(f).clone();
-        let var_dims = self.graph.dims(var).clone();
-        let out = self.space.fresh_for(&f_dims);
-        let at = self.space.fresh_for(&var_dims);
-        let free: Vec<Ix> = out.iter().chain(&at).copied().collect();
-        let mut replay = Differentiator::new(self.graph);
-        replay.space = std::mem::take(&mut self.space);
-        let tensor = match tangent {
-            Some(t) => replay.jacobian_index_form(t, direction, &out, &at)?,
-            None => Tensor::new(),
+        let free: Vec<Ix> = read_off.out.iter().chain(&read_off.at).copied().collect();
+        let mut names = IndexNames::new(&read_off.out, &read_off.at);
+        let f = self.show(read_off.f);
+        let var = Math {
+            unicode: read_off.var.clone(),
+            latex: read_off.var.clone(),
         };
-        self.space = std::mem::take(&mut replay.space);
-        let mut names = IndexNames::new(&out, &at);
-        let both = bracket(&mut names, &free);
-        steps.push(ProofStep {
-            rule: "read-off",
-            text: format!(
-                "Read the derivative off the differential of {f}: write it entry by entry, put a Kronecker delta in place of each entry of d{name} and contract: J{both} = ∂({f}){o}/∂{name}{a}.",
-                f = self.show(f),
-                o = bracket(&mut names, &out),
-                a = bracket(&mut names, &at),
-            ),
-            formula: index_formula(self.graph, &self.options, &mut names, &tensor, "J", &free),
-            equals_previous: false,
-        });
-        if free.len() <= 2 {
-            if let Some(raised) =
-                raise(self.graph, &self.space, &tensor, &free).map_err(DiffError::from)?
-            {
-                steps.push(ProofStep {
-                    rule: rule_of_raised(self.graph, raised),
-                    text: "Recognise the remaining sums as matrix operations.".into(),
-                    formula: matrix_formula(self.graph.export(raised, &self.options)),
-                    equals_previous: true,
-                });
-            }
+        let j = self.notation.symbol(&["J", "K", "H"]);
+        let definition =
+            self.notation
+                .partial(&j, &free, &f, &read_off.out, &var, &read_off.at, &mut names);
+        let formula = index_formula(
+            self.graph,
+            &self.options,
+            &mut names,
+            &read_off.tensor,
+            &j,
+            &free,
+        );
+        self.push(
+            "read-off",
+            Say::ReadOff {
+                f,
+                var: read_off.var.clone(),
+                definition,
+            },
+            formula,
+            false,
+        );
+        if let Some(raised) = read_off.raised {
+            let rule = rule_of_raised(self.graph, raised);
+            let formula = self.export(raised);
+            self.push(rule, Say::Raise { rule }, formula, true);
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// The steps of one forward term: the differential `dc` of `child`
-    /// flows through `node`.
-    fn differential(
-        &mut self,
-        node: Id,
-        child: Id,
-        dc: Id,
-        steps: &mut Vec<ProofStep>,
-    ) -> Result<(), ProofError> {
-        let (out, at, mut names, local) = self.expand(node, child, steps)?;
-        let mut chained = product(&local, &entry(self.graph, dc, &at));
-        for term in &mut chained {
-            term.sums.extend_from_slice(&at);
+    /// The simplifier's steps from `start`. Each states its own equality
+    /// (the node before = the node after); a rewrite of the whole
+    /// expression that follows one also shows as equal to the step before.
+    /// Gives the last whole expression and whether the last step shows it.
+    fn simplified(&mut self, start: Id, steps: &[crate::simplify::RuleStep]) -> (Id, bool) {
+        let mut current = start;
+        let mut follows = true;
+        for step in steps {
+            let (before, after) = (self.show(step.before), self.show(step.after));
+            let equation = Math {
+                unicode: format!("{} = {}", before.unicode, after.unicode),
+                latex: format!("{} = {}", before.latex, after.latex),
+            };
+            let say = Say::Simplify {
+                rule: step.rule,
+                equation,
+                used: step.used.clone(),
+            };
+            let whole = step.before == current || step.rule == crate::simplify::CANONICAL_FORM;
+            let formula = self.export(step.after);
+            let before = self.export(step.before);
+            self.push_same("simplify", say, formula, whole && follows, Some(before));
+            follows = whole;
+            if whole {
+                current = step.after;
+            }
         }
-        steps.push(ProofStep {
-            rule: "chain-rule",
-            text: format!(
-                "Chain rule: P summed against the differential {} of {} is this term of the differential dY of {}.",
-                self.show(dc),
-                self.show(child),
-                self.show(node)
-            ),
-            formula: index_formula(self.graph, &self.options, &mut names, &chained, "dY", &out),
-            equals_previous: false,
-        });
-        self.settle(chained, &mut names, "dY", &out, node, steps)?;
-        Ok(())
+        (current, follows)
     }
 }
 
@@ -494,13 +568,4 @@ fn rule_of_raised(graph: &Graph, id: Id) -> &'static str {
         Node::Binary(BinOp::HadMul, ..) => "hadamard-from-entries",
         _ => "matrix-form",
     }
-}
-
-/// `[i,j]`, or nothing for a scalar.
-fn bracket(names: &mut IndexNames, ixs: &[crate::index::Ix]) -> String {
-    if ixs.is_empty() {
-        return String::new();
-    }
-    let list: Vec<String> = ixs.iter().map(|&ix| names.name(ix)).collect();
-    format!("[{}]", list.join(","))
 }
