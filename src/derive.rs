@@ -575,10 +575,10 @@ fn jacobian(
         out,
         at,
         tensor: tensor.clone(),
-        raised,
+        raised: raised.clone(),
     };
     Ok(match raised {
-        Some(id) => (Raw::Matrix(id), read_off),
+        Some(r) => (Raw::Matrix(r.id), read_off),
         None => (Raw::Index(tensor, free), read_off),
     })
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use super::partial::{partial, DiffError};
 use crate::index::{
     collect, contract, entry, lower, product, raise, Factor, Graph, Id, IndexSpace, Ix, Node,
-    Tensor,
+    RaiseRule, Tensor,
 };
 
 /// One local derivation, as a proof writes it: the local derivative, the
@@ -43,6 +43,8 @@ pub struct Step {
     pub free: Vec<Ix>,
     /// The matrix form it raised to.
     pub result: Id,
+    /// The rules of raising that built `result`, in order.
+    pub raise_rules: Vec<RaiseRule>,
 }
 
 /// The state of one differentiation: the graph, the index space and the
@@ -99,7 +101,7 @@ impl<'g> Differentiator<'g> {
         if tensor.is_empty() {
             return Ok(None);
         }
-        let raised = raise(self.graph, &self.space, &tensor, &free)?.ok_or_else(|| {
+        let mut raised = raise(self.graph, &self.space, &tensor, &free)?.ok_or_else(|| {
             DiffError::Unsupported(format!(
                 "the {mode} step through `{}` has no matrix form",
                 node_name(self.graph.node(node))
@@ -107,11 +109,9 @@ impl<'g> Differentiator<'g> {
         })?;
         // Raising writes one free index as a column; a row operand wants a row.
         let want = if mode == "reverse" { child } else { node };
-        let raised = if self.graph.dims(raised) != self.graph.dims(want) {
-            self.graph.transpose(raised)
-        } else {
-            raised
-        };
+        if self.graph.dims(raised.id) != self.graph.dims(want) {
+            raised.transpose(self.graph);
+        }
         self.steps.push(Step {
             mode,
             node,
@@ -123,9 +123,10 @@ impl<'g> Differentiator<'g> {
             chained,
             index_form: tensor,
             free,
-            result: raised,
+            result: raised.id,
+            raise_rules: raised.rules,
         });
-        Ok(Some(raised))
+        Ok(Some(raised.id))
     }
 
     /// Gradients of the scalar `root` with respect to each of `wrt` (one

@@ -18,5 +18,5 @@ pub use contract::contract;
 pub use export::{bare_gradients, shared_nodes, ExportOptions, FillWriting, MIN_SHARED_SIZE};
 pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
 pub use lower::{entry, lower, product, MAX_INDEX_TERMS};
-pub use raise::{raise, raise_term};
+pub use raise::{raise, RaiseRule, Raised};
 pub use term::{collect, compact, slots, Factor, IndexSpace, Ix, Tensor, Term};

@@ -2,25 +2,103 @@
 //!
 //! Each factor of a term becomes an *item*: a matrix node with a row slot and
 //! a column slot, each holding an index or nothing (a column vector has no
-//! column index). Items are merged by named rules until one is left:
-//!
-//! - `hadamard`: two items over the same indices → `A .* B` (transposing one
-//!   if needed);
-//! - `diag-scale`: a vector sharing an index with a matrix, where the index
-//!   also occurs elsewhere or is free → `diag(v)*M` or `M*diag(v)`;
-//! - `matmul-from-sum`: a dummy index shared by exactly two items →
-//!   `A*B` (after orienting each by transposition);
-//! - `sum-to-ones`: a dummy index in one item only → `A*vector(1)`;
-//! - `trace` / `diag-extract`: an item indexed `[i,i]` → `tr` or `diag`;
-//! - `outer-product`: two vectors with different free indices → `u*v'`.
+//! column index). Items are merged by the rules of [`RaiseRule`] until one is
+//! left, and every rule that fires is recorded, in order, in the [`Raised`]
+//! result, so that a proof names what was recognised instead of guessing it
+//! from the shape of the result.
 //!
 //! Terminates: every rule removes at least one item or one dummy index.
 //! When no rule applies, the term has no matrix form (for instance a
 //! third-order tensor) and raising reports `None`; nothing is guessed.
 
-use super::graph::{is_one, Graph, GraphError, Id};
+use super::graph::{is_one, Graph, GraphError, Id, Node};
 use super::term::{slots, Factor, IndexSpace, Ix, Tensor, Term};
 use crate::syntax::{BinOp, DimSpec, Func};
+
+/// A rule of raising, recorded when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RaiseRule {
+    /// Two items over the same indices: `A[i,j]·B[i,j]` → `(A .* B)[i,j]`
+    /// (transposing one if its indices come swapped).
+    Hadamard,
+    /// A vector sharing an index with a matrix, where the index is free or
+    /// occurs elsewhere too: `v[i]·M[i,j]` → `(diag(v)*M)[i,j]`.
+    DiagScale,
+    /// A dummy index shared by exactly two items:
+    /// `Σ_k A[i,k]·B[k,j]` → `(A*B)[i,j]`.
+    MatmulFromSum,
+    /// A dummy index in one matrix item only: `Σ_k M[i,k]` → `(M*𝟙)[i]`.
+    SumToOnes,
+    /// Every index of one item summed: `Σ_ij M[i,j]` → `sum(M)`.
+    SumOfEntries,
+    /// A diagonal summed alone: `Σ_i M[i,i]` → `tr(M)`.
+    Trace,
+    /// A diagonal entry used elsewhere: `M[i,i]` → `diag(M)[i]`.
+    DiagExtract,
+    /// Two vectors over different indices: `u[i]·v[j]` → `(u*vᵀ)[i,j]`.
+    OuterProduct,
+    /// A dummy index that no factor uses: `Σ_k c` → `n·c`.
+    CountConstantSum,
+    /// A result constant along one of its indices: `u[i]` over `[i,j]` →
+    /// `(u*𝟙ᵀ)[i,j]`, or no factor at all → a matrix of ones.
+    BroadcastOnes,
+    /// An item transposed so that its indices line up: `A[k,i]` used as
+    /// the row `i` → `(Aᵀ)[i,k]`.
+    TransposeToOrient,
+}
+
+impl RaiseRule {
+    /// The rule's kebab-case name, as proofs show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RaiseRule::Hadamard => "hadamard-from-entries",
+            RaiseRule::DiagScale => "diag-scale",
+            RaiseRule::MatmulFromSum => "matmul-from-sum",
+            RaiseRule::SumToOnes => "sum-to-ones",
+            RaiseRule::SumOfEntries => "sum-of-entries",
+            RaiseRule::Trace => "trace",
+            RaiseRule::DiagExtract => "diag-extract",
+            RaiseRule::OuterProduct => "outer-product",
+            RaiseRule::CountConstantSum => "count-constant-sum",
+            RaiseRule::BroadcastOnes => "broadcast-ones",
+            RaiseRule::TransposeToOrient => "transpose-to-orient",
+        }
+    }
+}
+
+/// A tensor raised to a matrix node, with the rules that built it, each
+/// once, in the order they first fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Raised {
+    /// The matrix node.
+    pub id: Id,
+    /// The rules applied.
+    pub rules: Vec<RaiseRule>,
+}
+
+impl Raised {
+    /// Transposes the result (to orient a vector as its operand is), recording
+    /// the transpose.
+    pub fn transpose(&mut self, graph: &mut Graph) {
+        self.id = transpose_noted(graph, self.id, &mut self.rules);
+    }
+}
+
+fn note(rules: &mut Vec<RaiseRule>, rule: RaiseRule) {
+    if !rules.contains(&rule) {
+        rules.push(rule);
+    }
+}
+
+/// `idᵀ`, recorded as [`RaiseRule::TransposeToOrient`] when a transpose
+/// remains (a transpose of a transpose cancels).
+fn transpose_noted(graph: &mut Graph, id: Id, rules: &mut Vec<RaiseRule>) -> Id {
+    let t = graph.transpose(id);
+    if matches!(graph.node(t), Node::T(_)) {
+        note(rules, RaiseRule::TransposeToOrient);
+    }
+    t
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Item {
@@ -51,6 +129,7 @@ struct Raiser<'a> {
     scalars: Vec<Id>,
     sums: Vec<Ix>,
     free: Vec<Ix>,
+    rules: &'a mut Vec<RaiseRule>,
 }
 
 /// Raises a sum of terms to one matrix node whose row and column are the
@@ -61,10 +140,11 @@ pub fn raise(
     space: &IndexSpace,
     tensor: &Tensor,
     free: &[Ix],
-) -> Result<Option<Id>, GraphError> {
+) -> Result<Option<Raised>, GraphError> {
     let mut parts = Vec::new();
+    let mut rules = Vec::new();
     for term in tensor {
-        match raise_term(graph, space, term, free)? {
+        match raise_term(graph, space, term, free, &mut rules)? {
             Some(id) => parts.push(id),
             None => return Ok(None),
         }
@@ -75,18 +155,20 @@ pub fn raise(
         free.get(1)
             .map_or(DimSpec::Fixed(1), |&i| space.dim(i).clone()),
     ];
-    Ok(Some(match graph.sum_all(&parts)? {
+    let id = match graph.sum_all(&parts)? {
         Some(id) => id,
         None => graph.zero(dims),
-    }))
+    };
+    Ok(Some(Raised { id, rules }))
 }
 
-/// Raises one term; see [`raise`].
-pub fn raise_term(
+/// Raises one term, adding the rules applied to `rules`.
+fn raise_term(
     graph: &mut Graph,
     space: &IndexSpace,
     term: &Term,
     free: &[Ix],
+    rules: &mut Vec<RaiseRule>,
 ) -> Result<Option<Id>, GraphError> {
     if free.len() > 2 {
         return Ok(None);
@@ -98,6 +180,7 @@ pub fn raise_term(
         scalars: Vec::new(),
         sums: term.sums.clone(),
         free: free.to_vec(),
+        rules,
     };
     for factor in &term.factors {
         let item = match factor {
@@ -136,6 +219,10 @@ pub fn raise_term(
 }
 
 impl Raiser<'_> {
+    fn note(&mut self, rule: RaiseRule) {
+        note(self.rules, rule);
+    }
+
     fn occurrences(&self, ix: Ix) -> usize {
         self.items
             .iter()
@@ -155,11 +242,13 @@ impl Raiser<'_> {
                 let alone = self.is_summed(i) && self.occurrences(i) == 0;
                 if alone {
                     // trace: Σ_i M[i,i]
+                    self.note(RaiseRule::Trace);
                     let tr = self.graph.call(Func::Tr, item.id)?;
                     self.sums.retain(|&s| s != i);
                     self.scalars.push(tr);
                 } else {
                     // diag-extract: M[i,i] = diag(M)[i]
+                    self.note(RaiseRule::DiagExtract);
                     let d = self.graph.call(Func::Diag, item.id)?;
                     self.items.push(Item {
                         id: d,
@@ -191,7 +280,7 @@ impl Raiser<'_> {
 
     fn transposed(&mut self, item: Item) -> Item {
         Item {
-            id: self.graph.transpose(item.id),
+            id: transpose_noted(self.graph, item.id, self.rules),
             row: item.col,
             col: item.row,
         }
@@ -241,6 +330,7 @@ impl Raiser<'_> {
             }
         }
         self.sums.clear();
+        self.note(RaiseRule::CountConstantSum);
         let f = self.graph.num(factor);
         self.scalars.push(f);
         true
@@ -258,6 +348,7 @@ impl Raiser<'_> {
                 }
                 let (x, y) = self.take(a, b);
                 let y = if same { y } else { self.transposed(y) };
+                self.note(RaiseRule::Hadamard);
                 let id = self.graph.binary(BinOp::HadMul, x.id, y.id)?;
                 self.push(Item { id, ..x })?;
                 return Ok(true);
@@ -282,6 +373,7 @@ impl Raiser<'_> {
                 continue;
             };
             let (v, m) = self.take(a, b);
+            self.note(RaiseRule::DiagScale);
             let d = self.graph.call(Func::Diag, v.id)?;
             let id = if m.row == Some(i) {
                 self.graph.binary(BinOp::Mul, d, m.id)?
@@ -312,6 +404,7 @@ impl Raiser<'_> {
             };
             let x = self.with_col(x, s);
             let y = self.with_row(y, s);
+            self.note(RaiseRule::MatmulFromSum);
             let id = self.graph.binary(BinOp::Mul, x.id, y.id)?;
             self.sums.retain(|&k| k != s);
             self.push(Item {
@@ -364,17 +457,20 @@ impl Raiser<'_> {
                 // Σ_ij M[i,j] = sum(M)
                 let o = other.expect("checked");
                 self.sums.retain(|&x| x != o);
+                self.note(RaiseRule::SumOfEntries);
                 let total = self.graph.call(Func::Sum, item.id)?;
                 self.scalars.push(total);
                 return Ok(true);
             }
             if item.slot_count() == 1 {
+                self.note(RaiseRule::SumOfEntries);
                 let total = self.graph.call(Func::Sum, item.id)?;
                 self.scalars.push(total);
                 return Ok(true);
             }
             // Σ_s M[i,s] = (M*1)[i]; the sum over a row index transposes first.
             let m = self.with_col(item, s);
+            self.note(RaiseRule::SumToOnes);
             let ones = self
                 .graph
                 .fill(1.0, [self.space.dim(s).clone(), DimSpec::Fixed(1)]);
@@ -412,6 +508,7 @@ impl Raiser<'_> {
         let (i, j) = (x.single().expect("vector"), y.single().expect("vector"));
         let u = self.with_row(x, i);
         let v = self.with_col(y, j);
+        self.note(RaiseRule::OuterProduct);
         let id = self.graph.binary(BinOp::Mul, u.id, v.id)?;
         self.push(Item {
             id,
@@ -437,12 +534,16 @@ impl Raiser<'_> {
             ([], None) => None,
             ([], Some(_)) => return Ok(None),
             ([a], Some(item)) => Some(self.with_row(item, *a).id),
-            ([a], None) => Some(self.ones(&[*a])),
+            ([a], None) => {
+                self.note(RaiseRule::BroadcastOnes);
+                Some(self.ones(&[*a]))
+            }
             ([a, b], Some(item)) if item.slot_count() == 2 => Some(self.with_row(item, *a).id),
             ([a, b], Some(item)) => {
                 // A vector over one free index, constant along the other:
                 // an outer product with a vector of ones.
                 let ix = item.single().expect("one slot");
+                self.note(RaiseRule::BroadcastOnes);
                 if ix == *a {
                     let u = self.with_row(item, *a).id;
                     let ones = self.ones(&[*b]);
@@ -454,7 +555,10 @@ impl Raiser<'_> {
                     Some(self.graph.binary(BinOp::Mul, ones, v)?)
                 }
             }
-            ([a, b], None) => Some(self.ones(&[*a, *b])),
+            ([a, b], None) => {
+                self.note(RaiseRule::BroadcastOnes);
+                Some(self.ones(&[*a, *b]))
+            }
             _ => return Ok(None),
         };
         let mut scalar: Option<Id> = None;
@@ -478,7 +582,7 @@ impl Raiser<'_> {
             return Ok(None);
         }
         if free.len() == 1 && is_one(&self.graph.dims(out)[0]) && !self.graph.is_scalar(out) {
-            out = self.graph.transpose(out);
+            out = transpose_noted(self.graph, out, self.rules);
         }
         Ok(Some(out))
     }
@@ -518,13 +622,16 @@ mod tests {
         fn var(&mut self, name: &str, r: usize, c: usize) -> Id {
             self.graph.var(name, [d(r), d(c)])
         }
-        fn raise(&mut self, factors: Vec<Factor>, sums: Vec<Ix>, free: &[Ix]) -> Option<Id> {
+        fn raised(&mut self, factors: Vec<Factor>, sums: Vec<Ix>, free: &[Ix]) -> Option<Raised> {
             let term = Term {
                 coeff: 1.0,
                 factors,
                 sums,
             };
-            raise_term(&mut self.graph, &self.space, &term, free).unwrap()
+            raise(&mut self.graph, &self.space, &vec![term], free).unwrap()
+        }
+        fn raise(&mut self, factors: Vec<Factor>, sums: Vec<Ix>, free: &[Ix]) -> Option<Id> {
+            self.raised(factors, sums, free).map(|r| r.id)
         }
     }
 
@@ -643,5 +750,34 @@ mod tests {
             f.raise(vec![Factor::Entry(m, vec![i, j])], vec![], &[i, j, k]),
             None
         );
+    }
+
+    #[test]
+    fn each_merge_records_its_rules_in_order() {
+        use RaiseRule::*;
+        let mut f = Fixture::new();
+        let (g, w) = (f.var("G", 4, 5), f.var("W", 3, 5));
+        let (a, b, j) = (f.ix(4), f.ix(3), f.ix(5));
+        let rules = |r: Option<Raised>| r.expect("a matrix form").rules;
+        let product = f.raised(
+            vec![Factor::Entry(g, vec![a, j]), Factor::Entry(w, vec![b, j])],
+            vec![j],
+            &[a, b],
+        );
+        assert_eq!(rules(product), [TransposeToOrient, MatmulFromSum]);
+        let column_sums = f.raised(vec![Factor::Entry(g, vec![a, j])], vec![a], &[j]);
+        assert_eq!(rules(column_sums), [TransposeToOrient, SumToOnes]);
+        let entries = f.raised(vec![Factor::Entry(g, vec![a, j])], vec![], &[a, j]);
+        assert_eq!(rules(entries), []);
+        let m = f.var("M", 3, 3);
+        let i = f.ix(3);
+        let trace = f.raised(vec![Factor::Entry(m, vec![i, i])], vec![i], &[]);
+        assert_eq!(rules(trace), [Trace]);
+        let diagonal_twice = f.raised(
+            vec![Factor::Entry(m, vec![i, i]), Factor::Entry(m, vec![i, i])],
+            vec![],
+            &[i],
+        );
+        assert_eq!(rules(diagonal_twice), [DiagExtract, Hadamard]);
     }
 }

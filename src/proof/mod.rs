@@ -31,9 +31,10 @@ pub use written::{label, latex_label, IndexNames, Notation};
 use std::collections::HashSet;
 
 use crate::index::{
-    bare_gradients, entry, lower, ExportOptions, Factor, Graph, Id, IndexSpace, Ix, Node, Tensor,
+    bare_gradients, entry, lower, ExportOptions, Factor, Graph, Id, IndexSpace, Ix, Node,
+    RaiseRule, Tensor,
 };
-use crate::syntax::{BinOp, Formula};
+use crate::syntax::Formula;
 use written::{index_formula, matrix_formula};
 
 /// One step of a proof.
@@ -178,7 +179,9 @@ pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
         last = Some(raw);
     }
     let whole = last
-        .or(record.read_off.and_then(|r| r.raised))
+        .or(record
+            .read_off
+            .and_then(|r| r.raised.as_ref().map(|r| r.id)))
         .map(|start| writer.simplified(start, record.simplified));
     let label = label(&record.typed.formula.body, record.wrt);
     let shown_label = Math {
@@ -414,15 +417,7 @@ impl<'g> Writer<'g> {
             &name,
             &step.free,
         )?;
-        let formula = self.export(step.result);
-        self.push(
-            rule_of_raised(self.graph, step.result),
-            Say::Raise {
-                rule: rule_of_raised(self.graph, step.result),
-            },
-            formula,
-            true,
-        );
+        self.raised(step.result, &step.raise_rules);
         Ok(())
     }
 
@@ -518,12 +513,20 @@ impl<'g> Writer<'g> {
             formula,
             false,
         );
-        if let Some(raised) = read_off.raised {
-            let rule = rule_of_raised(self.graph, raised);
-            let formula = self.export(raised);
-            self.push(rule, Say::Raise { rule }, formula, true);
+        if let Some(raised) = &read_off.raised {
+            self.raised(raised.id, &raised.rules);
         }
         Ok(())
+    }
+
+    /// The step that recognises the remaining sums as the matrix node `id`,
+    /// naming the rules of raising that built it.
+    fn raised(&mut self, id: Id, rules: &[RaiseRule]) {
+        let formula = self.export(id);
+        let say = Say::Raise {
+            rules: rules.to_vec(),
+        };
+        self.push(raise_tag(rules), say, formula, true);
     }
 
     /// The simplifier's steps from `start`. Each states its own equality
@@ -557,15 +560,14 @@ impl<'g> Writer<'g> {
     }
 }
 
-/// The rule that names the matrix form recognised: a transposed product,
-/// a product, a Hadamard product, or another matrix operation.
-fn rule_of_raised(graph: &Graph, id: Id) -> &'static str {
-    match graph.node(id) {
-        Node::T(inner) if matches!(graph.node(*inner), Node::Binary(BinOp::Mul, ..)) => {
-            "transpose-of-product"
-        }
-        Node::Binary(BinOp::Mul, ..) => "matmul-from-sum",
-        Node::Binary(BinOp::HadMul, ..) => "hadamard-from-entries",
-        _ => "matrix-form",
-    }
+/// The tag of a raise step: its main rule (the last that is not an
+/// orienting transpose), or `entries-to-matrix` when the entries were read
+/// as the matrix itself.
+fn raise_tag(rules: &[RaiseRule]) -> &'static str {
+    rules
+        .iter()
+        .rev()
+        .find(|r| **r != RaiseRule::TransposeToOrient)
+        .or(rules.last())
+        .map_or("entries-to-matrix", |r| r.name())
 }

@@ -5,7 +5,7 @@
 //! layer). Uses `index`, `diff`, `simplify` and `shape`.
 
 use crate::diff::Step;
-use crate::index::{Graph, Id, IndexSpace, Ix, Tensor};
+use crate::index::{Graph, Id, IndexSpace, Ix, Raised, Tensor};
 use crate::shape::Typed;
 use crate::simplify::RuleStep;
 use crate::syntax::Formula;
@@ -25,8 +25,8 @@ pub struct ReadOff {
     pub at: Vec<Ix>,
     /// The derivative in index form, contracted.
     pub tensor: Tensor,
-    /// Its matrix form, when one was found.
-    pub raised: Option<Id>,
+    /// Its matrix form, when one was found, with the rules that built it.
+    pub raised: Option<Raised>,
 }
 
 /// The record of one derivative.

@@ -5,6 +5,7 @@
 //! *Deep Learning from Scratch*: 편미분, 연쇄 법칙, 크로네커 델타, 전치 행렬,
 //! 기울기. Invariant: pure string building.
 
+use crate::index::RaiseRule;
 use crate::simplify::{Fact, Used};
 
 /// The language a proof is written in.
@@ -86,10 +87,11 @@ pub enum Say {
         /// `(k, a)`: the sum over `k` with `δₖₐ` sets `k = a`.
         sets: Vec<(String, String)>,
     },
-    /// The remaining sums recognised as matrix operations (`rule`).
+    /// The remaining sums recognised as matrix operations by `rules`.
     Raise {
-        /// The result's kind, kebab-case.
-        rule: &'static str,
+        /// The rules of raising applied, in order (none: the entries are
+        /// read as the matrix itself).
+        rules: Vec<RaiseRule>,
     },
     /// The contributions to `node`'s differential added up.
     AddDifferentials {
@@ -260,7 +262,7 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             m(node)
         ),
         Say::Contract { sets } => contract_sentence(sets, ko, m),
-        Say::Raise { rule } => raise_sentence(rule, ko),
+        Say::Raise { rules } => raise_sentence(rules, ko),
         Say::AddDifferentials { node } if ko => {
             format!("{}의 미분은 각 피연산자를 거친 항의 합입니다.", m(node))
         }
@@ -380,21 +382,80 @@ fn contract_sentence(sets: &[(String, String)], ko: bool, m: &dyn Fn(&Math) -> S
     }
 }
 
-fn raise_sentence(rule: &str, ko: bool) -> String {
-    let what = match (rule, ko) {
-        ("transpose-of-product", false) => "a transposed matrix product",
-        ("transpose-of-product", true) => "행렬 곱의 전치 행렬",
-        ("matmul-from-sum", false) => "a matrix product",
-        ("matmul-from-sum", true) => "행렬 곱",
-        ("hadamard-from-entries", false) => "an entrywise (Hadamard) product",
-        ("hadamard-from-entries", true) => "원소별 곱(아다마르 곱)",
-        (_, false) => "matrix operations",
-        (_, true) => "행렬 연산",
+/// Names the rules of raising in the order they fired; an orienting
+/// transpose is said last, as the reason a factor appears transposed.
+fn raise_sentence(rules: &[RaiseRule], ko: bool) -> String {
+    let transposed = rules.contains(&RaiseRule::TransposeToOrient);
+    let words: Vec<&str> = rules
+        .iter()
+        .filter(|r| **r != RaiseRule::TransposeToOrient)
+        .map(|r| raise_words(*r, ko))
+        .collect();
+    let list = match (words.split_last(), ko) {
+        (None, _) => String::new(),
+        (Some(_), true) => words.join(", "),
+        (Some((last, [])), false) => (*last).to_string(),
+        (Some((last, rest)), false) => format!("{} and {last}", rest.join(", ")),
     };
-    if ko {
-        format!("남은 합을 {what}으로 알아봅니다.")
-    } else {
-        format!("Recognise the remaining sums as {what}.")
+    match (list.is_empty(), transposed, ko) {
+        (true, false, true) => "원소를 모은 것이 곧 그 행렬입니다.".to_string(),
+        (true, false, false) => "Read the entries as the matrix itself.".to_string(),
+        (true, true, true) => "원소를 모은 것이 곧 그 전치 행렬입니다.".to_string(),
+        (true, true, false) => "Read the entries as the transposed matrix.".to_string(),
+        (false, false, true) => format!("남은 합을 {list}{} 알아봅니다.", euro(&list)),
+        (false, false, false) => format!("Recognise the remaining sums as {list}."),
+        (false, true, true) => format!(
+            "남은 합을 {list}{} 알아봅니다. 첨자의 순서를 맞추려고 전치합니다.",
+            euro(&list)
+        ),
+        (false, true, false) => format!(
+            "Recognise the remaining sums as {list}, transposing a factor so that its indices line up."
+        ),
+    }
+}
+
+/// What a rule of raising recognises, as a noun phrase (the orienting
+/// transpose is said by [`raise_sentence`] itself).
+fn raise_words(rule: RaiseRule, ko: bool) -> &'static str {
+    use RaiseRule::*;
+    match (rule, ko) {
+        (Hadamard, false) => "an entrywise (Hadamard) product",
+        (Hadamard, true) => "원소별 곱(아다마르 곱)",
+        (DiagScale, false) => "a scaling by a diagonal matrix",
+        (DiagScale, true) => "대각 행렬을 곱한 크기 조절",
+        (MatmulFromSum, false) => "a matrix product",
+        (MatmulFromSum, true) => "행렬 곱",
+        (SumToOnes, false) => "a product with a vector of ones",
+        (SumToOnes, true) => "1로 채운 벡터와의 곱",
+        (SumOfEntries, false) => "a sum of all entries",
+        (SumOfEntries, true) => "모든 원소의 합",
+        (Trace, false) => "a trace",
+        (Trace, true) => "대각합(tr)",
+        (DiagExtract, false) => "a diagonal",
+        (DiagExtract, true) => "대각 성분",
+        (OuterProduct, false) => "an outer product",
+        (OuterProduct, true) => "외적",
+        (CountConstantSum, false) => "a constant summed (a count)",
+        (CountConstantSum, true) => "상수의 합(개수)",
+        (BroadcastOnes, false) => "a broadcast along a vector of ones",
+        (BroadcastOnes, true) => "1로 채운 벡터를 따른 브로드캐스트",
+        (TransposeToOrient, false) => "a transpose",
+        (TransposeToOrient, true) => "전치",
+    }
+}
+
+/// The Korean particle "(으)로" after `word`: `로` after a vowel or ㄹ,
+/// `으로` after another final consonant (the last Hangul syllable decides;
+/// a word without one takes `로`).
+fn euro(word: &str) -> &'static str {
+    let last = word
+        .chars()
+        .rev()
+        .find(|c| ('가'..='힣').contains(c))
+        .map(|c| (u32::from(c) - u32::from('가')) % 28);
+    match last {
+        Some(0) | Some(8) | None => "로",
+        Some(_) => "으로",
     }
 }
 
@@ -494,4 +555,39 @@ pub fn subscript(s: &str) -> String {
             other => other,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_korean_particle_follows_the_last_syllable() {
+        assert_eq!(euro("행렬 곱"), "으로");
+        assert_eq!(euro("전치"), "로");
+        assert_eq!(euro("대각합(tr)"), "으로");
+        assert_eq!(euro("행렬"), "로");
+        assert_eq!(euro("M"), "로");
+    }
+
+    #[test]
+    fn a_raise_names_every_rule_and_says_the_transpose_last() {
+        use RaiseRule::*;
+        let en = raise_sentence(&[TransposeToOrient, MatmulFromSum, Hadamard], false);
+        assert_eq!(
+            en,
+            "Recognise the remaining sums as a matrix product and an entrywise (Hadamard) \
+             product, transposing a factor so that its indices line up."
+        );
+        let ko = raise_sentence(&[MatmulFromSum], true);
+        assert_eq!(ko, "남은 합을 행렬 곱으로 알아봅니다.");
+        assert_eq!(
+            raise_sentence(&[], false),
+            "Read the entries as the matrix itself."
+        );
+        assert_eq!(
+            raise_sentence(&[TransposeToOrient], true),
+            "원소를 모은 것이 곧 그 전치 행렬입니다."
+        );
+    }
 }
