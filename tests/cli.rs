@@ -601,3 +601,45 @@ fn a_cases_line_over_the_token_limit_is_refused_before_parsing() {
     }
     std::fs::remove_file(&path).ok();
 }
+
+/// The README's console examples (`$ matcalc …` followed by what it
+/// prints) are what the binary prints today, so they cannot go stale: the
+/// lines shown must appear in the output in order, a `…` line standing for
+/// lines left out. A trailing `# exit N` comment gives the exit code.
+#[test]
+fn readme_console_examples_are_what_matcalc_prints() {
+    let readme = include_str!("../README.md");
+    let mut examples = 0;
+    for block in readme.split("```").skip(1).step_by(2) {
+        let lines: Vec<&str> = block.lines().skip(1).collect();
+        let starts: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with("$ matcalc "))
+            .collect();
+        for (n, &start) in starts.iter().enumerate() {
+            let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+            let (command, code) = match lines[start].split_once("  # exit ") {
+                Some((command, code)) => (command.trim_end(), code.trim().parse().unwrap()),
+                None => (lines[start], 0),
+            };
+            let words = shell_words(&command["$ matcalc ".len()..]);
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let run = matcalc(&args);
+            assert_eq!(run.code, code, "{command}: {}", run.stderr);
+            let printed: Vec<&str> = run.stdout.lines().collect();
+            let mut at = 0;
+            for shown in lines[start + 1..end].split(|l| l.trim() == "…") {
+                let Some(&first) = shown.first() else {
+                    continue;
+                };
+                let found = (at..printed.len())
+                    .find(|&i| printed[i..].starts_with(shown))
+                    .unwrap_or_else(|| {
+                        panic!("{command}: the README shows lines from {first:?} that it does not print:\n{}", run.stdout)
+                    });
+                at = found + shown.len();
+            }
+            examples += 1;
+        }
+    }
+    assert!(examples >= 5, "only {examples} console examples found");
+}
