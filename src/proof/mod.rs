@@ -16,6 +16,7 @@
 
 mod check;
 mod concrete;
+mod josa;
 mod record;
 mod render;
 mod sentences;

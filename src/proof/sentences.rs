@@ -5,6 +5,7 @@
 //! *Deep Learning from Scratch*: 편미분, 연쇄 법칙, 크로네커 델타, 전치 행렬,
 //! 기울기. Invariant: pure string building.
 
+use super::josa::Particle::{self, As, Object, Subject, Topic, With};
 use crate::index::RaiseRule;
 use crate::simplify::{Fact, Used};
 
@@ -189,9 +190,9 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             "The gradient of {f} at its argument is given: {}.",
             m(grad)
         ),
-        Say::Name { binding } if ko => format!("{}로 둡니다.", m(binding)),
+        Say::Name { binding } if ko => format!("{}{} 둡니다.", m(binding), j(binding, As)),
         Say::Name { binding } => format!("Let {}.", m(binding)),
-        Say::Expand { name } if ko => format!("{}를 원소별로 씁니다.", m(name)),
+        Say::Expand { name } if ko => format!("{}{} 원소별로 씁니다.", m(name), j(name, Object)),
         Say::Expand { name } => format!("Write {} entry by entry.", m(name)),
         Say::Differentiate {
             node,
@@ -219,10 +220,12 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             child,
             local,
         } if ko => format!(
-            "연쇄 법칙: {}에 대한 기울기 {}를 {}와 곱해 더하면 {}에 대한 기울기에 더해지는 항이 됩니다.",
+            "연쇄 법칙: {}에 대한 기울기 {}{} {}{} 곱해 더하면 {}에 대한 기울기에 더해지는 항이 됩니다.",
             m(node),
             m(incoming),
+            j(incoming, Object),
             m(&word(local)),
+            With.after(local),
             m(child)
         ),
         Say::ChainRule {
@@ -243,10 +246,12 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             node,
             local,
         } if ko => format!(
-            "연쇄 법칙: {}를 {}의 미분 {}와 곱해 더하면 {}의 미분의 한 항이 됩니다.",
+            "연쇄 법칙: {}{} {}의 미분 {}{} 곱해 더하면 {}의 미분의 한 항이 됩니다.",
             m(&word(local)),
+            Object.after(local),
             m(child),
             m(incoming),
+            j(incoming, With),
             m(node)
         ),
         Say::ChainForward {
@@ -271,7 +276,8 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
             m(node)
         ),
         Say::Again { var } if ko => format!(
-            "기울기를 다시 {var}로 미분합니다: d{var}에서 시작해 모든 노드의 미분을 피연산자의 미분으로 씁니다."
+            "기울기를 다시 {var}{} 미분합니다: d{var}에서 시작해 모든 노드의 미분을 피연산자의 미분으로 씁니다.",
+            As.after(var)
         ),
         Say::Again { var } => format!(
             "Differentiate the gradient again, now by {var}: write the differential of every node in terms of the differentials of its operands, starting from d{var}."
@@ -293,7 +299,9 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
         } => simplify_sentence(rule, equation, used, ko, m),
         Say::Add { wrt } if ko => format!("{}에 닿는 기여를 모두 더합니다.", wrt.join(", ")),
         Say::Add { wrt } => format!("Add the contributions that reach {}.", wrt.join(", ")),
-        Say::Result { label } if ko => format!("따라서 {}는 다음과 같습니다.", m(label)),
+        Say::Result { label } if ko => {
+            format!("따라서 {}{} 다음과 같습니다.", m(label), j(label, Topic))
+        }
         Say::Result { label } => format!("Hence {} is:", m(label)),
         Say::Entries { binding } if ko => format!("원소로 쓰면 {}.", m(binding)),
         Say::Entries { binding } => format!("Entry by entry, {}.", m(binding)),
@@ -361,9 +369,11 @@ fn contract_sentence(sets: &[(String, String)], ko: bool, m: &dyn Fn(&Math) -> S
         .map(|(k, a)| {
             if ko {
                 format!(
-                    "{}가 있는 {k}에 대한 합은 {}로 둡니다",
+                    "{}{} 있는 {k}에 대한 합은 {}{} 둡니다",
                     m(&delta(k, a)),
-                    m(&eq(k, a))
+                    j(&delta(k, a), Subject),
+                    m(&eq(k, a)),
+                    j(&eq(k, a), As)
                 )
             } else {
                 format!(
@@ -402,11 +412,11 @@ fn raise_sentence(rules: &[RaiseRule], ko: bool) -> String {
         (true, false, false) => "Read the entries as the matrix itself.".to_string(),
         (true, true, true) => "원소를 모은 것이 곧 그 전치 행렬입니다.".to_string(),
         (true, true, false) => "Read the entries as the transposed matrix.".to_string(),
-        (false, false, true) => format!("남은 합을 {list}{} 알아봅니다.", euro(&list)),
+        (false, false, true) => format!("남은 합을 {list}{} 알아봅니다.", As.after(&list)),
         (false, false, false) => format!("Recognise the remaining sums as {list}."),
         (false, true, true) => format!(
             "남은 합을 {list}{} 알아봅니다. 첨자의 순서를 맞추려고 전치합니다.",
-            euro(&list)
+            As.after(&list)
         ),
         (false, true, false) => format!(
             "Recognise the remaining sums as {list}, transposing a factor so that its indices line up."
@@ -444,19 +454,10 @@ fn raise_words(rule: RaiseRule, ko: bool) -> &'static str {
     }
 }
 
-/// The Korean particle "(으)로" after `word`: `로` after a vowel or ㄹ,
-/// `으로` after another final consonant (the last Hangul syllable decides;
-/// a word without one takes `로`).
-fn euro(word: &str) -> &'static str {
-    let last = word
-        .chars()
-        .rev()
-        .find(|c| ('가'..='힣').contains(c))
-        .map(|c| (u32::from(c) - u32::from('가')) % 28);
-    match last {
-        Some(0) | Some(8) | None => "로",
-        Some(_) => "으로",
-    }
+/// The particle `p` after the math `math`, chosen by how its Unicode
+/// form is read.
+fn j(math: &Math, p: Particle) -> &'static str {
+    p.after(&math.unicode)
 }
 
 fn simplify_sentence(
@@ -516,7 +517,8 @@ fn fact(u: &Used, ko: bool, m: &dyn Fn(&Math) -> String) -> String {
     let math = |unicode: String, latex: String| m(&Math { unicode, latex });
     match u.fact {
         Fact::Symmetric => format!(
-            "{v}는 대칭 행렬 ({})",
+            "{v}{} 대칭 행렬 ({})",
+            Topic.after(v),
             math(format!("{v}ᵀ = {v}"), format!("{v}^\\top = {v}"))
         ),
         Fact::RowsSumToOne => format!("{v}의 각 행의 합은 1"),
@@ -524,7 +526,8 @@ fn fact(u: &Used, ko: bool, m: &dyn Fn(&Math) -> String) -> String {
         Fact::SquaresToItself => format!("{v}의 원소는 0 또는 1"),
         Fact::Positive => format!("{v}의 원소는 양수"),
         Fact::Orthogonal => format!(
-            "{v}는 직교 행렬 ({})",
+            "{v}{} 직교 행렬 ({})",
+            Topic.after(v),
             math(format!("{v}ᵀ·{v} = I"), format!("{v}^\\top {v} = I"))
         ),
     }
@@ -560,15 +563,6 @@ pub fn subscript(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_korean_particle_follows_the_last_syllable() {
-        assert_eq!(euro("행렬 곱"), "으로");
-        assert_eq!(euro("전치"), "로");
-        assert_eq!(euro("대각합(tr)"), "으로");
-        assert_eq!(euro("행렬"), "로");
-        assert_eq!(euro("M"), "로");
-    }
 
     #[test]
     fn a_raise_names_every_rule_and_says_the_transpose_last() {
