@@ -142,7 +142,10 @@ fn the_exact_layer_decides_tan_and_softplus_and_leaves_erf_undecided() {
 
 #[test]
 fn matrix_powers_are_products_of_a_square_matrix() {
-    assert_eq!(confirmed("tr(X^3)", "X: n x n", &["X"], 1), ["3*X'*X'"]);
+    // The result is written in power form, as a person writes it (`X^2'`
+    // is `(X^2)'`: `^` and `'` read left to right, as in MATLAB).
+    assert_eq!(confirmed("tr(X^3)", "X: n x n", &["X"], 1), ["3*X^2'"]);
+    assert_eq!(confirmed("tr(X^4)", "X: n x n", &["X"], 1), ["4*X^3'"]);
     confirmed("det(X^2) + tr(X^-1)", "X: n x n", &["X"], 1);
     confirmed("L(X^3*w)", "", &["X", "w"], 1);
     confirmed("x'*X^2*x", "X: 3x3", &["X"], 2);

@@ -190,6 +190,23 @@ impl Program {
                     format!("`{}` of an index-notation entry", func.name()),
                 )),
             }),
+            ExprKind::Binary(BinOp::Pow, base, exponent) => {
+                let k = crate::syntax::integer_exponent(exponent);
+                let a = self.add(base, scope)?;
+                match k {
+                    // A matrix power is its product of factors (MATLAB's
+                    // meaning, as the parser reads it); each product is one
+                    // node, so the factors are computed once.
+                    Some(k) if k != 0 && !self.ty(a).is_scalar() => {
+                        self.add(&crate::syntax::matrix_power(base, k, e.span), scope)
+                    }
+                    _ => {
+                        let b = self.add(exponent, scope)?;
+                        self.binary(BinOp::Pow, a, b)
+                            .map_err(|why| unsupported(&text(), why))
+                    }
+                }
+            }
             ExprKind::Binary(op, a, b) => {
                 let (a, b) = (self.add(a, scope)?, self.add(b, scope)?);
                 match op {

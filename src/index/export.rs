@@ -126,12 +126,81 @@ impl Graph {
                 ExprKind::Const(*kind, dims)
             }
             Node::Neg(a) => ExprKind::Neg(boxed(*a)),
+            Node::Binary(BinOp::Mul, ..) if !options.named.contains_key(&id) => {
+                match self.written_powers(id, options, fills) {
+                    Some(product) => return product,
+                    None => match self.node(id) {
+                        Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(*a), boxed(*b)),
+                        _ => unreachable!("matched a product"),
+                    },
+                }
+            }
             Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(*a), boxed(*b)),
             Node::T(a) => ExprKind::Transpose(boxed(*a)),
             Node::Call(f, a) => ExprKind::Call(*f, boxed(*a)),
             Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![*boxed(*a)]),
             Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![*boxed(*a)]),
         })
+    }
+}
+
+impl Graph {
+    /// A matrix product with a run of equal adjacent factors, written with
+    /// powers: `X·X·A` as `X²·A`, `Xᵀ·Xᵀ` as `(X²)ᵀ` (MATLAB's matrix power,
+    /// which the parser writes out as the same product); `None` for a
+    /// product without such a run, which is written as it is.
+    fn written_powers(&self, id: Id, options: &ExportOptions, fills: &Cell<usize>) -> Option<Expr> {
+        let mut factors = Vec::new();
+        self.matrix_factors(id, options, &mut factors);
+        if !factors.windows(2).any(|w| w[0] == w[1]) {
+            return None;
+        }
+        let mut runs: Vec<(Id, usize)> = Vec::new();
+        for f in factors {
+            match runs.last_mut() {
+                Some((last, k)) if *last == f => *k += 1,
+                _ => runs.push((f, 1)),
+            }
+        }
+        let write = |c: Id| match options.named.get(&c) {
+            Some(name) => Expr::var(name),
+            None => self.write(c, options, fills),
+        };
+        let power = |base: Expr, k: usize| {
+            Expr::new(ExprKind::Binary(
+                BinOp::Pow,
+                Box::new(base),
+                Box::new(Expr::num(k as f64)),
+            ))
+        };
+        let written = runs.into_iter().map(|(f, k)| match (k, self.node(f)) {
+            (1, _) => write(f),
+            (_, Node::T(g)) if !options.named.contains_key(&f) => {
+                Expr::new(ExprKind::Transpose(Box::new(power(write(*g), k))))
+            }
+            _ => power(write(f), k),
+        });
+        written.reduce(|acc, f| Expr::new(ExprKind::Binary(BinOp::Mul, Box::new(acc), Box::new(f))))
+    }
+
+    /// The factors of the matrix product `id`, left to right, through the
+    /// non-scalar products that are not named.
+    fn matrix_factors(&self, id: Id, options: &ExportOptions, out: &mut Vec<Id>) {
+        match *self.node(id) {
+            Node::Binary(BinOp::Mul, a, b)
+                if !(self.is_scalar(a) && self.is_scalar(b))
+                    && !options.named.contains_key(&id) =>
+            {
+                // A scalar factor is one factor: `(xᵀ·x)·x` has no `x·x`.
+                for c in [a, b] {
+                    match self.is_scalar(c) {
+                        true => out.push(c),
+                        false => self.matrix_factors(c, options, out),
+                    }
+                }
+            }
+            _ => out.push(id),
+        }
     }
 }
 
