@@ -183,13 +183,17 @@ impl Graph {
         written.reduce(|acc, f| Expr::new(ExprKind::Binary(BinOp::Mul, Box::new(acc), Box::new(f))))
     }
 
+    /// Whether `a·b` is a product with a matrix factor.
+    fn is_matrix_product(&self, a: Id, b: Id) -> bool {
+        !self.is_scalar(a) || !self.is_scalar(b)
+    }
+
     /// The factors of the matrix product `id`, left to right, through the
     /// non-scalar products that are not named.
     fn matrix_factors(&self, id: Id, options: &ExportOptions, out: &mut Vec<Id>) {
         match *self.node(id) {
             Node::Binary(BinOp::Mul, a, b)
-                if !(self.is_scalar(a) && self.is_scalar(b))
-                    && !options.named.contains_key(&id) =>
+                if self.is_matrix_product(a, b) && !options.named.contains_key(&id) =>
             {
                 // A scalar factor is one factor: `(xᵀ·x)·x` has no `x·x`.
                 for c in [a, b] {
