@@ -544,6 +544,21 @@ fn rule_log_of_exp() {
 }
 
 #[test]
+fn rule_square_of_root() {
+    assert_eq!(simplified("sqrt(a)^2 + 1"), "1 + a");
+    assert_eq!(simplified("sqrt(x).^2 - x"), "zeros(n)");
+    assert_eq!(simplified("sqrt(2)*sqrt(2)"), "2");
+}
+
+#[test]
+fn rule_root_of_square_number() {
+    assert_eq!(simplified("2/sqrt(4)"), "1");
+    assert_eq!(simplified("sqrt(0.25)*a"), "0.5*a");
+    // No rational root: the root stays, as does one of a negative number.
+    assert_eq!(simplified("sqrt(2)*a"), "a*sqrt(2)");
+}
+
+#[test]
 fn rules_logsumexp_and_softmax() {
     assert_eq!(simplified("log(sum(exp(x)))"), "logsumexp(x)");
     assert_eq!(simplified("exp(x)/sum(exp(x))"), "softmax(x)");

@@ -59,6 +59,23 @@ pub fn short_decimal(r: &Rational) -> Option<f64> {
     (decimal_of_f64(v).as_ref() == Some(r)).then_some(v)
 }
 
+/// The non-negative rational whose square is `r`, if there is one: `9/4`
+/// gives `3/2`, `2` and negative numbers none.
+///
+/// ```
+/// use matcalc::algebra::{exact_sqrt, Rational};
+/// let r = |p: i64, q: i64| Rational::new(p.into(), q.into());
+/// assert_eq!(exact_sqrt(&r(9, 4)), Some(r(3, 2)));
+/// assert_eq!(exact_sqrt(&r(2, 1)), None);
+/// ```
+pub fn exact_sqrt(r: &Rational) -> Option<Rational> {
+    if r.numer().sign() == num_bigint::Sign::Minus {
+        return None;
+    }
+    let root = |n: &BigInt| Some(n.sqrt()).filter(|s| s * s == *n);
+    Some(Rational::new(root(r.numer())?, root(r.denom())?))
+}
+
 /// The f64 nearest to `r` (infinite when it is out of range).
 pub fn f64_of(r: &Rational) -> f64 {
     if r.is_zero() {

@@ -112,6 +112,18 @@ pub static RULES: &[Rule] = &[
         apply: log_of_exp,
     },
     Rule {
+        name: "square-of-root",
+        doc: "sqrt(u)^2 = u and sqrt(u).^2 = u, wherever sqrt(u) is defined",
+        terminates: "removes a call and a power",
+        apply: square_of_root,
+    },
+    Rule {
+        name: "root-of-square-number",
+        doc: "sqrt(c) = r for a number c = r² with r a non-negative rational (sqrt(9/4) = 3/2)",
+        terminates: "removes a call",
+        apply: root_of_square_number,
+    },
+    Rule {
         name: "logsumexp",
         doc: "log(sum(exp(x))) = logsumexp(x)",
         terminates: "three calls become one",
@@ -437,6 +449,25 @@ fn inverse_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 
 fn log_of_exp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     Ok(call_arg(n, id, Func::Log).and_then(|a| call_arg(n, a, Func::Exp)))
+}
+
+fn square_of_root(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    match *n.graph.node(id) {
+        Node::Binary(BinOp::Pow | BinOp::HadPow, base, p) if n.graph.num_value(p) == Some(2.0) => {
+            Ok(call_arg(n, base, Func::Sqrt).filter(|&u| n.graph.dims(u) == n.graph.dims(id)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn root_of_square_number(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let root = call_arg(n, id, Func::Sqrt)
+        .and_then(|c| n.number(c))
+        .and_then(|c| crate::algebra::exact_sqrt(&c));
+    match root {
+        Some(r) => Ok(Some(n.coefficient(&r)?)),
+        None => Ok(None),
+    }
 }
 
 fn logsumexp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
