@@ -453,6 +453,15 @@ fn elementwise_factors_are_kept_as_written() {
     );
 }
 
+/// A common denominator is taken only when it writes no more atoms than
+/// the summands: a fraction beside a plain term stays apart.
+#[test]
+fn a_common_monomial_is_pulled_out_only_when_it_pays() {
+    assert_eq!(simplified("X ./ Y + A"), "A + X ./ Y");
+    assert_eq!(simplified("x .* y + x .* z"), "x .* (z + y)");
+    assert_eq!(simplified("s - s.^2"), "s .* (1 - s)");
+}
+
 #[test]
 fn scalar_quotients_are_rational_functions() {
     assert_eq!(simplified("a*b/(a*c)"), "b/c");

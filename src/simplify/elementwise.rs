@@ -348,7 +348,19 @@ impl Normalizer<'_> {
                 }
             }
         }
-        let factored = !found.is_empty() || !content.is_one();
+        // A monomial content alone is pulled out only when that writes no
+        // more atoms: `x.*y + x.*z` is `x .* (y + z)` and `s - s.^2` is
+        // `s .* (1 - s)`, but `X./Y + A` stays (`(X + A.*Y) ./ Y` writes Y
+        // twice).
+        let atoms = |m: &algebra::Monomial<NodeAtom>| m.factors().len();
+        let spread: usize = num.terms().iter().map(|(m, _)| atoms(m)).sum();
+        let pulled = atoms(&content)
+            + normalized
+                .terms()
+                .iter()
+                .map(|(m, _)| atoms(m))
+                .sum::<usize>();
+        let factored = !found.is_empty() || (!content.is_one() && pulled <= spread);
         Ok(factored.then_some((c, content, found, rest)))
     }
 
