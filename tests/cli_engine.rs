@@ -225,11 +225,14 @@ fn a_result_too_large_to_write_flat_is_written_with_named_intermediates() {
 #[test]
 fn flat_keeps_the_single_expression() {
     let expr = "sum(log(1 + exp(-y .* (X*w))))";
-    let shared = matcalc(&["derive", expr, "--wrt", "w", "--format", "expr"]);
-    let flat = matcalc(&["derive", expr, "--wrt", "w", "--format", "expr", "--flat"]);
+    let hessian = [
+        "derive", expr, "--wrt", "w", "--order", "2", "--format", "expr",
+    ];
+    let shared = matcalc(&hessian);
+    let flat = matcalc(&[&hessian[..], &["--flat"]].concat());
     assert_eq!(shared.code, 0, "{}", shared.stderr);
     assert_eq!(flat.code, 0, "{}", flat.stderr);
-    // exp(-(y .* (X*w))) occurs twice: bound once in the listing.
+    // The Hessian's exp(y .* (X*w)) occurs twice: bound once in the listing.
     assert_eq!(shared.stdout.lines().count(), 2, "{}", shared.stdout);
     assert!(shared.stdout.starts_with("E1 = exp("), "{}", shared.stdout);
     assert_eq!(flat.stdout.lines().count(), 1, "{}", flat.stdout);

@@ -462,6 +462,16 @@ fn a_common_monomial_is_pulled_out_only_when_it_pays() {
     assert_eq!(simplified("s - s.^2"), "s .* (1 - s)");
 }
 
+/// exp(−u) is read as 1/exp(u), so the reciprocals cancel; it is written
+/// back as exp(−u).
+#[test]
+fn exp_of_a_negation_is_a_reciprocal() {
+    assert_eq!(simplified("exp(-x) ./ (exp(-x) + 1)"), "1 ./ (exp(x) + 1)");
+    assert_eq!(simplified("exp(-x) .* exp(x)"), "ones(n)");
+    assert_eq!(simplified("exp(-a)*exp(a)"), "1");
+    assert_eq!(simplified("exp(-x)"), "exp(-x)");
+}
+
 #[test]
 fn scalar_quotients_are_rational_functions() {
     assert_eq!(simplified("a*b/(a*c)"), "b/c");

@@ -22,7 +22,7 @@ use crate::algebra::{
     self, split_factor, AlgebraError, Atom, Budget, Meter, Plain, RatFun, Rational,
 };
 use crate::index::{is_scalar, Dims, GraphError, Id, Node};
-use crate::syntax::BinOp;
+use crate::syntax::{BinOp, Func};
 
 /// The most terms a region's polynomials may have, and the work one
 /// region may spend; past them the region is left as written.
@@ -267,6 +267,15 @@ impl Normalizer<'_> {
                 let x = self.read(a, region)?;
                 factored_power(&x, k, &cx)?
             }
+            // exp(−u) is 1/exp(u), so that `exp(-v) ./ (exp(-v) + 1)`
+            // cancels to `1 ./ (exp(v) + 1)`; written back as exp(−u).
+            Node::Call(Func::Exp, arg) if fits(self, arg) => match *self.graph.node(arg) {
+                Node::Neg(u) => {
+                    let e = self.graph.call(Func::Exp, u)?;
+                    self.read_atom(e, region)?.inv(&cx)?
+                }
+                _ => return Ok(None),
+            },
             _ => return Ok(None),
         }))
     }
@@ -448,6 +457,13 @@ impl Normalizer<'_> {
                     parts.row_scales.push((u, k));
                     continue;
                 }
+            }
+            // A negative power of exp(u) is written exp(−u) (as read).
+            if let (true, Node::Call(Func::Exp, u)) = (k < 0, self.graph.node(a.id).clone()) {
+                let minus = self.graph.neg(u);
+                let e = self.graph.call(Func::Exp, minus)?;
+                parts.top.push(self.power(e, -k)?);
+                continue;
             }
             let power = self.power(a.id, k.abs())?;
             if k > 0 {
