@@ -1107,8 +1107,26 @@ fn rule_transpose_of_symmetric() {
     assert_eq!(simplified_in("inv(S)' + inv(S)", "", "S: spd"), "2*inv(S)");
     // By structure, with no assumption at all.
     assert_eq!(simplified("(X'*A*X)' - X'*A'*X"), "zeros(k,k)");
+    // Inside a transposed product too: its symmetric factors are their own
+    // transposes, so it meets the product written the other way round.
+    assert_eq!(
+        simplified_in(
+            "C*X*inv(X'*C*X) - (inv(X'*C*X)*X'*C)'",
+            "X: 4x3, C: 4x4",
+            "C: spd"
+        ),
+        "zeros(4,3)"
+    );
     // Without the fact, a general matrix keeps its transpose.
     assert_eq!(simplified("S - S'"), "S - S'");
+    assert_ne!(
+        simplified_in(
+            "C*X*inv(X'*C*X) - (inv(X'*C*X)*X'*C)'",
+            "X: 4x3, C: 4x4",
+            ""
+        ),
+        "zeros(4,3)"
+    );
     assert_eq!(
         derived_in("(x - A*s)'*W*(x - A*s)", "", &["s"], 1, "W: symmetric"),
         ["-(2*A'*W*(x - A*s))"]

@@ -102,6 +102,18 @@ fn transposes(n: &Normalizer<'_>, a: Id, b: Id) -> bool {
         || matches!(*n.graph.node(a), Node::T(x) if x == b)
 }
 
+/// The transpose of `f`: `f` itself when it is known to be symmetric (the
+/// assumptions used are recorded), else `fᵀ`.
+pub(super) fn transposed(n: &mut Normalizer<'_>, f: Id) -> Id {
+    match symmetric(n, f, 0) {
+        Some(used) => {
+            n.used.extend(used);
+            f
+        }
+        None => n.graph.transpose(f),
+    }
+}
+
 /// `Sᵀ = S` for a symmetric S.
 pub(super) fn transpose_of_symmetric(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let Node::T(s) = *n.graph.node(id) else {

@@ -101,12 +101,15 @@ pub fn simplify(
     for _ in 0..limits.max_passes {
         let mut normalizer = Normalizer::assuming(graph, assumptions.clone());
         let normal = normalizer.normalize(current)?;
+        // The canonical form uses assumptions too: a symmetric factor is
+        // its own transpose.
+        let used = std::mem::take(&mut normalizer.used);
         if normal != current {
             steps.push(RuleStep {
                 rule: CANONICAL_FORM,
                 before: current,
                 after: normal,
-                used: Vec::new(),
+                used,
             });
         }
         let mut memo = HashMap::new();

@@ -289,8 +289,10 @@ impl<'g> Normalizer<'g> {
                 let mut out = Vec::new();
                 for mut term in p {
                     term.chain.reverse();
+                    // A symmetric factor is its own transpose, so that
+                    // `(E·Xᵀ·C)ᵀ` meets `C·X·E` for symmetric C and E.
                     for f in &mut term.chain {
-                        *f = self.graph.transpose(*f);
+                        *f = super::assumed::transposed(self, *f);
                     }
                     out.push(term);
                 }
