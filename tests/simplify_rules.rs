@@ -366,6 +366,9 @@ fn a_common_left_or_right_factor_is_pulled_out() {
     assert_eq!(simplified("A*X + B*X"), "(A + B)*X");
     assert_eq!(simplified("X*A + X*B"), "X*(A + B)");
     assert_eq!(simplified("A*B + C*A*B"), "(A + C*A)*B");
+    // A scalar factor of every term goes in front.
+    assert_eq!(simplified("a*A + a*B"), "a*(A + B)");
+    assert_eq!(simplified("a*A + a*B - a*A"), "a*B");
 }
 
 #[test]

@@ -605,8 +605,8 @@ impl<'g> Normalizer<'g> {
         self.build_sum(terms)
     }
 
-    /// Builds a sum, factoring a chain factor shared on the right (or left)
-    /// by at least two terms.
+    /// Builds a sum, factoring a scalar factor shared by every term, or a
+    /// chain factor shared on the right (or left) by every term.
     fn build_sum(&mut self, terms: Vec<Term>) -> Result<Id, GraphError> {
         if let Some(built) = self.factor_common(&terms)? {
             return Ok(built);
@@ -632,6 +632,27 @@ impl<'g> Normalizer<'g> {
     fn factor_common(&mut self, terms: &[Term]) -> Result<Option<Id>, GraphError> {
         if terms.len() < 2 {
             return Ok(None);
+        }
+        // A scalar factor of every term goes in front: `det(S)*(A + B)`.
+        let shared = terms[0]
+            .scalars
+            .iter()
+            .copied()
+            .find(|s| terms.iter().all(|t| t.scalars.contains(s)));
+        if let Some(s) = shared {
+            let rest: Vec<Term> = terms
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    if let Some(k) = t.scalars.iter().position(|x| *x == s) {
+                        t.scalars.remove(k);
+                    }
+                    t
+                })
+                .collect();
+            let inner = self.build_sum(rest)?;
+            let inner = self.normalize(inner)?;
+            return Ok(Some(self.graph.binary(BinOp::Mul, s, inner)?));
         }
         for right in [true, false] {
             let edge = |t: &Term| {
