@@ -369,6 +369,12 @@ fn a_common_left_or_right_factor_is_pulled_out() {
     // A scalar factor of every term goes in front.
     assert_eq!(simplified("a*A + a*B"), "a*(A + B)");
     assert_eq!(simplified("a*A + a*B - a*A"), "a*B");
+    // The least power of a shared scalar, where that writes less.
+    assert_eq!(simplified("A/d + c/d^2*B"), "(A + c*B/d)/d");
+    assert_eq!(
+        derived_in("(x'*A*x)/(x'*x)", "", &["x"], 1, "A: symmetric"),
+        ["2*(A*x - x'*A*x*x/(x'*x))/(x'*x)"]
+    );
 }
 
 #[test]

@@ -611,8 +611,13 @@ impl<'g> Normalizer<'g> {
         if let Some(built) = self.factor_common(&terms)? {
             return Ok(built);
         }
+        self.build_apart(&terms)
+    }
+
+    /// A sum written term by term, without factoring.
+    fn build_apart(&mut self, terms: &[Term]) -> Result<Id, GraphError> {
         let mut acc: Option<Id> = None;
-        for term in terms {
+        for term in terms.iter().cloned() {
             let negative = term.coeff.is_negative();
             let magnitude = Term {
                 coeff: term.coeff.abs(),
@@ -633,26 +638,45 @@ impl<'g> Normalizer<'g> {
         if terms.len() < 2 {
             return Ok(None);
         }
-        // A scalar factor of every term goes in front: `det(S)*(A + B)`.
-        let shared = terms[0]
-            .scalars
-            .iter()
-            .copied()
-            .find(|s| terms.iter().all(|t| t.scalars.contains(s)));
-        if let Some(s) = shared {
-            let rest: Vec<Term> = terms
-                .iter()
-                .map(|t| {
-                    let mut t = t.clone();
-                    if let Some(k) = t.scalars.iter().position(|x| *x == s) {
-                        t.scalars.remove(k);
-                    }
-                    t
-                })
-                .collect();
+        // A power of a scalar that every term has goes in front, with the
+        // least exponent: `det(S)*(A + B)`, `(1/d)*(A*x - c/d*x)`.
+        if let Some((base, k)) = self.common_scalar_power(terms) {
+            let mut rest = Vec::new();
+            for t in terms {
+                let mut t = t.clone();
+                let at = t
+                    .scalars
+                    .iter()
+                    .position(|&s| self.scalar_power(s).0 == base)
+                    .expect("every term has the common base");
+                let (_, own) = self.scalar_power(t.scalars.remove(at));
+                if own != k {
+                    let left = self.scalar_factor(base, own - k)?;
+                    t.scalars.push(left);
+                }
+                rest.push(t);
+            }
             let inner = self.build_sum(rest)?;
             let inner = self.normalize(inner)?;
-            return Ok(Some(self.graph.binary(BinOp::Mul, s, inner)?));
+            // A reciprocal is written as a division: `(A*x - c*x/d)/d`.
+            let factored = match k < 0.0 {
+                true => {
+                    let divisor = self.scalar_factor(base, -k)?;
+                    self.graph.binary(BinOp::Div, inner, divisor)?
+                }
+                false => {
+                    let factor = self.scalar_factor(base, k)?;
+                    self.graph.binary(BinOp::Mul, factor, inner)?
+                }
+            };
+            // Kept only where it writes less than the terms apart.
+            let apart = self.build_apart(terms)?;
+            return Ok(Some(
+                match self.graph.tree_size(factored) < self.graph.tree_size(apart) {
+                    true => factored,
+                    false => apart,
+                },
+            ));
         }
         for right in [true, false] {
             let edge = |t: &Term| {
@@ -695,6 +719,27 @@ impl<'g> Normalizer<'g> {
             return Ok(Some(id));
         }
         Ok(None)
+    }
+
+    /// The power `bᵏ` of a scalar base that every term has as a factor,
+    /// with exponents of one sign, `k` the one nearest zero.
+    fn common_scalar_power(&self, terms: &[Term]) -> Option<(Id, f64)> {
+        let powers = |t: &Term| -> Vec<(Id, f64)> {
+            t.scalars.iter().map(|&s| self.scalar_power(s)).collect()
+        };
+        powers(&terms[0]).into_iter().find_map(|(base, k)| {
+            let mut least = k;
+            for t in &terms[1..] {
+                let (_, own) = powers(t).into_iter().find(|(b, _)| *b == base)?;
+                if own.signum() != k.signum() {
+                    return None;
+                }
+                if own.abs() < least.abs() {
+                    least = own;
+                }
+            }
+            Some((base, least))
+        })
     }
 
     /// One term, written with fewer transposes: `A'*B'` may become `(B*A)'`.
