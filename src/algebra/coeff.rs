@@ -8,7 +8,7 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{ToPrimitive, Zero};
+use num_traits::{Signed, ToPrimitive, Zero};
 
 /// An exact rational coefficient.
 pub type Rational = BigRational;
@@ -69,7 +69,7 @@ pub fn short_decimal(r: &Rational) -> Option<f64> {
 /// assert_eq!(exact_sqrt(&r(2, 1)), None);
 /// ```
 pub fn exact_sqrt(r: &Rational) -> Option<Rational> {
-    if r.numer().sign() == num_bigint::Sign::Minus {
+    if r.is_negative() {
         return None;
     }
     let root = |n: &BigInt| Some(n.sqrt()).filter(|s| s * s == *n);

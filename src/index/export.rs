@@ -86,12 +86,10 @@ impl Graph {
 
     /// [`Graph::export`], counting the fills written so far in `fills`.
     fn write(&self, id: Id, options: &ExportOptions, fills: &Cell<usize>) -> Expr {
-        let boxed = |c: Id| {
-            Box::new(match options.named.get(&c) {
-                Some(name) => Expr::var(name),
-                None => self.write(c, options, fills),
-            })
-        };
+        let boxed = |c: Id| Box::new(self.operand(c, options, fills));
+        if let Some(product) = self.written_powers(id, options, fills) {
+            return product;
+        }
         Expr::new(match self.node(id) {
             Node::Num(n) => return Expr::num(n.get()),
             Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
@@ -126,15 +124,6 @@ impl Graph {
                 ExprKind::Const(*kind, dims)
             }
             Node::Neg(a) => ExprKind::Neg(boxed(*a)),
-            Node::Binary(BinOp::Mul, ..) if !options.named.contains_key(&id) => {
-                match self.written_powers(id, options, fills) {
-                    Some(product) => return product,
-                    None => match self.node(id) {
-                        Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(*a), boxed(*b)),
-                        _ => unreachable!("matched a product"),
-                    },
-                }
-            }
             Node::Binary(op, a, b) => ExprKind::Binary(*op, boxed(*a), boxed(*b)),
             Node::T(a) => ExprKind::Transpose(boxed(*a)),
             Node::Call(f, a) => ExprKind::Call(*f, boxed(*a)),
@@ -145,10 +134,18 @@ impl Graph {
 }
 
 impl Graph {
+    /// An operand: its name where it has one, else written out.
+    fn operand(&self, c: Id, options: &ExportOptions, fills: &Cell<usize>) -> Expr {
+        match options.named.get(&c) {
+            Some(name) => Expr::var(name),
+            None => self.write(c, options, fills),
+        }
+    }
+
     /// A matrix product with a run of equal adjacent factors, written with
     /// powers: `X·X·A` as `X²·A`, `Xᵀ·Xᵀ` as `(X²)ᵀ` (MATLAB's matrix power,
-    /// which the parser writes out as the same product); `None` for a
-    /// product without such a run, which is written as it is.
+    /// which the parser writes out as the same product); `None` for any
+    /// other node, which is written as it is.
     fn written_powers(&self, id: Id, options: &ExportOptions, fills: &Cell<usize>) -> Option<Expr> {
         let mut factors = Vec::new();
         self.matrix_factors(id, options, &mut factors);
@@ -162,10 +159,7 @@ impl Graph {
                 _ => runs.push((f, 1)),
             }
         }
-        let write = |c: Id| match options.named.get(&c) {
-            Some(name) => Expr::var(name),
-            None => self.write(c, options, fills),
-        };
+        let write = |c: Id| self.operand(c, options, fills);
         let power = |base: Expr, k: usize| {
             Expr::new(ExprKind::Binary(
                 BinOp::Pow,
@@ -188,16 +182,14 @@ impl Graph {
         !self.is_scalar(a) || !self.is_scalar(b)
     }
 
-    /// The factors of the matrix product `id`, left to right, through the
-    /// non-scalar products that are not named.
+    /// The factors of the matrix product `id`, left to right, through its
+    /// non-scalar operands that are products without a name.
     fn matrix_factors(&self, id: Id, options: &ExportOptions, out: &mut Vec<Id>) {
         match *self.node(id) {
-            Node::Binary(BinOp::Mul, a, b)
-                if self.is_matrix_product(a, b) && !options.named.contains_key(&id) =>
-            {
-                // A scalar factor is one factor: `(xᵀ·x)·x` has no `x·x`.
+            Node::Binary(BinOp::Mul, a, b) if self.is_matrix_product(a, b) => {
                 for c in [a, b] {
-                    match self.is_scalar(c) {
+                    // A scalar factor is one factor: `(xᵀ·x)·x` has no `x·x`.
+                    match self.is_scalar(c) || options.named.contains_key(&c) {
                         true => out.push(c),
                         false => self.matrix_factors(c, options, out),
                     }

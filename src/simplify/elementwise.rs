@@ -459,7 +459,7 @@ impl Normalizer<'_> {
                 }
             }
             // A negative power of exp(u) is written exp(−u) (as read).
-            if let (true, Node::Call(Func::Exp, u)) = (k < 0, self.graph.node(a.id).clone()) {
+            if let (true, &Node::Call(Func::Exp, u)) = (k < 0, self.graph.node(a.id)) {
                 let minus = self.graph.neg(u);
                 let e = self.graph.call(Func::Exp, minus)?;
                 parts.top.push(self.power(e, -k)?);
