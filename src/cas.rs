@@ -41,7 +41,7 @@ use crate::numeric::{draw_sample, evaluate, Bindings, Domain, EvalError, Loss, P
 use crate::shape::{Dim, ResultShape, Shape, Typed};
 use crate::simplify::{Assumptions, Used};
 use crate::syntax::{
-    expr_to_string, BinOp, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula,
+    expr_to_string, BinOp, ConstKind, Decl, Decls, Expr, ExprKind, Formula,
 };
 
 /// A matrix expression, parsed and shape-checked, with the text it was read
@@ -225,10 +225,7 @@ fn declared<'a>(decls: &Decls, typed: impl IntoIterator<Item = &'a Typed>) -> De
                 (n, Dim::Fixed(1)) => vec![n.clone()],
                 (r, c) => vec![r.clone(), c.clone()],
             };
-            out.insert(Decl {
-                name: name.clone(),
-                kind: DeclKind::Value(dims),
-            });
+            out.insert(Decl::value(name, dims));
         }
     }
     out

@@ -4,7 +4,7 @@
 //! Symbolic sizes (`n`, `k`) are given small distinct concrete values, so
 //! that a misplaced transpose shows up. Invariant: pure; never prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::derive::Derivation;
 use crate::numeric::{check, CheckConfig, CheckReport, Domain, EvalError, Problem};
@@ -55,7 +55,9 @@ pub fn problem(typed: &Typed, wrt: &[String], domains: &BTreeMap<String, Domain>
         wrt: wrt.to_vec(),
         domains: domains.clone(),
         sizes,
+        symmetric: BTreeSet::new(),
     }
+    .declaring_symmetric(&typed.symmetric)
 }
 
 /// Checks every derivative of `d` against finite differences.

@@ -5,7 +5,7 @@
 //! raise to matrix form where one exists, else an honest index form.
 //! Invariant: never prints; every error carries what the user needs to fix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 use crate::diff::{DiffError, Differentiator, Step};
@@ -16,8 +16,8 @@ use crate::index::{
 use crate::proof::{ReadOff, Record};
 use crate::readback::{self, Reader};
 use crate::shape::{self, ShapeContext, ShapeError, Typed};
-use crate::simplify::{Assumptions, Limits, Normalizer, RuleStep, Used};
-use crate::syntax::{parse_formula, Decls, Diagnostic, Formula, ParseError, Span};
+use crate::simplify::{Assumptions, Fact, Limits, Normalizer, RuleStep, Used};
+use crate::syntax::{parse_formula, BinOp, Decls, Diagnostic, Formula, ParseError, Span};
 
 /// What to differentiate with respect to, and how often.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +67,7 @@ struct Recorded {
     again: Option<Id>,
     read_off: Option<ReadOff>,
     raw: Option<Id>,
+    unconstrained: Option<Id>,
     simplified: Vec<RuleStep>,
 }
 
@@ -273,6 +274,7 @@ impl Derivation {
             again: r.again,
             read_off: r.read_off.as_ref(),
             raw: r.raw,
+            unconstrained: r.unconstrained,
             simplified: &r.simplified,
             result: derivative.formula(),
         })
@@ -299,7 +301,8 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
     for pair in &wrt {
         let first = diff.steps.len();
         let (result, mut recorded) =
-            differentiate(&mut diff, root, pair, &var_dims).map_err(in_derivative)?;
+            differentiate(&mut diff, root, pair, &var_dims, &typed.symmetric)
+                .map_err(in_derivative)?;
         recorded.steps = first..diff.steps.len();
         raw.push((result, recorded));
     }
@@ -310,6 +313,10 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
         ..Default::default()
     };
     let reader = Reader::new(&typed.vars, &typed.gradients);
+    let mut assumptions = config.assumptions.clone();
+    for name in &typed.symmetric {
+        assumptions.declare(name, Fact::Symmetric);
+    }
     let mut finished = Vec::new();
     for (pair, (result, recorded)) in wrt.iter().zip(raw) {
         let writer = Writer {
@@ -317,18 +324,20 @@ pub fn derive(text: &str, config: &DeriveConfig) -> Result<Derivation, DeriveErr
             reader: &reader,
             space: &space,
         };
-        finished.push(
-            finish(
-                &mut graph,
-                &writer,
-                &root_dims,
-                pair,
-                (result, recorded),
-                &var_dims,
-                &config.assumptions,
-            )
-            .map_err(in_derivative)?,
-        );
+        let mut done = finish(
+            &mut graph,
+            &writer,
+            &root_dims,
+            pair,
+            (result, recorded),
+            &var_dims,
+            &assumptions,
+        )
+        .map_err(in_derivative)?;
+        let gradient = pair.len() == 1 && is_scalar(&root_dims);
+        done.layout
+            .push_str(&symmetric_convention(pair, &typed.symmetric, gradient));
+        finished.push(done);
     }
     let graph = Arc::new(graph);
     let options = Arc::new(options);
@@ -502,12 +511,16 @@ fn var_node(
 }
 
 /// The derivative of `root` by `wrt` and the record of how it was taken
-/// (all but its range of steps).
+/// (all but its range of steps). A variable in `symmetric` moves only
+/// symmetrically: its gradient is `sym(G) = (G + Gᵀ)/2`, the symmetric
+/// matrix with `df = tr(sym(G)ᵀ·dS)` for every symmetric `dS`, and its
+/// tangent is symmetric.
 fn differentiate(
     diff: &mut Differentiator<'_>,
     root: Id,
     wrt: &[String],
     var_dims: &dyn Fn(&str) -> Option<Dims>,
+    symmetric: &BTreeSet<String>,
 ) -> Result<(Raw, Recorded), DeriveError> {
     let (x, x_dims) = var_node(diff.graph, &wrt[0], var_dims)?;
     let scalar_root = is_scalar(diff.graph.dims(root));
@@ -518,25 +531,37 @@ fn differentiate(
         });
     }
     if scalar_root {
+        let mut unconstrained = None;
         let gradient = match diff.gradients(root, &[x])?[0] {
+            Some(g) if symmetric.contains(&wrt[0]) => {
+                unconstrained = Some(g);
+                symmetrized(diff.graph, g)?
+            }
             Some(g) => g,
             None => diff.graph.zero(x_dims),
         };
         if wrt.len() == 1 {
-            return Ok((Raw::Matrix(gradient), Recorded::default()));
+            let recorded = Recorded {
+                unconstrained,
+                ..Recorded::default()
+            };
+            return Ok((Raw::Matrix(gradient), recorded));
         }
         let (y, y_dims) = var_node(diff.graph, &wrt[1], var_dims)?;
-        let (raw, read_off) = jacobian(diff, gradient, y, &wrt[1], y_dims)?;
+        let y_symmetric = symmetric.contains(&wrt[1]);
+        let (raw, read_off) = jacobian(diff, gradient, (y, y_dims, y_symmetric), &wrt[1])?;
         return Ok((
             raw,
             Recorded {
                 again: Some(gradient),
                 read_off: Some(read_off),
+                unconstrained,
                 ..Recorded::default()
             },
         ));
     }
-    let (raw, read_off) = jacobian(diff, root, x, &wrt[0], x_dims)?;
+    let x_symmetric = symmetric.contains(&wrt[0]);
+    let (raw, read_off) = jacobian(diff, root, (x, x_dims, x_symmetric), &wrt[0])?;
     Ok((
         raw,
         Recorded {
@@ -546,21 +571,34 @@ fn differentiate(
     ))
 }
 
+/// `(g + gᵀ)/2`.
+fn symmetrized(graph: &mut Graph, g: Id) -> Result<Id, DeriveError> {
+    let t = graph.transpose(g);
+    let sum = graph.binary(BinOp::Add, g, t)?;
+    let half = graph.num(0.5);
+    Ok(graph.binary(BinOp::Mul, half, sum)?)
+}
+
 /// `∂f[out]/∂x[at]` by forward mode, raised when it has at most two
-/// indices, and how it was read off.
+/// indices, and how it was read off; `x` is the variable's node, its dims
+/// and whether it moves only symmetrically (then along `(dX + dXᵀ)/2`).
 fn jacobian(
     diff: &mut Differentiator<'_>,
     f: Id,
-    x: Id,
+    (x, x_dims, symmetric): (Id, Dims, bool),
     name: &str,
-    x_dims: Dims,
 ) -> Result<(Raw, ReadOff), DeriveError> {
     let direction = diff.graph.tangent(name, x_dims.clone());
+    let moved = if symmetric {
+        symmetrized(diff.graph, direction)?
+    } else {
+        direction
+    };
     let f_dims = diff.graph.dims(f).clone();
     let out = diff.space.fresh_for(&f_dims);
     let at = diff.space.fresh_for(&x_dims);
     let free: Vec<Ix> = out.iter().chain(&at).copied().collect();
-    let tensor = match diff.tangent(f, x, direction)? {
+    let tensor = match diff.tangent(f, x, moved)? {
         Some(t) => diff.jacobian_index_form(t, direction, &out, &at)?,
         None => Tensor::new(),
     };
@@ -627,6 +665,36 @@ fn layout(body_dims: &Dims, wrt: &[String], var_dims: &dyn Fn(&str) -> Option<Di
             shape(body_dims),
             wrt[0]
         )
+    }
+}
+
+/// The layout's sentence on the variables of `wrt` declared symmetric
+/// (empty when there are none); `gradient` when `f` is a scalar and
+/// differentiated once.
+fn symmetric_convention(wrt: &[String], symmetric: &BTreeSet<String>, gradient: bool) -> String {
+    let mut names: Vec<&str> = wrt
+        .iter()
+        .filter(|w| symmetric.contains(*w))
+        .map(String::as_str)
+        .collect();
+    names.dedup();
+    match names.as_slice() {
+        [] => String::new(),
+        [s] if gradient => format!(
+            "; {s} is symmetric, so it moves along symmetric d{s} only: \
+             G = sym(∂f/∂{s}) = (∂f/∂{s} + (∂f/∂{s})ᵀ)/2, the symmetric G with \
+             df = tr(Gᵀ·d{s}) for every symmetric d{s}"
+        ),
+        [s] => format!(
+            "; {s} is symmetric, so it moves along symmetric d{s} only: each entry by \
+             {s}[p,q] is the average of those by {s}[p,q] and {s}[q,p] unconstrained"
+        ),
+        all => format!(
+            "; {} are symmetric, so they move along symmetric directions only: each \
+             entry by one of them at [p,q] is the average of those at [p,q] and [q,p] \
+             unconstrained",
+            all.join(" and ")
+        ),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::index::{
 use crate::shape::ShapeError;
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
-    parse_formula, to_expr_string, ConstKind, Decl, DeclKind, Decls, Expr, ExprKind, Formula, Func,
+    parse_formula, to_expr_string, ConstKind, Decl, Decls, Expr, ExprKind, Formula, Func,
     IndexLhs, ParseError, Span,
 };
 
@@ -105,10 +105,7 @@ fn value_decl(name: &str, s: &Shape) -> Decl {
     } else {
         vec![s.rows.clone(), s.cols.clone()]
     };
-    Decl {
-        name: name.to_string(),
-        kind: DeclKind::Value(dims),
-    }
+    Decl::value(name, dims)
 }
 
 /// Results written with their shared intermediates named: each binding

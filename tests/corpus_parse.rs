@@ -23,10 +23,7 @@ fn declarations(vars: &serde_json::Value) -> Decls {
             .iter()
             .map(|d| DimSpec::Fixed(d.as_u64().expect("a size is an integer") as usize))
             .collect();
-        decls.insert(Decl {
-            name: name.clone(),
-            kind: DeclKind::Value(dims),
-        });
+        decls.insert(Decl::value(name, dims));
     }
     decls
 }

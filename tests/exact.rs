@@ -52,6 +52,7 @@ fn problem(expr: &str, list: &[(&str, Vec<usize>)], wrt: &[&str]) -> Problem {
         wrt: wrt.iter().map(|w| w.to_string()).collect(),
         domains: BTreeMap::new(),
         sizes: BTreeMap::new(),
+        symmetric: Default::default(),
     }
 }
 

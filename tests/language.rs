@@ -152,3 +152,58 @@ fn matrix_powers_are_products_of_a_square_matrix() {
     // A scalar power stays a power.
     assert_eq!(confirmed("a^3", "", &["a"], 1), ["3*a^2"]);
 }
+
+/// The symmetric-variable convention: `G = sym(∂f/∂S)`, the symmetric
+/// matrix with `df = tr(Gᵀ·dS)` for every symmetric dS.
+#[test]
+fn a_symmetric_variable_has_the_symmetric_gradient() {
+    let lets = "S: n x n symmetric, A: n x n, x: n, m: n";
+    assert_eq!(confirmed("tr(A*S)", lets, &["S"], 1), ["0.5*(A + A')"]);
+    assert_eq!(confirmed("x'*S*x", lets, &["S"], 1), ["x*x'"]);
+    assert_eq!(confirmed("log(det(S))", lets, &["S"], 1), ["inv(S)"]);
+    // The Gaussian negative log-likelihood by its covariance.
+    let nll = "0.5*log(det(S)) + 0.5*(x - m)'*inv(S)*(x - m)";
+    assert_eq!(
+        confirmed(nll, lets, &["S"], 1),
+        ["0.5*(inv(S) - inv(S)*(x - m)*(x - m)'*inv(S))"]
+    );
+    // Its mean, by a vector: no convention is involved.
+    assert_eq!(confirmed(nll, lets, &["m"], 1), ["-(inv(S)*(x - m))"]);
+    // Second derivatives and Jacobians are symmetrized in S's entries.
+    confirmed("tr(S*A*S*x*x')", lets, &["S"], 2);
+    confirmed("S*x", lets, &["S"], 1);
+    let d = derived("tr(A*S)", lets, &["S"], 1);
+    assert!(d.derivatives[0].layout.contains("sym(∂f/∂S)"));
+}
+
+/// The unconstrained gradient is refuted for a symmetric variable, by
+/// finite differences and exactly: its antisymmetric part shows.
+#[test]
+fn the_unconstrained_gradient_is_refuted_for_a_symmetric_variable() {
+    let d = derived("tr(A*S)", "S: 3x3 symmetric, A: 3x3", &["S"], 1);
+    let p = problem(&d.typed, &d.derivatives[0].wrt, &BTreeMap::new());
+    assert!(p.symmetric.contains("S"));
+    let claim = matcalc::syntax::parse_formula("A'", &Decls::new()).unwrap();
+    let report = matcalc::numeric::check(&p, &claim, &CheckConfig::default()).unwrap();
+    assert!(!report.ok(), "A' passed the check of a symmetric S");
+    let directional = CheckConfig {
+        method: matcalc::numeric::Method::Directional { directions: 3 },
+        ..CheckConfig::default()
+    };
+    assert!(!matcalc::numeric::check(&p, &claim, &directional).unwrap().ok());
+    assert!(matcalc::numeric::check(&p, d.derivatives[0].formula(), &directional)
+        .unwrap()
+        .ok());
+    let verdict = verify(&p, &claim, Default::default());
+    assert!(matches!(verdict, Ok(ExactVerdict::Differs { .. })), "{verdict:?}");
+    let verdict = verify(&p, d.derivatives[0].formula(), Default::default());
+    assert!(matches!(verdict, Ok(ExactVerdict::Equal)), "{verdict:?}");
+}
+
+#[test]
+fn only_a_square_matrix_can_be_declared_symmetric() {
+    let err = Decls::new()
+        .extend_from_str("S: n x k symmetric")
+        .unwrap_err();
+    assert!(err.message.contains("square"), "{}", err.message);
+}

@@ -71,10 +71,7 @@ fn decls_of(typed: &Typed) -> Decls {
         } else {
             vec![shape.rows.clone(), shape.cols.clone()]
         };
-        decls.insert(Decl {
-            name: name.clone(),
-            kind: DeclKind::Value(dims),
-        });
+        decls.insert(Decl::value(name, dims));
     }
     decls
 }

@@ -112,9 +112,14 @@ impl Run for CheckArgs {
         };
         let report =
             check(&numeric, &claim, &config).map_err(|e| CliError::eval(&e, &claim_text))?;
+        let symmetric = wrt
+            .iter()
+            .find(|w| typed.symmetric.contains(*w))
+            .cloned();
         Ok(Box::new(Checked {
             report,
             claim: claim_text,
+            symmetric,
         }))
     }
 }
@@ -122,6 +127,8 @@ impl Run for CheckArgs {
 struct Checked {
     report: CheckReport,
     claim: String,
+    /// A variable differentiated by that is declared symmetric.
+    symmetric: Option<String>,
 }
 
 impl Report for Checked {
@@ -137,10 +144,18 @@ impl Report for Checked {
             )
         } else {
             format!(
-                "refuted: `{}` is not the derivative (max relative error {:.3e}){}",
+                "refuted: `{}` is not the derivative (max relative error {:.3e}){}{}",
                 self.claim,
                 r.max_rel_err,
-                r.note().map(|n| format!(": {n}")).unwrap_or_default()
+                r.note().map(|n| format!(": {n}")).unwrap_or_default(),
+                self.symmetric
+                    .as_ref()
+                    .map(|s| format!(
+                        "\n  note: {s} is declared symmetric, so it moves along symmetric \
+                         d{s} only and the derivative by it is sym(G) = (G + Gᵀ)/2 of the \
+                         unconstrained G"
+                    ))
+                    .unwrap_or_default()
             )
         }
     }

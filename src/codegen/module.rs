@@ -17,7 +17,7 @@ use crate::confirm::concrete_sizes;
 use crate::derive::Derivation;
 use crate::readback::Listing;
 use crate::shape::{self, Dim, Shape, ShapeContext, Typed};
-use crate::syntax::{to_expr_string, Decl, DeclKind, Decls, Formula};
+use crate::syntax::{to_expr_string, Decl, Decls, Formula};
 
 /// One entry of the dict `derivatives` returns.
 struct Output {
@@ -143,7 +143,12 @@ pub(super) fn python_module(
         &value_dims,
         &mut helpers,
     )?;
-    let domains = default_domains(&typed.formula.body, &typed.vars, &config.domains);
+    let domains = default_domains(
+        &typed.formula.body,
+        &typed.vars,
+        &config.domains,
+        &typed.symmetric,
+    );
     let mut out = header(
         d,
         config,
@@ -163,7 +168,7 @@ pub(super) fn python_module(
         &outputs,
         &derivative_params,
         &value_params,
-        &typed.vars,
+        typed,
     ));
     Ok(out)
 }
@@ -173,10 +178,7 @@ pub(super) fn python_module(
 fn elaborate(formula: &Formula, typed: &Typed, decls: &Decls) -> Result<Typed, CodegenError> {
     let mut all = decls.clone();
     for (name, s) in &typed.vars {
-        all.insert(Decl {
-            name: name.clone(),
-            kind: DeclKind::Value(shape_layout(s)),
-        });
+        all.insert(Decl::value(name, shape_layout(s)));
     }
     let text = to_expr_string(formula);
     let ctx = ShapeContext {
@@ -646,9 +648,11 @@ fn check_gradient(
     outputs: &[Output],
     derivative_params: &FunctionParams,
     value_params: &FunctionParams,
-    vars: &BTreeMap<String, Shape>,
+    typed: &Typed,
 ) -> String {
+    let vars = &typed.vars;
     let xp = target.module();
+    let symmetric: Vec<String> = typed.symmetric.iter().map(|n| format!("\"{n}\"")).collect();
     let layouts: Vec<String> = vars
         .iter()
         .map(|(n, s)| {
@@ -707,6 +711,7 @@ fn check_gradient(
 _LAYOUTS = {{{layouts}}}
 _CHECK_SIZES = {{{sizes}}}
 _DOMAINS = {{{domains}}}
+_SYMMETRIC = {{{symmetric}}}
 _DERIVATIVES = {{{derivatives}}}
 _FOR_DERIVATIVES = {for_derivatives}
 _FOR_VALUE = {for_value}
@@ -775,7 +780,11 @@ def check_gradient(seed=0, tol=1e-6, directions=3, sizes=None):
         worst, scale = 0.0, 0.0
         for _ in range(directions):
             moves = [(name, rng.standard_normal(np.shape(point[name]))) for name in wrt]
-            reference = _difference(f, point, moves)
+            # A symmetric variable moves along symmetric directions; the
+            # claim is contracted with the raw ones, so an antisymmetric
+            # part of it shows.
+            along = [(name, (u + u.T) / 2.0 if name in _SYMMETRIC else u) for name, u in moves]
+            reference = _difference(f, point, along)
             contracted = claimed
             for _, u in reversed(moves):
                 contracted = np.tensordot(contracted, u, axes=np.ndim(u))
@@ -790,6 +799,7 @@ def check_gradient(seed=0, tol=1e-6, directions=3, sizes=None):
         layouts = layouts.join(", "),
         sizes = sizes.join(", "),
         domains = domain_list.join(", "),
+        symmetric = symmetric.join(", "),
         derivatives = derivative_list.join(", "),
         for_value = kinds(value_params),
         for_derivatives = kinds(derivative_params),

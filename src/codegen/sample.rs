@@ -5,16 +5,19 @@
 //! uses it directly (through transposes only): under `log`, `sqrt`, a
 //! non-integer power or as a divisor it is `positive`; under `logdet` or
 //! `log(det(…))` it is `spd`; under `inv` it is `invertible`; else
-//! `normal`. Samples where the value is not finite are redrawn.
+//! `normal`. A variable declared symmetric is drawn `spd` where it would
+//! be `spd` or `invertible`, else `symmetric`. Samples where the value is
+//! not finite are redrawn.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::numeric::Domain;
 use crate::shape::Shape;
 use crate::syntax::{BinOp, Expr, ExprKind, Func};
 
 /// Every variable's sampling domain: the given one, else the default that
-/// its direct uses in `expr` call for.
+/// its direct uses in `expr` call for (made symmetric for the variables in
+/// `symmetric`).
 ///
 /// ```
 /// use matcalc::codegen::default_domains;
@@ -25,13 +28,14 @@ use crate::syntax::{BinOp, Expr, ExprKind, Func};
 /// let n = Dim::Named("n".into());
 /// let vars = [("x".to_string(), Shape::column(n.clone())), ("X".to_string(), Shape::matrix(n.clone(), n))]
 ///     .into_iter().collect();
-/// let d = default_domains(&e, &vars, &Default::default());
+/// let d = default_domains(&e, &vars, &Default::default(), &Default::default());
 /// assert_eq!((d["x"], d["X"]), (Domain::Positive, Domain::Spd));
 /// ```
 pub fn default_domains(
     expr: &Expr,
     vars: &BTreeMap<String, Shape>,
     given: &BTreeMap<String, Domain>,
+    symmetric: &BTreeSet<String>,
 ) -> BTreeMap<String, Domain> {
     let mut wanted: BTreeMap<String, Domain> = BTreeMap::new();
     let mut stack = vec![expr];
@@ -63,12 +67,15 @@ pub fn default_domains(
     }
     vars.keys()
         .map(|name| {
-            let domain = given
-                .get(name)
-                .or_else(|| wanted.get(name))
-                .copied()
-                .unwrap_or(Domain::Normal);
-            (name.clone(), domain)
+            let wanted = wanted.get(name).copied().unwrap_or(Domain::Normal);
+            let wanted = match wanted {
+                Domain::Spd | Domain::Invertible | Domain::Posdet if symmetric.contains(name) => {
+                    Domain::Spd
+                }
+                _ if symmetric.contains(name) => Domain::Symmetric,
+                other => other,
+            };
+            (name.clone(), given.get(name).copied().unwrap_or(wanted))
         })
         .collect()
 }

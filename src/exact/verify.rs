@@ -12,6 +12,7 @@
 
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
+use num_rational::BigRational;
 
 use super::atom::{AtomKind, AtomRef};
 use super::context::Context;
@@ -255,16 +256,30 @@ impl Session {
             let atoms = self.entries.get(w).ok_or_else(|| ExactError::BadProblem {
                 message: format!("`{w}` is not a variable of the expression"),
             })?;
-            layout.extend(self.problem.vars.get(w).cloned().unwrap_or_default());
-            by.push(atoms);
+            let dims = self.problem.vars.get(w).cloned().unwrap_or_default();
+            let side = match dims.as_slice() {
+                [n, m] if n == m && self.problem.symmetric.contains(w) => Some(*n),
+                _ => None,
+            };
+            layout.extend(dims);
+            by.push((atoms, side));
         }
         self.cx.meter.check_size(&layout)?;
+        let half = BigRational::new(1.into(), 2.into());
         let mut current: Vec<Scalar> = f.into_data();
-        for atoms in by {
+        for (atoms, side) in by {
             let mut next = Vec::with_capacity(current.len() * atoms.len());
             for s in &current {
-                for z in atoms {
-                    next.push(self.cx.derivative(s, z)?);
+                for (k, z) in atoms.iter().enumerate() {
+                    let d = self.cx.derivative(s, z)?;
+                    // A symmetric variable moves along (eᵢⱼ + eⱼᵢ)/2.
+                    next.push(match side {
+                        Some(n) => {
+                            let mirror = self.cx.derivative(s, &atoms[(k % n) * n + k / n])?;
+                            self.cx.scale(&self.cx.add(&d, &mirror)?, &half)
+                        }
+                        None => d,
+                    });
                 }
             }
             current = next;
@@ -488,6 +503,7 @@ pub fn expand(
         wrt: Vec::new(),
         domains: BTreeMap::new(),
         sizes: BTreeMap::new(),
+        symmetric: BTreeSet::new(),
     };
     Session::new(&problem, budget)?.expand(expr)
 }

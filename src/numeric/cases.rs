@@ -4,14 +4,14 @@
 //! Invariant: a malformed line or case gives a verdict with an error, never
 //! a panic; verdicts come out in input order, one per non-blank line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::check::{check, CheckConfig, CheckReport, Problem};
 use super::domain::Domain;
 use super::error::EvalError;
-use crate::syntax::{parse_expr, parse_formula, Decl, DeclKind, Decls, DimSpec, Formula};
+use crate::syntax::{parse_expr, parse_formula, Decl, Decls, DimSpec, Formula};
 
 /// `wrt` of a case: one name, or a list of names.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -44,6 +44,10 @@ pub struct Case {
     /// Sampling domains by variable name.
     #[serde(default)]
     pub domain: BTreeMap<String, String>,
+    /// The square matrices declared symmetric (`--let 'S: n x n
+    /// symmetric'`): a derivative by one is `sym(G)`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub symmetric: BTreeSet<String>,
 }
 
 /// The verdict on one case: `{id, ok, max_rel_err, note}`, or
@@ -79,8 +83,8 @@ impl Case {
         let mut decls = Decls::new();
         for (name, dims) in &self.vars {
             decls.insert(Decl {
-                name: name.clone(),
-                kind: DeclKind::Value(dims.iter().map(|&n| DimSpec::Fixed(n)).collect()),
+                symmetric: self.symmetric.contains(name),
+                ..Decl::value(name, dims.iter().map(|&n| DimSpec::Fixed(n)).collect())
             });
         }
         decls
@@ -114,7 +118,9 @@ impl Case {
             wrt,
             domains: self.domains()?,
             sizes: BTreeMap::new(),
-        })
+            symmetric: BTreeSet::new(),
+        }
+        .declaring_symmetric(&self.symmetric))
     }
 
     /// The claims to verify: `expected`, then `expected_index` when given

@@ -22,7 +22,7 @@
 //! Invariant: a verdict is reproducible: it depends only on the problem,
 //! the claim and the config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ndarray::{Array2, ArrayD, IxDyn};
 use serde::Serialize;
@@ -56,6 +56,14 @@ pub struct Problem {
     pub domains: BTreeMap<String, Domain>,
     /// Concrete sizes of symbolic dimensions used in the formulas.
     pub sizes: BTreeMap<String, usize>,
+    /// The variables declared symmetric: each moves only along symmetric
+    /// directions, so the derivative by one is `sym(G) = (G + Gᵀ)/2` in its
+    /// two axes (the differences of every entry are averaged with those of
+    /// its mirror entry: the derivative along `(eᵢⱼ + eⱼᵢ)/2`; random
+    /// directions are symmetrized before differencing, while the claim is
+    /// contracted with the raw direction, so that a claim with an
+    /// antisymmetric part fails).
+    pub symmetric: BTreeSet<String>,
 }
 
 /// How the reference derivative is computed.
@@ -334,6 +342,17 @@ pub fn check(
 }
 
 impl Problem {
+    /// The problem with the variables `names` declared symmetric (see
+    /// [`Problem::symmetric`]); those without a domain are drawn from
+    /// `symmetric`.
+    pub fn declaring_symmetric(mut self, names: &BTreeSet<String>) -> Problem {
+        for name in names {
+            self.domains.entry(name.clone()).or_insert(Domain::Symmetric);
+        }
+        self.symmetric.extend(names.iter().cloned());
+        self
+    }
+
     /// The `wrt` variables with their layout dims.
     fn wrt_dims(&self) -> Result<Vec<(String, Vec<usize>)>, EvalError> {
         if self.wrt.is_empty() {
@@ -711,7 +730,7 @@ fn reference(
             check_entries(&layout, "the finite-difference derivative", Span::NONE)?;
             let difference = bounded_difference(&mut f, bindings, wrt)?;
             Ok(Reference {
-                reference: difference.value,
+                reference: symmetrized_axes(difference.value, f_dims.len(), wrt, &problem.symmetric),
                 noise: difference.noise,
                 truncation: difference.truncation,
                 f_dims,
@@ -737,7 +756,14 @@ fn reference(
                         (name.clone(), Array2::from_shape_fn(shape, |_| rng.normal()))
                     })
                     .collect();
-                let difference = bounded_directional(&mut f, bindings, &along)?;
+                let moved: Vec<(String, Array2<f64>)> = along
+                    .iter()
+                    .map(|(name, d)| match problem.symmetric.contains(name) {
+                        true => (name.clone(), (d + &d.t()) * 0.5),
+                        false => (name.clone(), d.clone()),
+                    })
+                    .collect();
+                let difference = bounded_directional(&mut f, bindings, &moved)?;
                 noise = noise.max(difference.noise);
                 truncation = truncation.max(difference.truncation);
                 values.push(difference.value);
@@ -758,6 +784,26 @@ fn reference(
             })
         }
     }
+}
+
+/// `reference` (dims `f ++ wrt…`, `f` of rank `f_rank`) averaged with its
+/// transpose in the two axes of each variable of `wrt` in `symmetric`.
+fn symmetrized_axes(
+    mut reference: ArrayD<f64>,
+    f_rank: usize,
+    wrt: &[(String, Vec<usize>)],
+    symmetric: &BTreeSet<String>,
+) -> ArrayD<f64> {
+    let mut axis = f_rank;
+    for (name, dims) in wrt {
+        if symmetric.contains(name) && dims.len() == 2 {
+            let mut mirror = reference.view();
+            mirror.swap_axes(axis, axis + 1);
+            reference = (&reference + &mirror) * 0.5;
+        }
+        axis += dims.len();
+    }
+    reference
 }
 
 /// The claim laid out in the derivative's dims, or the claim's own dims

@@ -7,7 +7,7 @@
 //! every entry shown is computed by the `exact` layer, never typed in; uses
 //! `syntax`, `shape`, `numeric` and `exact`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Checked, Math, Notation, Proof, ProofError, ProofStep, Record, Say};
 use crate::exact::{smallest_sizes, Budget, ExactVerdict, Scalar, Session, Tensor};
@@ -409,7 +409,9 @@ pub fn concrete_problem(
         wrt: wrt.to_vec(),
         domains: BTreeMap::new(),
         sizes: bound,
-    })
+        symmetric: BTreeSet::new(),
+    }
+    .declaring_symmetric(&typed.symmetric))
 }
 
 /// `[]` for a scalar, `[n]` for a column, else both dims.

@@ -158,7 +158,15 @@ pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
     for step in &reverse {
         writer.block(step)?;
     }
+    let symmetrized = |writer: &mut Writer<'_>, id: Id| {
+        if record.unconstrained.is_some() {
+            let var = record.wrt[0].clone();
+            let formula = writer.export(id);
+            writer.push("symmetrize", Say::Symmetrize { var }, formula, false);
+        }
+    };
     if let Some(gradient) = record.again {
+        symmetrized(&mut writer, gradient);
         let var = record.wrt.last().cloned().unwrap_or_default();
         let formula = writer.export(gradient);
         writer.push("differentiate-again", Say::Again { var }, formula, false);
@@ -168,7 +176,7 @@ pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
     }
     let mut last = None;
     if let Some(raw) = record.raw.filter(|_| record.read_off.is_none()) {
-        let formula = writer.export(raw);
+        let formula = writer.export(record.unconstrained.unwrap_or(raw));
         writer.push(
             "sum-contributions",
             Say::Add {
@@ -177,6 +185,7 @@ pub fn general(record: &Record<'_>) -> Result<Proof, ProofError> {
             formula,
             false,
         );
+        symmetrized(&mut writer, raw);
         last = Some(raw);
     }
     let whole = last

@@ -53,6 +53,9 @@ pub struct Record<'a> {
     /// The derivative as the differentiation left it (before simplifying),
     /// when it is a matrix node.
     pub raw: Option<Id>,
+    /// For a gradient by a variable declared symmetric, the gradient before
+    /// it was symmetrized (the derivative is `(G + Gᵀ)/2` of it).
+    pub unconstrained: Option<Id>,
     /// The simplifier's steps from `raw` to the result.
     pub simplified: &'a [RuleStep],
     /// The result as written.

@@ -99,6 +99,11 @@ pub enum Say {
         /// The node.
         node: Math,
     },
+    /// The gradient by a symmetric `var`, symmetrized: `(G + Gᵀ)/2`.
+    Symmetrize {
+        /// The variable.
+        var: String,
+    },
     /// The gradient differentiated again by `var`.
     Again {
         /// The variable.
@@ -274,6 +279,13 @@ pub fn sentence(say: &Say, lang: Lang, m: &dyn Fn(&Math) -> String) -> String {
         Say::AddDifferentials { node } => format!(
             "The differential of {} is the sum of the terms through each operand.",
             m(node)
+        ),
+        Say::Symmetrize { var } if ko => format!(
+            "{var}{} 대칭 행렬이라 대칭인 d{var} 방향으로만 움직이므로, 기울기는 위 기울기 G의 대칭 부분 sym(G) = (G + Gᵀ)/2입니다: 모든 대칭 d{var}에 대해 df = tr(sym(G)ᵀ·d{var})인 대칭 행렬입니다.",
+            Topic.after(var)
+        ),
+        Say::Symmetrize { var } => format!(
+            "{var} is symmetric, so it moves along symmetric d{var} only: the gradient is the symmetric part of the gradient G above, sym(G) = (G + Gᵀ)/2, the symmetric matrix with df = tr(sym(G)ᵀ·d{var}) for every symmetric d{var}."
         ),
         Say::Again { var } if ko => format!(
             "기울기를 다시 {var}{} 미분합니다: d{var}에서 시작해 모든 노드의 미분을 피연산자의 미분으로 씁니다.",

@@ -14,7 +14,7 @@ mod infer;
 mod rules;
 mod unify;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 pub use crate::syntax::DimSpec as Dim;
@@ -106,6 +106,9 @@ pub struct Typed {
     pub index_dims: BTreeMap<String, Dim>,
     /// The shape of the whole value.
     pub result: ResultShape,
+    /// The variables declared `symmetric` (`--let 'S: n x n symmetric'`):
+    /// a derivative by one follows the convention of symmetric variables.
+    pub symmetric: BTreeSet<String>,
 }
 
 impl Typed {
@@ -345,6 +348,11 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
             inf.resolve(body_shape.cols, &mut namer),
         )),
     };
+    let symmetric = vars
+        .keys()
+        .filter(|name| ctx.decls.is_symmetric(name))
+        .cloned()
+        .collect();
     Ok(Typed {
         formula: Formula {
             lhs: formula.lhs.clone(),
@@ -355,6 +363,7 @@ pub fn check(formula: &Formula, ctx: &ShapeContext<'_>) -> Result<Typed, ShapeEr
         gradients,
         index_dims,
         result,
+        symmetric,
     })
 }
 

@@ -92,6 +92,11 @@ impl Assumptions {
         Assumptions { facts }
     }
 
+    /// Adds a fact about `var` (a variable declared `symmetric`).
+    pub fn declare(&mut self, var: &str, fact: Fact) {
+        self.facts.entry(var.to_string()).or_default().insert(fact);
+    }
+
     /// True when no fact is in force.
     pub fn is_empty(&self) -> bool {
         self.facts.is_empty()

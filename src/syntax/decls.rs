@@ -3,14 +3,17 @@
 //!
 //! Grammar: comma-separated `NAME: DIMS`, where DIMS is `scalar`,
 //! `function`, `D` (a column vector) or `D x D` (a matrix; spaces around the
-//! `x` are optional) and a dimension D is a positive integer or a lowercase
-//! identifier.
+//! `x` are optional), a square matrix optionally followed by `symmetric`
+//! (`S: n x n symmetric`), and a dimension D is a positive integer or a
+//! lowercase identifier.
 
 use nom::{
     branch::alt,
     bytes::complete::tag,
-    character::complete::{alpha1, alphanumeric1, char, digit1, multispace0, satisfy},
-    combinator::{all_consuming, map, map_res, recognize},
+    character::complete::{
+        alpha1, alphanumeric1, char, digit1, multispace0, multispace1, satisfy,
+    },
+    combinator::{all_consuming, map, map_res, opt, recognize},
     multi::{many0_count, separated_list1},
     sequence::{delimited, pair, preceded, separated_pair, tuple},
     IResult,
@@ -36,6 +39,21 @@ pub struct Decl {
     pub name: String,
     /// What it is.
     pub kind: DeclKind,
+    /// A square matrix declared `symmetric`: its values are symmetric and
+    /// it moves only symmetrically, so a derivative by it follows the
+    /// convention of symmetric variables (`sym(G)`, see the README).
+    pub symmetric: bool,
+}
+
+impl Decl {
+    /// A value of the given dims, without structure.
+    pub fn value(name: &str, dims: Vec<DimSpec>) -> Decl {
+        Decl {
+            name: name.to_string(),
+            kind: DeclKind::Value(dims),
+            symmetric: false,
+        }
+    }
 }
 
 /// All declarations in force, later ones overriding earlier ones.
@@ -83,6 +101,11 @@ impl Decls {
         matches!(self.get(name), Some(DeclKind::Function))
     }
 
+    /// True when `name` is declared a symmetric matrix.
+    pub fn is_symmetric(&self, name: &str) -> bool {
+        self.list.iter().any(|d| d.name == name && d.symmetric)
+    }
+
     /// True when `name` is declared as a value (scalar, vector or matrix).
     pub fn is_value(&self, name: &str) -> bool {
         matches!(self.get(name), Some(DeclKind::Value(_)))
@@ -123,7 +146,10 @@ impl DeclError {
     pub fn diagnostic(&self) -> Diagnostic {
         Diagnostic::new(format!("invalid declaration: {}", self.message))
             .with_label(self.span, "here")
-            .with_help("declarations look like 'X: n x k, W: 4x3, b: m, s: scalar, f: function'")
+            .with_help(
+                "declarations look like 'X: n x k, W: 4x3, b: m, s: scalar, f: function, \
+                 S: n x n symmetric'",
+            )
     }
 }
 
@@ -185,18 +211,43 @@ fn dims(input: &str) -> IResult<&str, DeclKind> {
     ))(input)
 }
 
+/// The structure word after a matrix's dims.
+fn symmetric(input: &str) -> IResult<&str, bool> {
+    map(opt(preceded(multispace1, tag("symmetric"))), |s| s.is_some())(input)
+}
+
 fn decl(input: &str) -> IResult<&str, Decl> {
     map(
         tuple((
             preceded(multispace0, identifier),
             preceded(multispace0, char(':')),
             preceded(multispace0, dims),
+            symmetric,
         )),
-        |(name, _, kind)| Decl {
+        |(name, _, kind, symmetric)| Decl {
             name: name.to_string(),
             kind,
+            symmetric,
         },
     )(input)
+}
+
+/// The first declaration that says `symmetric` of something that is not a
+/// square matrix, with where it is.
+fn misdeclared_symmetric(text: &str, decls: &[Decl]) -> Option<DeclError> {
+    let d = decls.iter().find(|d| {
+        d.symmetric && !matches!(&d.kind, DeclKind::Value(dims) if dims.len() == 2 && dims[0] == dims[1])
+    })?;
+    let at = text.find(&format!("{}:", d.name)).or_else(|| text.find(&d.name))?;
+    let word = text[at..].find("symmetric").map_or(at, |w| at + w);
+    Some(DeclError {
+        message: format!(
+            "only a square matrix can be symmetric; `{}` is not declared `n x n`",
+            d.name
+        ),
+        span: Span::new(word, word + "symmetric".len()),
+        source_text: text.to_string(),
+    })
 }
 
 /// Parses a whole declaration string into its declarations.
@@ -210,7 +261,10 @@ pub fn parse_decls(text: &str) -> Result<Vec<Decl>, DeclError> {
     }
     let list = separated_list1(preceded(multispace0, char(',')), decl);
     match all_consuming(delimited(multispace0, list, multispace0))(text) {
-        Ok((_, decls)) => Ok(decls),
+        Ok((_, decls)) => match misdeclared_symmetric(text, &decls) {
+            Some(err) => Err(err),
+            None => Ok(decls),
+        },
         Err(err) => {
             let rest = match &err {
                 nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
@@ -285,6 +339,18 @@ mod tests {
         let err = parse_decls("X: 3x3, ?").unwrap_err();
         assert_eq!(err.span.start, 6);
         assert!(parse_decls("").is_err());
+    }
+
+    #[test]
+    fn a_square_matrix_may_be_declared_symmetric() {
+        let decls = parse_decls("S: n x n symmetric, T: 3x3, U:2x2 symmetric").unwrap();
+        let symmetric: Vec<bool> = decls.iter().map(|d| d.symmetric).collect();
+        assert_eq!(symmetric, vec![true, false, true]);
+        assert_eq!(decls[0].kind, value(&["n", "n"]));
+        let err = parse_decls("x: n, S: n x k symmetric").unwrap_err();
+        assert!(err.message.contains("square"), "{}", err.message);
+        assert_eq!(err.span, Span::new(15, 24));
+        assert!(parse_decls("s: scalar symmetric").is_err());
     }
 
     #[test]

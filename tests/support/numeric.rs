@@ -21,6 +21,7 @@ pub fn problem(expr: &str, vars: &[(&str, &[usize])], wrt: &[&str], domains: &st
             parse_domains(domains).expect("test domains parse")
         },
         sizes: BTreeMap::new(),
+        symmetric: Default::default(),
     }
 }
 
