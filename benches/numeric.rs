@@ -19,6 +19,7 @@ fn affine(n: usize) -> Problem {
         wrt: vec!["X".to_string()],
         domains: BTreeMap::new(),
         sizes: BTreeMap::new(),
+        symmetric: Default::default(),
     }
 }
 

@@ -40,9 +40,7 @@ use crate::exact::{Budget as ExactBudget, ExactVerdict, Session};
 use crate::numeric::{draw_sample, evaluate, Bindings, Domain, EvalError, Loss, Problem, Value};
 use crate::shape::{Dim, ResultShape, Shape, Typed};
 use crate::simplify::{Assumptions, Used};
-use crate::syntax::{
-    expr_to_string, BinOp, ConstKind, Decl, Decls, Expr, ExprKind, Formula,
-};
+use crate::syntax::{expr_to_string, BinOp, ConstKind, Decl, Decls, Expr, ExprKind, Formula};
 
 /// A matrix expression, parsed and shape-checked, with the text it was read
 /// from (errors about it point into that text).

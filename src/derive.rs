@@ -747,12 +747,38 @@ fn finish(
             }))?;
             let mut normalized = Tensor::new();
             for mut term in tensor {
-                for f in &mut term.factors {
+                // The scalar factors of a term are one product, so that
+                // `det(S)·(1/det(S))` cancels and a number joins the
+                // coefficient.
+                let (scalars, mut factors): (Vec<Factor>, Vec<Factor>) =
+                    term.factors.into_iter().partition(
+                        |f| matches!(f, Factor::Entry(id, ixs) if ixs.is_empty() && graph.is_scalar(*id)),
+                    );
+                for f in &mut factors {
                     if let Factor::Entry(id, _) = f {
                         *id = canonical(graph, *id, assumptions, &mut used)?.0;
                     }
                 }
-                normalized.push(term);
+                let mut product = None;
+                for f in scalars {
+                    if let Factor::Entry(id, _) = f {
+                        product = Some(match product {
+                            None => id,
+                            Some(p) => graph.binary(BinOp::Mul, p, id)?,
+                        });
+                    }
+                }
+                if let Some(p) = product {
+                    let p = canonical(graph, p, assumptions, &mut used)?.0;
+                    match graph.num_value(p) {
+                        Some(v) => term.coeff *= v,
+                        None => factors.insert(0, Factor::Entry(p, Vec::new())),
+                    }
+                }
+                term.factors = factors;
+                if term.coeff != 0.0 {
+                    normalized.push(term);
+                }
             }
             let normalized = collect(normalized);
             let name = if wrt.len() == 2 { "H" } else { "J" };

@@ -26,8 +26,8 @@ use crate::index::{
 use crate::shape::ShapeError;
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
-    parse_formula, to_expr_string, ConstKind, Decl, Decls, Expr, ExprKind, Formula, Func,
-    IndexLhs, ParseError, Span,
+    parse_formula, to_expr_string, ConstKind, Decl, Decls, Expr, ExprKind, Formula, Func, IndexLhs,
+    ParseError, Span,
 };
 
 /// Rounds of re-reading a result to find the fills a reader cannot size,
@@ -458,7 +458,34 @@ fn without_unused_sums(term: &Term, space: &IndexSpace) -> (Term, Vec<Expr>) {
     (term, sizes)
 }
 
-/// An index form `NAME[i,j,…] = Σ terms` in the input syntax, with Einstein
+/// The factors every term of `tensor` shares (entries of free indices
+/// only, so that taking them out of the sum keeps its meaning), and the
+/// terms without them; nothing is shared by a single term.
+fn factored(tensor: &Tensor, free: &[Ix]) -> (Vec<Factor>, Tensor) {
+    let mut rest = tensor.clone();
+    let mut common = Vec::new();
+    let Some(first) = tensor.first().filter(|_| tensor.len() > 1) else {
+        return (common, rest);
+    };
+    let bound = |f: &Factor| match f {
+        Factor::Entry(_, ixs) => ixs.iter().all(|i| free.contains(i)),
+        Factor::Delta(a, b) => free.contains(a) && free.contains(b),
+    };
+    for f in first.factors.iter().filter(|f| bound(f)) {
+        if rest.iter().all(|t| t.factors.contains(f)) {
+            for t in &mut rest {
+                if let Some(at) = t.factors.iter().position(|g| g == f) {
+                    t.factors.remove(at);
+                }
+            }
+            common.push(f.clone());
+        }
+    }
+    (common, rest)
+}
+
+/// An index form `NAME[i,j,…] = common · Σ terms` in the input syntax, the
+/// factors every term shares written once in front, with Einstein
 /// summation where a dummy occurs exactly twice and explicit `sum[…]` else;
 /// the ranges of the indices are those of `space`.
 pub fn index_formula(
@@ -477,9 +504,26 @@ pub fn index_formula(
             FREE_NAMES.get(k).map_or(format!("i{k}"), |s| s.to_string()),
         );
     }
+    let (common, rest) = factored(tensor, free);
+    let write = |f: &Factor, name_of: &dyn Fn(&Ix) -> String| match f {
+        Factor::Entry(id, ixs) if ixs.is_empty() => written(graph, *id, options, reader),
+        Factor::Entry(id, ixs) => {
+            // X'[i,j] is written X[j,i], and x'[i] x[i].
+            let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
+                (Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
+                (Node::T(inner), [a]) => (*inner, vec![*a]),
+                _ => (*id, ixs.clone()),
+            };
+            Expr::new(ExprKind::Index(
+                Box::new(written(graph, base, options, reader)),
+                ixs.iter().map(name_of).collect(),
+            ))
+        }
+        Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
+    };
     let mut dummies = Dummies::default();
     let mut body: Option<Expr> = None;
-    for term in tensor {
+    for term in &rest {
         let (term, sizes) = without_unused_sums(term, space);
         let mut local = names.clone();
         for s in &term.sums {
@@ -487,25 +531,7 @@ pub fn index_formula(
             local.insert(*s, name);
         }
         let name_of = |ix: &Ix| local[ix].clone();
-        let mut factors = Vec::new();
-        for f in &term.factors {
-            factors.push(match f {
-                Factor::Entry(id, ixs) if ixs.is_empty() => written(graph, *id, options, reader),
-                Factor::Entry(id, ixs) => {
-                    // X'[i,j] is written X[j,i], and x'[i] x[i].
-                    let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
-                        (Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
-                        (Node::T(inner), [a]) => (*inner, vec![*a]),
-                        _ => (*id, ixs.clone()),
-                    };
-                    Expr::new(ExprKind::Index(
-                        Box::new(written(graph, base, options, reader)),
-                        ixs.iter().map(name_of).collect(),
-                    ))
-                }
-                Factor::Delta(a, b) => Expr::new(ExprKind::Delta(name_of(a), name_of(b))),
-            });
-        }
+        let mut factors: Vec<Expr> = term.factors.iter().map(|f| write(f, &name_of)).collect();
         factors.extend(sizes);
         let mut e = Expr::scaled_product(term.coeff.abs(), factors);
         let negative_first = body.is_none() && term.coeff < 0.0;
@@ -520,6 +546,12 @@ pub fn index_formula(
         }
         body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
     }
+    let name_of = |ix: &Ix| names[ix].clone();
+    let body = body.map(|b| {
+        let mut factors: Vec<Expr> = common.iter().map(|f| write(f, &name_of)).collect();
+        factors.push(b);
+        Expr::scaled_product(1.0, factors)
+    });
     Formula {
         lhs: Some(IndexLhs {
             name: name.to_string(),

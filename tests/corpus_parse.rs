@@ -4,7 +4,7 @@
 //! `expr`.
 
 use matcalc::shape::{check, ShapeContext, Typed};
-use matcalc::syntax::{parse_formula, Decl, DeclKind, Decls, DimSpec};
+use matcalc::syntax::{parse_formula, Decl, Decls, DimSpec};
 
 const CORPUS: &str = concat!(
     include_str!("corpus/cases.jsonl"),

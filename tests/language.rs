@@ -190,12 +190,19 @@ fn the_unconstrained_gradient_is_refuted_for_a_symmetric_variable() {
         method: matcalc::numeric::Method::Directional { directions: 3 },
         ..CheckConfig::default()
     };
-    assert!(!matcalc::numeric::check(&p, &claim, &directional).unwrap().ok());
-    assert!(matcalc::numeric::check(&p, d.derivatives[0].formula(), &directional)
+    assert!(!matcalc::numeric::check(&p, &claim, &directional)
         .unwrap()
         .ok());
+    assert!(
+        matcalc::numeric::check(&p, d.derivatives[0].formula(), &directional)
+            .unwrap()
+            .ok()
+    );
     let verdict = verify(&p, &claim, Default::default());
-    assert!(matches!(verdict, Ok(ExactVerdict::Differs { .. })), "{verdict:?}");
+    assert!(
+        matches!(verdict, Ok(ExactVerdict::Differs { .. })),
+        "{verdict:?}"
+    );
     let verdict = verify(&p, d.derivatives[0].formula(), Default::default());
     assert!(matches!(verdict, Ok(ExactVerdict::Equal)), "{verdict:?}");
 }

@@ -25,8 +25,8 @@ use matcalc::numeric::{
 use matcalc::shape::{check, Dim, ShapeContext, Typed};
 use matcalc::simplify::Assumptions;
 use matcalc::syntax::{
-    expr_to_string, parse_formula, to_expr_string, BinOp, ConstKind, Decl, DeclKind, Decls, Expr,
-    ExprKind, Formula, Func,
+    expr_to_string, parse_formula, to_expr_string, BinOp, ConstKind, Decl, Decls, Expr, ExprKind,
+    Formula, Func,
 };
 use ndarray::Array2;
 use proptest::prelude::*;

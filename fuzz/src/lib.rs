@@ -175,10 +175,7 @@ fn check_shapes(text: &str, formula: &Formula, decls: &Decls) {
 fn check_declared_shapes(text: &str, formula: &Formula, decls: &Decls, typed: &Typed) {
     let mut declared = decls.clone();
     for (name, shape) in &typed.vars {
-        declared.insert(Decl {
-            name: name.clone(),
-            kind: DeclKind::Value(written_dims(shape)),
-        });
+        declared.insert(Decl::value(name, written_dims(shape)));
     }
     let Ok(again) = parse_formula(text, &declared) else {
         return;

@@ -112,10 +112,7 @@ impl Run for CheckArgs {
         };
         let report =
             check(&numeric, &claim, &config).map_err(|e| CliError::eval(&e, &claim_text))?;
-        let symmetric = wrt
-            .iter()
-            .find(|w| typed.symmetric.contains(*w))
-            .cloned();
+        let symmetric = wrt.iter().find(|w| typed.symmetric.contains(*w)).cloned();
         Ok(Box::new(Checked {
             report,
             claim: claim_text,

@@ -10,9 +10,9 @@
 //! otherwise the verdict is undecided with the reason. Running out of
 //! budget is undecided too, never a hang.
 
+use num_rational::BigRational;
 use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
-use num_rational::BigRational;
 
 use super::atom::{AtomKind, AtomRef};
 use super::context::Context;
@@ -467,6 +467,7 @@ fn tied_atoms(difference: &Scalar) -> BTreeSet<String> {
 ///     wrt: vec!["X".into()],
 ///     domains: Default::default(),
 ///     sizes: Default::default(),
+///     symmetric: Default::default(),
 /// };
 /// let right = parse_formula("dL*W'", &Decls::new()).unwrap();
 /// assert_eq!(verify(&problem, &right, Budget::default()).unwrap(), ExactVerdict::Equal);

@@ -270,6 +270,7 @@ pub fn relative_error_above(claim: &ArrayD<f64>, reference: &ArrayD<f64>, floor:
 ///     wrt: vec!["X".into()],
 ///     domains: Default::default(),
 ///     sizes: Default::default(),
+///     symmetric: Default::default(),
 /// };
 /// let right = parse_formula("dL*W'", &Decls::new()).unwrap();
 /// assert!(check(&problem, &right, &CheckConfig::default()).unwrap().ok());
@@ -347,7 +348,9 @@ impl Problem {
     /// `symmetric`.
     pub fn declaring_symmetric(mut self, names: &BTreeSet<String>) -> Problem {
         for name in names {
-            self.domains.entry(name.clone()).or_insert(Domain::Symmetric);
+            self.domains
+                .entry(name.clone())
+                .or_insert(Domain::Symmetric);
         }
         self.symmetric.extend(names.iter().cloned());
         self
@@ -730,7 +733,12 @@ fn reference(
             check_entries(&layout, "the finite-difference derivative", Span::NONE)?;
             let difference = bounded_difference(&mut f, bindings, wrt)?;
             Ok(Reference {
-                reference: symmetrized_axes(difference.value, f_dims.len(), wrt, &problem.symmetric),
+                reference: symmetrized_axes(
+                    difference.value,
+                    f_dims.len(),
+                    wrt,
+                    &problem.symmetric,
+                ),
                 noise: difference.noise,
                 truncation: difference.truncation,
                 f_dims,

@@ -10,9 +10,7 @@
 use nom::{
     branch::alt,
     bytes::complete::tag,
-    character::complete::{
-        alpha1, alphanumeric1, char, digit1, multispace0, multispace1, satisfy,
-    },
+    character::complete::{alpha1, alphanumeric1, char, digit1, multispace0, multispace1, satisfy},
     combinator::{all_consuming, map, map_res, opt, recognize},
     multi::{many0_count, separated_list1},
     sequence::{delimited, pair, preceded, separated_pair, tuple},
@@ -213,7 +211,9 @@ fn dims(input: &str) -> IResult<&str, DeclKind> {
 
 /// The structure word after a matrix's dims.
 fn symmetric(input: &str) -> IResult<&str, bool> {
-    map(opt(preceded(multispace1, tag("symmetric"))), |s| s.is_some())(input)
+    map(opt(preceded(multispace1, tag("symmetric"))), |s| {
+        s.is_some()
+    })(input)
 }
 
 fn decl(input: &str) -> IResult<&str, Decl> {
@@ -236,9 +236,12 @@ fn decl(input: &str) -> IResult<&str, Decl> {
 /// square matrix, with where it is.
 fn misdeclared_symmetric(text: &str, decls: &[Decl]) -> Option<DeclError> {
     let d = decls.iter().find(|d| {
-        d.symmetric && !matches!(&d.kind, DeclKind::Value(dims) if dims.len() == 2 && dims[0] == dims[1])
+        d.symmetric
+            && !matches!(&d.kind, DeclKind::Value(dims) if dims.len() == 2 && dims[0] == dims[1])
     })?;
-    let at = text.find(&format!("{}:", d.name)).or_else(|| text.find(&d.name))?;
+    let at = text
+        .find(&format!("{}:", d.name))
+        .or_else(|| text.find(&d.name))?;
     let word = text[at..].find("symmetric").map_or(at, |w| at + w);
     Some(DeclError {
         message: format!(
