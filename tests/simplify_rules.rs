@@ -726,7 +726,8 @@ fn raise_trace() {
 
 #[test]
 fn raise_diag_extract() {
-    assert_eq!(derived("L(diag(s)*X)", "s"), "diag(dL*X')");
+    // The diagonal of dL·Xᵀ is written as row sums (rule diag-of-product).
+    assert_eq!(derived("L(diag(s)*X)", "s"), "X .* dL*vector(1)");
     assert_eq!(derived("sum(diag(X))", "X"), "eye(n)");
 }
 
@@ -1151,6 +1152,63 @@ fn rule_rows_sum_to_one() {
         ["sum(y)*softmax(x) - y"]
     );
     assert_eq!(simplified_in("T*ones(4)", "T: 3x4", "T: prob"), "ones(3)");
+}
+
+#[test]
+fn rule_diag_of_product() {
+    let lets = "A: n x m, E: n x m, u: n, v: n";
+    assert_eq!(simplified_in("diag(A*E')", lets, ""), "E .* A*vector(1)");
+    assert_eq!(simplified_in("diag(u*v')", lets, ""), "u .* v");
+}
+
+#[test]
+fn rule_diag_linear() {
+    let lets = "E: n x m, s: n";
+    assert_eq!(simplified_in("diag(3*s)", lets, ""), "3*diag(s)");
+    assert_eq!(
+        simplified_in("diag(0.25 ./ s)*E", lets, ""),
+        "0.25*diag(1 ./ s)*E"
+    );
+}
+
+/// A row scaling `diag(u)·M` is read in the element-wise algebra as the
+/// column u multiplying every entry of its row, so scalings cancel with
+/// each other and with entries.
+#[test]
+fn row_scalings_are_columns_of_the_elementwise_algebra() {
+    let lets = "E: n x m, T: n x m, s: n, v: n";
+    assert_eq!(simplified_in("diag(1 ./ s)*diag(s)*E", lets, ""), "E");
+    assert_eq!(
+        simplified_in("T ./ (diag(1 ./ s)*E)", lets, ""),
+        "diag(s)*(T ./ E)"
+    );
+    assert_eq!(
+        simplified_in("E .* (diag(s)*(T ./ E))", lets, ""),
+        "diag(s)*T"
+    );
+    assert_eq!(simplified_in("E .* (s*ones(m)')", lets, ""), "diag(s)*E");
+    assert_eq!(simplified_in("diag(s)*v", lets, ""), "s .* v");
+    assert_eq!(
+        simplified_in("E ./ (s*ones(m)') + E", lets, ""),
+        "diag((s + 1) ./ s)*E"
+    );
+}
+
+/// Softmax with loss over a batch (Deep Learning from Scratch 5.6.3):
+/// `(softmax(Z, 2) - T)/N` for one-hot rows, and in general each row of
+/// the softmax scaled by the row's total of T.
+#[test]
+fn batch_softmax_with_loss_collapses_to_the_book_form() {
+    let loss = "-sum(sum(T .* log(softmax(Z, 2))))/4";
+    let lets = "Z: 4x3, T: 4x3";
+    assert_eq!(
+        derived_in(loss, lets, &["Z"], 1, "T: onehot"),
+        ["0.25*(diag(1 ./ (exp(Z)*vector(1)))*exp(Z) - T)"]
+    );
+    assert_eq!(
+        derived_in(loss, lets, &["Z"], 1, ""),
+        ["0.25*(diag(T*vector(1) ./ (exp(Z)*vector(1)))*exp(Z) - T)"]
+    );
 }
 
 #[test]

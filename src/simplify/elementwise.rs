@@ -22,7 +22,7 @@ use crate::algebra::{
     self, split_factor, AlgebraError, Atom, Budget, Meter, Plain, RatFun, Rational,
 };
 use crate::index::{is_scalar, Dims, GraphError, Id, Node};
-use crate::syntax::{BinOp, Func};
+use crate::syntax::{BinOp, DimSpec, Func};
 
 /// The most terms a region's polynomials may have, and the work one
 /// region may spend; past them the region is left as written.
@@ -77,13 +77,13 @@ impl Atom for NodeAtom {
 
 type Fun = RatFun<NodeAtom>;
 
-/// A one-term writing being assembled: factors above and below the line,
-/// and row scalings `diag(u)^k` applied last.
+/// A one-term writing being assembled: factors above and below the line
+/// (the columns of a matrix region among them become one row scaling
+/// `diag(u)` applied last).
 #[derive(Default)]
 struct Parts {
     top: Vec<Id>,
     bottom: Vec<Id>,
-    row_scales: Vec<(Id, i64)>,
 }
 type APoly = algebra::Poly<NodeAtom>;
 
@@ -116,6 +116,20 @@ struct Region<'m> {
     /// written the other way round (a negative leading coefficient).
     sums: Vec<(APoly, bool)>,
     meter: &'m Meter,
+}
+
+impl Region<'_> {
+    /// The dims of a column spread over the rows of this region (`n×1` in
+    /// an `n×m` region with m > 1); `None` for a vector or scalar region.
+    fn column(&self) -> Option<Dims> {
+        column_of(&self.dims)
+    }
+}
+
+/// The dims of a column spread over the rows of a value of `dims`.
+fn column_of(dims: &Dims) -> Option<Dims> {
+    (!crate::index::is_one(&dims[1]) && !crate::index::is_one(&dims[0]))
+        .then(|| [dims[0].clone(), DimSpec::Fixed(1)])
 }
 
 impl Normalizer<'_> {
@@ -158,10 +172,50 @@ impl Normalizer<'_> {
                 self.graph.dims(b) == &dims && self.is_elementwise(b)
             }
             Node::Neg(a) => self.is_elementwise(a),
+            // `diag(u)·M` where M is element-wise or row-scaled itself
+            // (`diag(1 ./ s)·diag(s)·E` is E), or a column (`diag(u)·v` is
+            // `u ⊙ v`).
+            Node::Binary(BinOp::Mul, ..) if !is_scalar(&dims) => match self.row_scaled(id) {
+                Ok(Some((_, rest))) if self.graph.dims(rest) == &dims => {
+                    super::rules::is_column(&dims)
+                        || self.is_elementwise(rest)
+                        || matches!(self.row_scaled(rest), Ok(Some(_)))
+                }
+                _ => false,
+            },
             _ => false,
         };
         self.elementwise_memo.insert(id, answer);
         answer
+    }
+
+    /// `(u, rest)` when the product `id` is `diag(u)·rest` for a column
+    /// `u`: its first factor other than 1×1 ones is `diag(u)`, and `rest`
+    /// is the product of the others (the 1×1 ones in front).
+    fn row_scaled(&mut self, id: Id) -> Result<Option<(Id, Id)>, GraphError> {
+        let mut factors = Vec::new();
+        let mut stack = vec![id];
+        while let Some(at) = stack.pop() {
+            match *self.graph.node(at) {
+                Node::Binary(BinOp::Mul, l, r) => stack.extend([r, l]),
+                _ => factors.push(at),
+            }
+        }
+        let Some(k) = factors.iter().position(|&f| !self.graph.is_scalar(f)) else {
+            return Ok(None);
+        };
+        let u = match *self.graph.node(factors[k]) {
+            Node::Call(Func::Diag, u) if !self.graph.is_scalar(u) && k + 1 < factors.len() => u,
+            _ => return Ok(None),
+        };
+        let mut rest = None;
+        for (_, &f) in factors.iter().enumerate().filter(|&(j, _)| j != k) {
+            rest = Some(match rest {
+                None => f,
+                Some(p) => self.graph.binary(BinOp::Mul, p, f)?,
+            });
+        }
+        Ok(rest.map(|rest| (u, rest)))
     }
 
     /// The exponent of a whole power `.^k`, |k| at most [`MAX_REGION_POWER`].
@@ -210,12 +264,33 @@ impl Normalizer<'_> {
     ) -> Result<Option<Fun>, ReadError> {
         self.charge(1)?;
         let cx = Plain(region.meter);
-        let fits = |me: &Self, c: Id| me.graph.dims(c) == &region.dims || me.graph.is_scalar(c);
+        let column = region.column();
+        let fits = |me: &Self, c: Id| {
+            let d = me.graph.dims(c);
+            d == &region.dims || me.graph.is_scalar(c) || Some(d) == column.as_ref()
+        };
         if let Some(v) = self.number(id) {
             return Ok(Some(Fun::constant(v)));
         }
+        // A row scaling `diag(u)·M` is `u` read in the region times M.
+        if !is_scalar(&region.dims) {
+            if let Some((u, rest)) = self.row_scaled(id)? {
+                if self.graph.dims(rest) == &region.dims {
+                    let (x, y) = (self.read(u, region)?, self.read(rest, region)?);
+                    return Ok(Some(x.mul(&y, &cx)?));
+                }
+            }
+        }
         let node = self.graph.node(id).clone();
         Ok(Some(match node {
+            // A column spread over the rows, `u*ones(m)'`, is the column
+            // read in the region: its atoms are columns, which multiply
+            // every entry of their row.
+            Node::Binary(BinOp::Mul, u, row)
+                if column.as_ref() == Some(self.graph.dims(u)) && self.is_ones_row(row) =>
+            {
+                self.read(u, region)?
+            }
             Node::Fill(_, v) if self.graph.dims(id) == &region.dims => {
                 match algebra::decimal_of_f64(v.get()) {
                     Some(c) => Fun::constant(c),
@@ -443,8 +518,9 @@ impl Normalizer<'_> {
         Ok((coeff, parts))
     }
 
-    /// Adds the atoms of `m` to `parts`: outer products with a row of ones
-    /// as row scalings, the others as powers above or below the line.
+    /// Adds the atoms of `m` to `parts`, as powers above or below the line
+    /// (a column atom of a matrix region becomes a row scaling where the
+    /// term is assembled).
     fn monomial_parts(
         &mut self,
         m: &algebra::Monomial<NodeAtom>,
@@ -452,12 +528,6 @@ impl Normalizer<'_> {
     ) -> Result<(), GraphError> {
         for (a, e) in m.factors() {
             let k = e.to_integer();
-            if let Node::Binary(BinOp::Mul, u, row) = *self.graph.node(a.id) {
-                if self.is_ones_row(row) {
-                    parts.row_scales.push((u, k));
-                    continue;
-                }
-            }
             // A negative power of exp(u) is written exp(−u) (as read).
             if let (true, &Node::Call(Func::Exp, u)) = (k < 0, self.graph.node(a.id)) {
                 let minus = self.graph.neg(u);
@@ -475,9 +545,11 @@ impl Normalizer<'_> {
         Ok(())
     }
 
-    /// The term `coeff · diag(u₁ᵏ¹)·…·(top ./ bottom)` of shape `dims` (a
-    /// 1×1 quotient broadcast): the row scalings are factors of its chain,
-    /// so that they collect with `diag(u)*M` written elsewhere.
+    /// The term `coeff · diag(u)·(top ./ bottom)` of shape `dims` (a 1×1
+    /// quotient broadcast), where `u` is the quotient of the column factors
+    /// of a matrix region: the row scaling is a factor of its chain, so
+    /// that it collects with `diag(u)*M` written elsewhere; a column alone
+    /// is `u*ones(m)'`.
     fn assembled(
         &mut self,
         coeff: Rational,
@@ -501,11 +573,16 @@ impl Normalizer<'_> {
         // 1×1 factors are the term's scalar factors, as the canonical form
         // reads `s*a'`.
         let mut scalars = Vec::new();
+        let column = column_of(dims);
+        let mut columns: (Vec<Id>, Vec<Id>) = (Vec::new(), Vec::new());
         let mut entrywise_top = Vec::new();
         for t in parts.top {
-            match self.graph.is_scalar(t) {
-                true => scalars.push(t),
-                false => entrywise_top.push(t),
+            if self.graph.is_scalar(t) {
+                scalars.push(t);
+            } else if column.as_ref() == Some(self.graph.dims(t)) {
+                columns.0.push(t);
+            } else {
+                entrywise_top.push(t);
             }
         }
         let mut entrywise_bottom = Vec::new();
@@ -513,15 +590,28 @@ impl Normalizer<'_> {
             if self.graph.is_scalar(b) {
                 let one = self.graph.num(1.0);
                 scalars.push(self.graph.binary(BinOp::Div, one, b)?);
+            } else if column.as_ref() == Some(self.graph.dims(b)) {
+                columns.1.push(b);
             } else {
                 entrywise_bottom.push(b);
             }
         }
+        // The columns of a matrix region scale its rows: one `diag(u)`.
+        let row_scale = self.quotient(columns.0, columns.1)?;
         let top = self.product(entrywise_top)?;
         let bottom = self.product(entrywise_bottom)?;
+        if let (None, None, Some(u)) = (top, bottom, row_scale) {
+            // Only a column: it is spread over the rows, `u*ones(m)'`.
+            let ones = self.graph.fill(1.0, [dims[1].clone(), DimSpec::Fixed(1)]);
+            let row = self.graph.transpose(ones);
+            return Ok(Term {
+                coeff,
+                scalars,
+                chain: vec![u, row],
+            });
+        }
         let node = match (top, bottom) {
             (Some(t), None) => t,
-            (None, None) if !parts.row_scales.is_empty() => self.graph.fill(1.0, dims.clone()),
             (t, b) => {
                 let t = match t {
                     Some(t) => t,
@@ -537,7 +627,7 @@ impl Normalizer<'_> {
         // a fill, as the canonical form reads `s*vector(1)'`.
         let node = if self.graph.dims(node) == dims {
             node
-        } else if parts.row_scales.is_empty() {
+        } else if row_scale.is_none() {
             let fill = self.graph.fill(1.0, dims.clone());
             match self.number(node) {
                 Some(c) if c.is_one() => fill,
@@ -549,16 +639,9 @@ impl Normalizer<'_> {
         } else {
             self.broadcast(node, dims)?
         };
-        let mut chain = Vec::with_capacity(parts.row_scales.len() + 1);
-        for &(u, e) in &parts.row_scales {
-            let factor = self.power(u, e.abs())?;
-            let factor = if e < 0 {
-                let one = self.graph.num(1.0);
-                self.graph.binary(BinOp::HadDiv, one, factor)?
-            } else {
-                factor
-            };
-            chain.push(self.graph.call(crate::syntax::Func::Diag, factor)?);
+        let mut chain = Vec::with_capacity(2);
+        if let Some(u) = row_scale {
+            chain.push(self.graph.call(Func::Diag, u)?);
         }
         chain.push(node);
         Ok(Term {
@@ -580,6 +663,22 @@ impl Normalizer<'_> {
             BinOp::HadPow
         };
         self.graph.binary(op, x, p)
+    }
+
+    /// `top ./ bottom` as one node (`1 ./ bottom` without a top); `None`
+    /// when both are empty.
+    fn quotient(&mut self, top: Vec<Id>, bottom: Vec<Id>) -> Result<Option<Id>, GraphError> {
+        let (t, b) = (self.product(top)?, self.product(bottom)?);
+        Ok(match (t, b) {
+            (t, None) => t,
+            (t, Some(b)) => {
+                let t = match t {
+                    Some(t) => t,
+                    None => self.graph.num(1.0),
+                };
+                Some(self.graph.binary(BinOp::HadDiv, t, b)?)
+            }
+        })
     }
 
     /// The product of factors: the 1×1 ones in front (`s*(a .* b)`), each
@@ -646,10 +745,24 @@ impl Normalizer<'_> {
 
     /// A factor of a one-term writing as one node: 1×1 when every monomial
     /// is (`(1 + s^2)*a'.^2`, not `a'.^2 .* ((1 + s^2)*vector(1)')`), so
-    /// that it joins the term's scalar factors.
+    /// that it joins the term's scalar factors; a column when every atom
+    /// is a column of a matrix region (`diag(1 + u)*E`).
     fn factor_node(&mut self, p: &APoly, dims: &Dims) -> Result<Id, GraphError> {
         if p.terms().iter().all(|(m, _)| self.is_scalar_monomial(m)) {
             return self.poly_node(p, &crate::index::scalar_dims());
+        }
+        if let Some(column) = column_of(dims).filter(|c| {
+            p.terms().iter().all(|(m, _)| {
+                m.factors()
+                    .iter()
+                    .all(|(a, _)| self.graph.dims(a.id) != dims)
+            }) && p
+                .terms()
+                .iter()
+                .any(|(m, _)| m.factors().iter().any(|(a, _)| self.graph.dims(a.id) == c))
+        }) {
+            // A factor of columns only is a column, a row scaling.
+            return self.poly_node(p, &column);
         }
         self.poly_node(p, dims)
     }

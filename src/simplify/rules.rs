@@ -154,6 +154,18 @@ pub static RULES: &[Rule] = &[
         apply: diag_of_sum,
     },
     Rule {
+        name: "diag-linear",
+        doc: "diag(c·u) = c·diag(u) and diag(c ⊘ u) = c·diag(1 ⊘ u) for a 1×1 c",
+        terminates: "removes one scaling under a diag",
+        apply: diag_linear,
+    },
+    Rule {
+        name: "diag-of-product",
+        doc: "diag(A·Bᵀ) = (A ⊙ B)·𝟙: the diagonal of a product is the row sums of a Hadamard product (as long, and n·k flops instead of n²·k)",
+        terminates: "removes one diagonal of a matrix",
+        apply: diag_of_product,
+    },
+    Rule {
         name: "diag-of-constant",
         doc: "diag(c·𝟙ₙ) = c·Iₙ",
         terminates: "removes one diag",
@@ -527,6 +539,49 @@ fn diag_of_sum(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         }
         _ => Ok(None),
     }
+}
+
+fn diag_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(u) = call_arg(n, id, Func::Diag) else {
+        return Ok(None);
+    };
+    let (c, rest) = match *n.graph.node(u) {
+        Node::Binary(BinOp::Mul, c, v) if n.graph.is_scalar(c) && !n.graph.is_scalar(v) => (c, v),
+        Node::Binary(BinOp::HadDiv, c, v)
+            if n.graph.is_scalar(c)
+                && !n.graph.is_scalar(v)
+                && n.graph.num_value(c) != Some(1.0) =>
+        {
+            let one = n.graph.num(1.0);
+            (c, n.graph.binary(BinOp::HadDiv, one, v)?)
+        }
+        _ => return Ok(None),
+    };
+    let diag = n.graph.call(Func::Diag, rest)?;
+    Ok(Some(n.graph.binary(BinOp::Mul, c, diag)?))
+}
+
+fn diag_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(p) = call_arg(n, id, Func::Diag) else {
+        return Ok(None);
+    };
+    let dims = n.graph.dims(p).clone();
+    if !is_square(&dims) || crate::index::is_one(&dims[0]) {
+        return Ok(None);
+    }
+    let Node::Binary(BinOp::Mul, a, t) = *n.graph.node(p) else {
+        return Ok(None);
+    };
+    let Node::T(b) = *n.graph.node(t) else {
+        return Ok(None);
+    };
+    if n.graph.dims(a) != n.graph.dims(b) {
+        return Ok(None);
+    }
+    let columns = n.graph.dims(b)[1].clone();
+    let hadamard = n.graph.binary(BinOp::HadMul, a, b)?;
+    let ones = n.graph.fill(1.0, [columns, DimSpec::Fixed(1)]);
+    Ok(Some(n.graph.binary(BinOp::Mul, hadamard, ones)?))
 }
 
 fn diag_of_constant(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
