@@ -1154,6 +1154,21 @@ fn rule_rows_sum_to_one() {
     assert_eq!(simplified_in("T*ones(4)", "T: 3x4", "T: prob"), "ones(3)");
 }
 
+/// A factor keeps the scale the input wrote it with: a mean stays
+/// `x - sum(x)/5` (not `(5*x - sum(x))/5`) inside powers and products.
+#[test]
+fn factors_keep_the_scale_they_were_written_with() {
+    let lets = "x: n, y: n, z: n";
+    assert_eq!(
+        simplified_in("(x - sum(x)/5).^2 .* y", lets, ""),
+        "y .* (x - 0.2*sum(x)).^2"
+    );
+    assert_eq!(
+        simplified_in("(x/3 - y).^2 ./ z", lets, ""),
+        "(x/3 - y).^2 ./ z"
+    );
+}
+
 #[test]
 fn rule_diag_of_product() {
     let lets = "A: n x m, E: n x m, u: n, v: n";

@@ -112,10 +112,18 @@ impl From<AlgebraError> for ReadError {
 /// is charged to.
 struct Region<'m> {
     dims: Dims,
-    /// Each sum normalised (leading coefficient 1), and whether it was
-    /// written the other way round (a negative leading coefficient).
-    sums: Vec<(APoly, bool)>,
+    /// The sums the region was written with.
+    sums: Vec<InputSum>,
     meter: &'m Meter,
+}
+
+/// A sum as the input wrote it: normalised (leading coefficient 1), the
+/// magnitude of the leading coefficient it was written with, and whether
+/// it was written the other way round (a negative one).
+struct InputSum {
+    normalized: APoly,
+    scale: Rational,
+    reversed: bool,
 }
 
 impl Region<'_> {
@@ -309,8 +317,12 @@ impl Normalizer<'_> {
                 };
                 if sum.factors().is_empty() && sum.numerator().term_count() >= 2 {
                     let (lc, _, normalized) = split_factor(sum.numerator(), region.meter)?;
-                    if !region.sums.iter().any(|(p, _)| *p == normalized) {
-                        region.sums.push((normalized, lc.is_negative()));
+                    if !region.sums.iter().any(|s| s.normalized == normalized) {
+                        region.sums.push(InputSum {
+                            normalized,
+                            scale: lc.abs(),
+                            reversed: lc.is_negative(),
+                        });
                     }
                 }
                 sum
@@ -420,7 +432,7 @@ impl Normalizer<'_> {
         let c = rational_content(&whole);
         let mut rest = whole.scale(&c.recip());
         let mut found = Vec::new();
-        for (sum, _) in &region.sums {
+        for sum in region.sums.iter().map(|s| &s.normalized) {
             while rest.term_count() >= 2 && sum.term_count() < rest.term_count() + 1 {
                 // `rest` itself among the sums is no factoring.
                 match rest.div_exact(sum, region.meter)? {
@@ -482,7 +494,7 @@ impl Normalizer<'_> {
             if flipped {
                 coeff = -coeff;
             }
-            let (content, f) = primitive(&f);
+            let (content, f) = as_written(&f, &region.sums);
             coeff *= content;
             parts.top.push(self.factor_node(&f, &dims)?);
         }
@@ -492,7 +504,7 @@ impl Normalizer<'_> {
             if flipped && e % 2 != 0 {
                 coeff = -coeff;
             }
-            let (content, f) = primitive(&f);
+            let (content, f) = as_written(&f, &region.sums);
             coeff *= content.pow(*e);
             let node = self.factor_node(&f, &dims)?;
             let power = self.power(node, i64::from(e.abs()))?;
@@ -819,6 +831,18 @@ fn factored_power(x: &Fun, k: i64, cx: &Plain<'_>) -> Result<Fun, AlgebraError> 
     front.mul(&power, cx)
 }
 
+/// A factor scaled as the input wrote it (`x − sum(x)/5`, not
+/// `(5·x − sum(x))/5`), with the scale taken out; else [`primitive`].
+fn as_written(p: &APoly, sums: &[InputSum]) -> (Rational, APoly) {
+    match sums
+        .iter()
+        .find(|s| s.normalized == *p || s.normalized == p.neg())
+    {
+        Some(s) => (s.scale.recip(), p.scale(&s.scale)),
+        None => primitive(p),
+    }
+}
+
 /// A factor with coprime whole coefficients, and the content taken out:
 /// `a1 + 0.5*a2` is `½·(2*a1 + a2)`, so that the writing does not depend
 /// on which term the factor was made monic by (the names' order).
@@ -849,13 +873,8 @@ fn rational_content(p: &APoly) -> Rational {
 /// round); else the one with a positive constant term (`1 − s` rather than
 /// `s − 1`), as long as turning it round does not make a positive
 /// coefficient negative. True when it was negated.
-fn oriented(
-    p: &APoly,
-    coeff_negative: bool,
-    exponent: i32,
-    sums: &[(APoly, bool)],
-) -> (APoly, bool) {
-    if let Some((_, reversed)) = sums.iter().find(|(q, _)| q == p) {
+fn oriented(p: &APoly, coeff_negative: bool, exponent: i32, sums: &[InputSum]) -> (APoly, bool) {
+    if let Some(InputSum { reversed, .. }) = sums.iter().find(|s| s.normalized == *p) {
         return if *reversed {
             (p.neg(), true)
         } else {
