@@ -168,7 +168,14 @@ pub enum DeriveError {
     },
     /// The derivative needs something matcalc does not support.
     #[error("unsupported: {0}")]
-    Unsupported(String),
+    Unsupported(DiffError),
+    /// A step of the derivative of an input defined somewhere is undefined
+    /// everywhere: matcalc's limit, not the input's.
+    #[error(
+        "unsupported: a step of the derivative is undefined everywhere although the expression \
+         is not: {0}"
+    )]
+    UndefinedStep(String),
     /// The derivation would go over one of matcalc's limits; the message
     /// names it.
     #[error("{0}")]
@@ -204,7 +211,7 @@ impl From<DiffError> for DeriveError {
     fn from(e: DiffError) -> DeriveError {
         match e {
             DiffError::Graph(g) => g.into(),
-            other => DeriveError::Unsupported(other.to_string()),
+            other => DeriveError::Unsupported(other),
         }
     }
 }
@@ -214,7 +221,7 @@ impl From<GraphError> for DeriveError {
         match e {
             GraphError::Limit(m) => DeriveError::Limit(m),
             GraphError::Undefined(m) => DeriveError::Undefined(m),
-            other => DeriveError::Unsupported(other.to_string()),
+            other => DeriveError::Unsupported(DiffError::Graph(other)),
         }
     }
 }
@@ -237,7 +244,9 @@ impl DeriveError {
                     "write the function in matrix form, e.g. `A*x` rather than \
                      `G[i] = A[i,j]*x[j]`",
                 ),
-            DeriveError::Unsupported(m) => Diagnostic::new(format!("unsupported: {m}")),
+            DeriveError::Unsupported(_) | DeriveError::UndefinedStep(_) => {
+                Diagnostic::new(self.to_string())
+            }
             DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
                 "the result grows too fast; differentiate a smaller part of the expression",
             ),
@@ -411,9 +420,7 @@ fn prepare(text: &str, decls: &Decls, what: &str) -> Result<(Typed, Graph, Id), 
 /// defined: an undefined step there is matcalc's limit, not the input's.
 fn in_derivative(e: DeriveError) -> DeriveError {
     match e {
-        DeriveError::Undefined(why) => DeriveError::Unsupported(format!(
-            "a step of the derivative is undefined everywhere although the expression is not: {why}"
-        )),
+        DeriveError::Undefined(why) => DeriveError::UndefinedStep(why),
         other => other,
     }
 }

@@ -230,10 +230,11 @@ fn run(case: &Case) -> Outcome {
             d.derivatives.len()
         )),
         // A shape mismatch inside the engine is a bug, whatever it is called.
-        Err(DeriveError::Unsupported(reason)) if reason.contains("internal") => {
+        Err(DeriveError::Unsupported(reason)) if reason.is_internal() => {
             Outcome::Failure(format!("internal error: {reason}"))
         }
-        Err(DeriveError::Unsupported(reason)) => Outcome::Unsupported(reason),
+        Err(DeriveError::Unsupported(reason)) => Outcome::Unsupported(reason.to_string()),
+        Err(e @ DeriveError::UndefinedStep(_)) => Outcome::Unsupported(e.to_string()),
         Err(DeriveError::Undefined(why)) => undefined_everywhere(case, why),
         Err(e) => Outcome::Failure(format!("unexpected error: {e}")),
     }

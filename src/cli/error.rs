@@ -102,7 +102,9 @@ impl CliError {
             DeriveError::Request { .. } => {
                 CliError::new(ErrorKind::Usage, err.diagnostic(), source)
             }
-            DeriveError::Unsupported(_) | DeriveError::IndexForm { .. } => {
+            DeriveError::Unsupported(_)
+            | DeriveError::UndefinedStep(_)
+            | DeriveError::IndexForm { .. } => {
                 CliError::new(ErrorKind::Unsupported, err.diagnostic(), source)
             }
             DeriveError::Limit(_) => CliError::new(ErrorKind::Limit, err.diagnostic(), source),

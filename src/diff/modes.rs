@@ -102,10 +102,10 @@ impl<'g> Differentiator<'g> {
             return Ok(None);
         }
         let mut raised = raise(self.graph, &self.space, &tensor, &free)?.ok_or_else(|| {
-            DiffError::Unsupported(format!(
-                "the {mode} step through `{}` has no matrix form",
-                node_name(self.graph.node(node))
-            ))
+            DiffError::NoMatrixForm {
+                mode,
+                node: node_name(self.graph.node(node)),
+            }
         })?;
         // Raising writes one free index as a column; a row operand wants a row.
         let want = if mode == "reverse" { child } else { node };
@@ -248,9 +248,7 @@ impl<'g> Differentiator<'g> {
                 .map(|(k, _)| k)
                 .collect();
             let [k] = positions[..] else {
-                return Err(DiffError::Unsupported(
-                    "the differential is not linear in the variable".into(),
-                ));
+                return Err(DiffError::NonlinearInDirection);
             };
             let Factor::Entry(_, ixs) = term.factors.remove(k) else {
                 unreachable!("position holds an entry")

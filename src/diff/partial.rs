@@ -20,9 +20,58 @@ pub enum DiffError {
     /// A node could not be built or lowered.
     #[error(transparent)]
     Graph(#[from] GraphError),
-    /// The expression needs a derivative matcalc does not have.
-    #[error("{0}")]
-    Unsupported(String),
+    /// A rule met an entry with the wrong number of indices: a bug of
+    /// matcalc, reported rather than a panic.
+    #[error("internal: {what} needs an entry of a {wanted}, got {got} indices")]
+    IndexCount {
+        /// The rule.
+        what: &'static str,
+        /// `matrix` or `vector`.
+        wanted: &'static str,
+        /// How many indices it got.
+        got: usize,
+    },
+    /// The derivative of an abstract gradient `dL(E)` by something E
+    /// depends on needs the second derivative of L.
+    #[error(
+        "the derivative of d{name}(…) needs the second derivative of {name} (an opaque \
+         d2{name}), which matcalc does not have; d{name} may only be applied to \
+         arguments that do not depend on the variable"
+    )]
+    SecondDerivativeOfAbstract {
+        /// The abstract function.
+        name: String,
+    },
+    /// An element-wise derivative was asked of a function that is not.
+    #[error("internal: `{func}` is not element-wise")]
+    NotElementwise {
+        /// The function.
+        func: &'static str,
+    },
+    /// A step of the reverse or forward pass has no matrix form.
+    #[error("the {mode} step through `{node}` has no matrix form")]
+    NoMatrixForm {
+        /// `reverse` or `forward`.
+        mode: &'static str,
+        /// The node, in words.
+        node: String,
+    },
+    /// The differential of a Jacobian is not linear in the direction.
+    #[error("the differential is not linear in the variable")]
+    NonlinearInDirection,
+}
+
+impl DiffError {
+    /// True for an error that is a bug of matcalc rather than a limit of
+    /// what it differentiates.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            DiffError::IndexCount { .. }
+                | DiffError::NotElementwise { .. }
+                | DiffError::Graph(GraphError::Shape(_))
+        )
+    }
 }
 
 fn deltas(a: &[Ix], b: &[Ix]) -> Tensor {
@@ -46,24 +95,26 @@ fn scaled(mut t: Tensor, by: f64) -> Tensor {
 /// The two indices of a matrix entry. Shapes guarantee them wherever a
 /// rule asks (the matrix functions of a 1×1 value are numbers in the
 /// graph); an error rather than a panic where they are missing.
-fn pair(ixs: &[Ix], what: &str) -> Result<(Ix, Ix), DiffError> {
+fn pair(ixs: &[Ix], what: &'static str) -> Result<(Ix, Ix), DiffError> {
     match ixs {
         [i, j] => Ok((*i, *j)),
-        _ => Err(DiffError::Unsupported(format!(
-            "internal: {what} needs an entry of a matrix, got {} indices",
-            ixs.len()
-        ))),
+        _ => Err(DiffError::IndexCount {
+            what,
+            wanted: "matrix",
+            got: ixs.len(),
+        }),
     }
 }
 
 /// The one index of a vector entry (see [`pair`]).
-fn single(ixs: &[Ix], what: &str) -> Result<Ix, DiffError> {
+fn single(ixs: &[Ix], what: &'static str) -> Result<Ix, DiffError> {
     match ixs {
         [i] => Ok(*i),
-        _ => Err(DiffError::Unsupported(format!(
-            "internal: {what} needs an entry of a vector, got {} indices",
-            ixs.len()
-        ))),
+        _ => Err(DiffError::IndexCount {
+            what,
+            wanted: "vector",
+            got: ixs.len(),
+        }),
     }
 }
 
@@ -200,11 +251,7 @@ pub fn partial(
         Node::Grad(name, _) => {
             // Reached only when the argument of `dL` depends on the variable:
             // the first derivative of `dL(x)'*x` already needs it.
-            return Err(DiffError::Unsupported(format!(
-                "the derivative of d{name}(…) needs the second derivative of {name} (an opaque \
-                 d2{name}), which matcalc does not have; d{name} may only be applied to \
-                 arguments that do not depend on the variable"
-            )));
+            return Err(DiffError::SecondDerivativeOfAbstract { name });
         }
         _ => {
             // Multilinear: lower one level and apply the product rule.
@@ -279,12 +326,7 @@ pub fn elementwise_derivative(
         }
         Func::Abs => graph.call(Func::Sign, a)?,
         Func::Sign => return Ok(None),
-        other => {
-            return Err(DiffError::Unsupported(format!(
-                "`{}` is not element-wise",
-                other.name()
-            )))
-        }
+        other => return Err(DiffError::NotElementwise { func: other.name() }),
     };
     Ok(Some(derivative))
 }

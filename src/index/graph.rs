@@ -104,9 +104,38 @@ impl Node {
 /// Why a node cannot be built or imported.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum GraphError {
-    /// The expression holds a construct the engine does not take as input.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The expression holds a construct the engine does not differentiate
+    /// (index notation, a gradient with several arguments).
+    #[error("{what} cannot be differentiated; give a matrix expression")]
+    NotDifferentiable {
+        /// The construct, in words.
+        what: &'static str,
+    },
+    /// A variable reached the engine without a shape.
+    #[error("the shape of `{name}` is unknown")]
+    UnknownShape {
+        /// The variable.
+        name: String,
+    },
+    /// A `vector(…)` reached the engine without a size.
+    #[error("the size of vector(…) was not inferred")]
+    UnsizedFill,
+    /// An abstract function applied to other than one argument.
+    #[error("`{name}` must be applied to exactly one argument")]
+    Arity {
+        /// The function.
+        name: String,
+    },
+    /// A bare gradient `dL` whose argument cannot be told.
+    #[error("`d{name}` is ambiguous here: write d{name}(E) with the argument")]
+    AmbiguousGradient {
+        /// The abstract function.
+        name: String,
+    },
+    /// A differential under a non-linear operation, which has no entry-wise
+    /// writing.
+    #[error("a non-linear operation of a differential cannot be written entry-wise")]
+    NonlinearDifferential,
     /// Operand shapes do not fit (an engine bug if the input was shape-checked).
     #[error("internal shape mismatch: {0}")]
     Shape(String),
@@ -625,17 +654,12 @@ impl Graph {
         var_dims: &dyn Fn(&str) -> Option<Dims>,
         bare_gradient: &dyn Fn(&str) -> Option<Expr>,
     ) -> Result<Id, GraphError> {
-        let unsupported = |what: &str| {
-            Err(GraphError::Unsupported(format!(
-                "{what} cannot be differentiated; give a matrix expression"
-            )))
-        };
+        let unsupported = |what: &'static str| Err(GraphError::NotDifferentiable { what });
         match &expr.kind {
             ExprKind::Num(v) => Ok(self.num(*v)),
             ExprKind::Var(name) => {
-                let dims = var_dims(name).ok_or_else(|| {
-                    GraphError::Unsupported(format!("the shape of `{name}` is unknown"))
-                })?;
+                let dims = var_dims(name)
+                    .ok_or_else(|| GraphError::UnknownShape { name: name.clone() })?;
                 Ok(self.var(name, dims))
             }
             ExprKind::Neg(a) => {
@@ -656,9 +680,7 @@ impl Graph {
                 self.call(*func, a)
             }
             ExprKind::Fill { value, size, .. } => {
-                let size = size.clone().ok_or_else(|| {
-                    GraphError::Unsupported("the size of vector(…) was not inferred".into())
-                })?;
+                let size = size.clone().ok_or(GraphError::UnsizedFill)?;
                 // A number (`vector(-1)`) fills directly; any other scalar
                 // value `c` is `c` times a fill of ones.
                 let value = self.import(value, var_dims, bare_gradient)?;
@@ -687,18 +709,13 @@ impl Graph {
                     let a = self.import(arg, var_dims, bare_gradient)?;
                     Ok(self.apply(name, a))
                 }
-                _ => Err(GraphError::Unsupported(format!(
-                    "`{name}` must be applied to exactly one argument"
-                ))),
+                _ => Err(GraphError::Arity { name: name.clone() }),
             },
             ExprKind::Grad(name, args) => {
                 let arg = match args.as_slice() {
                     [arg] => arg.clone(),
-                    [] => bare_gradient(name).ok_or_else(|| {
-                        GraphError::Unsupported(format!(
-                            "`d{name}` is ambiguous here: write d{name}(E) with the argument"
-                        ))
-                    })?,
+                    [] => bare_gradient(name)
+                        .ok_or_else(|| GraphError::AmbiguousGradient { name: name.clone() })?,
                     _ => return unsupported("a gradient with several arguments"),
                 };
                 let a = self.import(&arg, var_dims, bare_gradient)?;

@@ -222,9 +222,7 @@ fn lower_counted(
         }
         _ => {
             if node.children().iter().any(|&c| expand(c)) {
-                return Err(GraphError::Unsupported(
-                    "a non-linear operation of a differential cannot be written entry-wise".into(),
-                ));
+                return Err(GraphError::NonlinearDifferential);
             }
             entry(graph, id, out)
         }
