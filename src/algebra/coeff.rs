@@ -47,16 +47,18 @@ pub fn decimal_of_f64(v: f64) -> Option<Rational> {
     Some(if negative { -value } else { value })
 }
 
-/// The f64 that writes `r` exactly as a short decimal (at most six digits
-/// after the point, and reading back as `r`), if there is one: `1/4` is
-/// `0.25`, `1/3` has none.
+/// The f64 that writes `r` exactly as a decimal (reading back as `r`) no
+/// longer than the fraction `p/q`, if there is one: `1/4` is `0.25`,
+/// `0.1128379167095512` stays a decimal, `1/3` and `1/1024` have none
+/// (the fraction is the shorter writing).
 pub fn short_decimal(r: &Rational) -> Option<f64> {
     let million = Rational::from_integer(BigInt::from(1_000_000));
-    if !(r * million).is_integer() {
+    let v = f64_of(r);
+    if decimal_of_f64(v).as_ref() != Some(r) {
         return None;
     }
-    let v = f64_of(r);
-    (decimal_of_f64(v).as_ref() == Some(r)).then_some(v)
+    let fraction = r.numer().to_string().len() + 1 + r.denom().to_string().len();
+    ((r * million).is_integer() || format!("{v}").len() <= fraction).then_some(v)
 }
 
 /// The non-negative rational whose square is `r`, if there is one: `9/4`
@@ -118,7 +120,12 @@ mod tests {
         assert_eq!(short_decimal(&q(1, 4)), Some(0.25));
         assert_eq!(short_decimal(&q(-3, 1)), Some(-3.0));
         assert_eq!(short_decimal(&q(1, 3)), None);
-        assert_eq!(short_decimal(&q(1, 10_000_000)), None);
+        assert_eq!(short_decimal(&q(1, 10_000_000)), Some(1e-7));
+        // A fraction shorter than its decimal stays a fraction.
+        assert_eq!(short_decimal(&q(1, 1024)), None);
+        // A long decimal stays a decimal, not a fraction of 16-digit numbers.
+        let long = decimal_of_f64(1.1283791670955126).unwrap();
+        assert_eq!(short_decimal(&long), Some(1.1283791670955126));
     }
 
     #[test]
