@@ -72,10 +72,11 @@ fn a_misread_fill_no_longer_changes_the_value() {
     // Was `-((matrix(1) ./ v1'.^2 .* …)'*vector(1))`: read back with a 1×5
     // row for the 3×5 fill, it is 79% off.
     reads_back("tanh(norm1(ones(3,5) ./ v1'))", "v1: 5", &["v1"], 1);
-    // Was `matrix(1) ./ a2'`, read back as a 1×2 row instead of 2×2.
+    // Was `matrix(1) ./ a2'`, read back as a 1×2 row instead of 2×2; the
+    // row spread over the rows is now written as a product with its size.
     assert_eq!(
         reads_back("ones(2,2) ./ a2'*t", "a2: 2, t: scalar", &["t"], 1),
-        ["ones(2,2) ./ a2'"]
+        ["ones(2)*(1 ./ a2')"]
     );
     // Was `-(dL*vector(1))` with a scalar dL: a scaled fill that is the
     // whole result has no size a reader can infer.
@@ -90,9 +91,12 @@ fn a_misread_fill_no_longer_changes_the_value() {
 
 #[test]
 fn only_the_misread_fill_is_written_with_its_size() {
-    // The column sums of the broadcast quotient keep their `vector(1)`.
+    // The column sums of the broadcast quotient are counted (3 rows), so
+    // no fill is left to size; a fill that stays keeps `vector(1)`.
     let printed = reads_back("sum(ones(3,2) ./ b')", "b: 2", &["b"], 1);
-    assert!(printed[0].contains("vector(1)"), "{printed:?}");
+    assert_eq!(printed, ["-(3 ./ b.^2)"]);
+    let printed = reads_back("sum(ones(3,2) ./ b' .* E)", "b: 2, E: 3x2", &["b"], 1);
+    assert!(!printed[0].contains("matrix(1)"), "{printed:?}");
 }
 
 #[test]

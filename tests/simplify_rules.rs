@@ -1170,6 +1170,51 @@ fn factors_keep_the_scale_they_were_written_with() {
 }
 
 #[test]
+fn rule_transpose_into_elementwise() {
+    let lets = "s: m, u: m, X: n x n, Y: n x n";
+    assert_eq!(simplified_in("(1 ./ s')'", lets, ""), "1 ./ s");
+    assert_eq!(simplified_in("exp(s')'", lets, ""), "exp(s)");
+    // Where it would not leave fewer transposes it does not apply.
+    assert_eq!(simplified_in("(X .* Y')'", lets, ""), "(X .* Y')'");
+}
+
+/// A product of a row of ones and a column of ones is the count.
+#[test]
+fn ones_products_are_counts() {
+    let lets = "u: m";
+    assert_eq!(simplified_in("u*ones(4)'*ones(4)", lets, ""), "4*u");
+    assert_eq!(simplified_in("ones(3)'*ones(3)", lets, ""), "3");
+}
+
+/// A row broadcast over a matrix (`X ./ s'`) is read in the element-wise
+/// algebra as the row multiplying every entry of its column.
+#[test]
+fn broadcast_rows_are_rows_of_the_elementwise_algebra() {
+    let lets = "X: n x m, s: m, W: k x m, Z: n x k, b: m";
+    assert_eq!(simplified_in("(X ./ s') .* s'", lets, ""), "X");
+    assert_eq!(simplified_in("X ./ (ones(n)*s')", lets, ""), "X ./ s'");
+    assert_eq!(
+        simplified_in("X ./ s'.^2 ./ (X ./ s')", lets, ""),
+        "ones(n)*(1 ./ s')"
+    );
+    // A bias row keeps its writing.
+    assert_eq!(
+        simplified_in("(Z*W + b') .* X", lets, ""),
+        "X .* (Z*W + b')"
+    );
+    assert_eq!(
+        derived_in(
+            "sum(log(X ./ s'))",
+            "X: 4x3, s: 3",
+            &["s"],
+            1,
+            "X: positive, s: positive"
+        ),
+        ["-(4 ./ s)"]
+    );
+}
+
+#[test]
 fn rule_diag_of_product() {
     let lets = "A: n x m, E: n x m, u: n, v: n";
     assert_eq!(simplified_in("diag(A*E')", lets, ""), "E .* A*vector(1)");

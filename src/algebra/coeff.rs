@@ -124,8 +124,8 @@ mod tests {
         // A fraction shorter than its decimal stays a fraction.
         assert_eq!(short_decimal(&q(1, 1024)), None);
         // A long decimal stays a decimal, not a fraction of 16-digit numbers.
-        let long = decimal_of_f64(1.1283791670955126).unwrap();
-        assert_eq!(short_decimal(&long), Some(1.1283791670955126));
+        let long = decimal_of_f64(1.2345678901234567).unwrap();
+        assert_eq!(short_decimal(&long), Some(1.2345678901234567));
     }
 
     #[test]

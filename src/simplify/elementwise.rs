@@ -132,12 +132,22 @@ impl Region<'_> {
     fn column(&self) -> Option<Dims> {
         column_of(&self.dims)
     }
+
+    /// The dims of a row spread over the columns of this region.
+    fn row(&self) -> Option<Dims> {
+        row_of(&self.dims)
+    }
 }
 
 /// The dims of a column spread over the rows of a value of `dims`.
 fn column_of(dims: &Dims) -> Option<Dims> {
     (!crate::index::is_one(&dims[1]) && !crate::index::is_one(&dims[0]))
         .then(|| [dims[0].clone(), DimSpec::Fixed(1)])
+}
+
+/// The dims of a row spread over the columns of a value of `dims`.
+fn row_of(dims: &Dims) -> Option<Dims> {
+    column_of(dims).map(|_| [DimSpec::Fixed(1), dims[1].clone()])
 }
 
 impl Normalizer<'_> {
@@ -150,8 +160,14 @@ impl Normalizer<'_> {
         }
         let dims = self.graph.dims(id).clone();
         let fits = |me: &Self, c: Id| me.graph.dims(c) == &dims || me.graph.is_scalar(c);
+        let row = row_of(&dims);
+        let broadcast = |me: &Self, c: Id| fits(me, c) || Some(me.graph.dims(c)) == row.as_ref();
         let answer = match *self.graph.node(id) {
-            Node::Binary(BinOp::HadMul | BinOp::HadDiv, a, b) => fits(self, a) && fits(self, b),
+            // A row broadcast over a matrix (`X ./ s'`) multiplies or
+            // divides every entry of its column.
+            Node::Binary(BinOp::HadMul | BinOp::HadDiv, a, b) => {
+                broadcast(self, a) && broadcast(self, b)
+            }
             Node::Binary(BinOp::HadPow, a, p) => {
                 fits(self, a) && self.whole_power(p).is_some() && !is_scalar(&dims)
             }
@@ -272,10 +288,13 @@ impl Normalizer<'_> {
     ) -> Result<Option<Fun>, ReadError> {
         self.charge(1)?;
         let cx = Plain(region.meter);
-        let column = region.column();
+        let (column, row) = (region.column(), region.row());
         let fits = |me: &Self, c: Id| {
             let d = me.graph.dims(c);
-            d == &region.dims || me.graph.is_scalar(c) || Some(d) == column.as_ref()
+            d == &region.dims
+                || me.graph.is_scalar(c)
+                || Some(d) == column.as_ref()
+                || Some(d) == row.as_ref()
         };
         if let Some(v) = self.number(id) {
             return Ok(Some(Fun::constant(v)));
@@ -293,11 +312,18 @@ impl Normalizer<'_> {
         Ok(Some(match node {
             // A column spread over the rows, `u*ones(m)'`, is the column
             // read in the region: its atoms are columns, which multiply
-            // every entry of their row.
-            Node::Binary(BinOp::Mul, u, row)
-                if column.as_ref() == Some(self.graph.dims(u)) && self.is_ones_row(row) =>
+            // every entry of their row (and rows every entry of their
+            // column).
+            Node::Binary(BinOp::Mul, u, ones)
+                if column.as_ref() == Some(self.graph.dims(u)) && self.is_ones_row(ones) =>
             {
                 self.read(u, region)?
+            }
+            // A row spread over the columns, `ones(n)*w`, likewise.
+            Node::Binary(BinOp::Mul, ones, w)
+                if row.as_ref() == Some(self.graph.dims(w)) && self.is_ones_column(ones) =>
+            {
+                self.read(w, region)?
             }
             Node::Fill(_, v) if self.graph.dims(id) == &region.dims => {
                 match algebra::decimal_of_f64(v.get()) {
@@ -639,6 +665,11 @@ impl Normalizer<'_> {
         // a fill, as the canonical form reads `s*vector(1)'`.
         let node = if self.graph.dims(node) == dims {
             node
+        } else if row_of(dims).as_ref() == Some(self.graph.dims(node)) {
+            // Only rows: spread over the columns, `ones(n)*w` (a product,
+            // so that it meets the ones of the products around it).
+            let ones = self.graph.fill(1.0, [dims[0].clone(), DimSpec::Fixed(1)]);
+            self.graph.binary(BinOp::Mul, ones, node)?
         } else if row_scale.is_none() {
             let fill = self.graph.fill(1.0, dims.clone());
             match self.number(node) {
@@ -749,6 +780,16 @@ impl Normalizer<'_> {
         Ok(vec![self.assembled(c.clone(), parts, dims)?])
     }
 
+    /// True for a monomial of rows of dims `row` and 1×1 atoms, with one
+    /// row at least: in a matrix region it is spread over every row.
+    fn is_row_monomial(&self, m: &algebra::Monomial<NodeAtom>, row: &Dims) -> bool {
+        let dims = |a: &NodeAtom| self.graph.dims(a.id);
+        m.factors().iter().any(|(a, _)| dims(a) == row)
+            && m.factors()
+                .iter()
+                .all(|(a, _)| dims(a) == row || self.graph.is_scalar(a.id))
+    }
+
     /// True for a monomial of 1×1 atoms only (a number included): in a
     /// matrix region it is spread over every entry.
     fn is_scalar_monomial(&self, m: &algebra::Monomial<NodeAtom>) -> bool {
@@ -763,20 +804,26 @@ impl Normalizer<'_> {
         if p.terms().iter().all(|(m, _)| self.is_scalar_monomial(m)) {
             return self.poly_node(p, &crate::index::scalar_dims());
         }
-        if let Some(column) = column_of(dims).filter(|c| {
-            p.terms().iter().all(|(m, _)| {
-                m.factors()
-                    .iter()
-                    .all(|(a, _)| self.graph.dims(a.id) != dims)
-            }) && p
-                .terms()
-                .iter()
-                .any(|(m, _)| m.factors().iter().any(|(a, _)| self.graph.dims(a.id) == c))
-        }) {
-            // A factor of columns only is a column, a row scaling.
-            return self.poly_node(p, &column);
+        if let Some(spread) = self.spread_dims(p, dims) {
+            // A factor of columns (rows) only is a column (row).
+            return self.poly_node(p, &spread);
         }
         self.poly_node(p, dims)
+    }
+
+    /// The dims of a column (or row) of a matrix region of `dims` when every
+    /// atom of `p` is such a column (row) or 1×1, and one is.
+    fn spread_dims(&self, p: &APoly, dims: &Dims) -> Option<Dims> {
+        let atoms: Vec<&Dims> = p
+            .terms()
+            .iter()
+            .flat_map(|(m, _)| m.factors().iter().map(|(a, _)| self.graph.dims(a.id)))
+            .filter(|d| !is_scalar(d))
+            .collect();
+        [column_of(dims), row_of(dims)]
+            .into_iter()
+            .flatten()
+            .find(|d| !atoms.is_empty() && atoms.iter().all(|a| *a == d))
     }
 
     /// A polynomial of the region written as one node: the sorted sum of
@@ -784,6 +831,29 @@ impl Normalizer<'_> {
     /// and broadcast at the end (`sign(X) + 1`, `x + s`), or first when
     /// every other term is negative (`1 - s`).
     fn poly_node(&mut self, p: &APoly, dims: &Dims) -> Result<Id, GraphError> {
+        if let Some(row) = row_of(dims) {
+            let (row_terms, rest): (Vec<_>, Vec<_>) = p
+                .terms()
+                .iter()
+                .cloned()
+                .partition(|(m, _)| self.is_row_monomial(m, &row));
+            if !row_terms.is_empty() {
+                // A row adds to every row (`X*W + b'`).
+                let mut rows = Vec::new();
+                for (m, c) in &row_terms {
+                    rows.extend(self.monomial_terms(m, c, &row)?);
+                }
+                let row_part = self.build_collected(rows, row)?;
+                if rest.is_empty() {
+                    let ones = self.graph.fill(1.0, [dims[0].clone(), DimSpec::Fixed(1)]);
+                    return self.graph.binary(BinOp::Mul, ones, row_part);
+                }
+                let rest = APoly::from_terms(rest, &Meter::new(REGION_BUDGET))
+                    .map_err(|e| GraphError::Limit(e.to_string()))?;
+                let rest = self.poly_node(&rest, dims)?;
+                return self.graph.binary(BinOp::Add, rest, row_part);
+            }
+        }
         let scalar_dims = crate::index::scalar_dims();
         let mut terms = Vec::new();
         let mut spread = Vec::new();

@@ -16,7 +16,7 @@ use super::assume::{Assumptions, Used};
 use crate::algebra::Rational;
 
 use crate::index::{is_scalar, Graph, GraphError, Id, Node};
-use crate::syntax::{BinOp, Func};
+use crate::syntax::{BinOp, DimSpec, Func};
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -302,7 +302,13 @@ impl<'g> Normalizer<'g> {
         }
     }
 
-    /// True for `vector(1)'`.
+    /// True for a column of ones, `vector(1)`.
+    pub(super) fn is_ones_column(&self, id: Id) -> bool {
+        matches!(self.graph.node(id), Node::Fill(_, v) if v.get() == 1.0)
+            && crate::index::is_one(&self.graph.dims(id)[1])
+    }
+
+    /// True for a row of ones, `vector(1)'`.
     pub(super) fn is_ones_row(&self, id: Id) -> bool {
         matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.get() == 1.0))
     }
@@ -486,11 +492,35 @@ impl<'g> Normalizer<'g> {
         }
     }
 
+    /// Replaces each adjacent `𝟙ₙᵀ·𝟙ₙ` of a chain by the number n (for a
+    /// symbolic n, the scalar factor `sum(𝟙ₙ)`).
+    fn count_ones(&mut self, term: &mut Term) -> Result<(), GraphError> {
+        let mut out: Vec<Id> = Vec::with_capacity(term.chain.len());
+        for f in std::mem::take(&mut term.chain) {
+            match out.last() {
+                Some(&prev) if self.is_ones_row(prev) && self.is_ones_column(f) => {
+                    out.pop();
+                    match self.graph.dims(f)[0].clone() {
+                        DimSpec::Fixed(n) => term.coeff *= Rational::from_integer(n.into()),
+                        n => {
+                            let ones = self.graph.fill(1.0, [n, DimSpec::Fixed(1)]);
+                            term.scalars.push(self.graph.call(Func::Sum, ones)?);
+                        }
+                    }
+                }
+                _ => out.push(f),
+            }
+        }
+        term.chain = out;
+        Ok(())
+    }
+
     fn collect(&mut self, poly: Poly) -> Result<Poly, GraphError> {
         let mut out: Vec<Term> = Vec::new();
         for mut term in poly {
             let chain = self.cancel_inverses(std::mem::take(&mut term.chain));
             term.chain = self.oriented(chain);
+            self.count_ones(&mut term)?;
             self.cancel_scalars(&mut term)?;
             let mut keyed: Vec<(Key, Id)> =
                 term.scalars.iter().map(|&s| (self.key(s), s)).collect();

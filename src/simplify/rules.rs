@@ -52,6 +52,12 @@ pub static RULES: &[Rule] = &[
         apply: trace_cyclic,
     },
     Rule {
+        name: "transpose-into-elementwise",
+        doc: "(A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ (and ⊘, +, −, element-wise functions) for same-shaped or 1×1 operands, where that leaves fewer transposes: (1 ⊘ sᵀ)ᵀ = 1 ⊘ s",
+        terminates: "the number of transposes decreases",
+        apply: transpose_into_elementwise,
+    },
+    Rule {
         name: "sum-of-transpose",
         doc: "sum(Aᵀ) = sum(A)",
         terminates: "removes one transpose",
@@ -238,6 +244,49 @@ fn trace_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     match *n.graph.node(a) {
         Node::T(inner) => Ok(Some(n.graph.call(Func::Tr, inner)?)),
         _ => Ok(None),
+    }
+}
+
+fn transpose_into_elementwise(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Node::T(inner) = *n.graph.node(id) else {
+        return Ok(None);
+    };
+    if transposes_left(n, inner) > 0 {
+        return Ok(None);
+    }
+    Ok(Some(match n.graph.node(inner).clone() {
+        Node::Binary(op, a, b) if op != BinOp::HadPow => {
+            let (a, b) = (n.graph.transpose(a), n.graph.transpose(b));
+            n.graph.binary(op, a, b)?
+        }
+        Node::Binary(BinOp::HadPow, a, p) => {
+            let a = n.graph.transpose(a);
+            n.graph.binary(BinOp::HadPow, a, p)?
+        }
+        Node::Call(f, a) => {
+            let a = n.graph.transpose(a);
+            n.graph.call(f, a)?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// How many transposes pushing a transpose of `id` down through its
+/// element-wise operations (same-shaped or 1×1 operands) would leave: 0
+/// when every matrix leaf is itself a transpose, which cancels.
+fn transposes_left(n: &Normalizer<'_>, id: Id) -> usize {
+    let fits = |c: Id| n.graph.is_scalar(c) || n.graph.dims(c) == n.graph.dims(id);
+    match *n.graph.node(id) {
+        _ if n.graph.is_scalar(id) => 0,
+        Node::T(_) => 0,
+        Node::Binary(BinOp::HadMul | BinOp::HadDiv | BinOp::Add | BinOp::Sub, a, b)
+            if fits(a) && fits(b) =>
+        {
+            transposes_left(n, a) + transposes_left(n, b)
+        }
+        Node::Binary(BinOp::HadPow, a, p) if n.graph.is_scalar(p) => transposes_left(n, a),
+        Node::Call(f, a) if f.is_elementwise() => transposes_left(n, a),
+        _ => 1,
     }
 }
 
