@@ -1214,6 +1214,18 @@ fn broadcast_rows_are_rows_of_the_elementwise_algebra() {
     );
 }
 
+/// The scale taken out of a sum leaves the fewest coefficients other than
+/// ±1: the common 0.5, not the rational content 0.02.
+#[test]
+fn the_scale_taken_out_of_a_sum_leaves_the_fewest_coefficients() {
+    let lets = "D: n x m, E: n x m, F: n x m, x: n";
+    assert_eq!(
+        simplified_in("0.5*D + 0.5*(D .* E) + 0.56*(D .* F)", lets, ""),
+        "0.5*(D .* (E + 1.12*F + 1))"
+    );
+    assert_eq!(simplified_in("2*x - 4", lets, ""), "2*(x - 2)");
+}
+
 #[test]
 fn rule_diag_of_product() {
     let lets = "A: n x m, E: n x m, u: n, v: n";

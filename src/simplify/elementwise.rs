@@ -455,7 +455,7 @@ impl Normalizer<'_> {
         // Only the coefficients' common content leaves the sum: `2·x − 3`
         // stays, `2·x − 4` is `2·(x − 2)`.
         let whole = normalized.scale(&lc);
-        let c = rational_content(&whole);
+        let c = written_content(&whole);
         let mut rest = whole.scale(&c.recip());
         let mut found = Vec::new();
         for sum in region.sums.iter().map(|s| &s.normalized) {
@@ -506,7 +506,7 @@ impl Normalizer<'_> {
                 None => {
                     let (lc, content, normalized) = split_factor(num, region.meter)?;
                     let whole = normalized.scale(&lc);
-                    let c = rational_content(&whole);
+                    let c = written_content(&whole);
                     (c.clone(), content, Vec::new(), whole.scale(&c.recip()))
                 }
             },
@@ -919,6 +919,31 @@ fn as_written(p: &APoly, sums: &[InputSum]) -> (Rational, APoly) {
 fn primitive(p: &APoly) -> (Rational, APoly) {
     let c = rational_content(p);
     (c.clone(), p.scale(&c.recip()))
+}
+
+/// The positive scale taken out of a sum's coefficients: of its rational
+/// content and the magnitudes of its coefficients, the one that leaves the
+/// fewest coefficients other than ±1 (itself counted when it is not 1),
+/// the content on a tie: `2·x − 4` is `2·(x − 2)`, `0.5·a + 0.5·b + 0.56·c`
+/// is `0.5·(a + b + 1.12·c)` rather than `0.02·(25·a + 25·b + 28·c)`.
+fn written_content(p: &APoly) -> Rational {
+    let cost = |c: &Rational| {
+        usize::from(!c.is_one())
+            + p.terms()
+                .iter()
+                .filter(|(_, k)| !(k / c).abs().is_one())
+                .count()
+    };
+    let mut best = rational_content(p);
+    let mut best_cost = cost(&best);
+    for candidate in std::iter::once(Rational::one()).chain(p.terms().iter().map(|(_, k)| k.abs()))
+    {
+        let c = cost(&candidate);
+        if c < best_cost {
+            (best, best_cost) = (candidate, c);
+        }
+    }
+    best
 }
 
 /// The positive rational content of a polynomial: the gcd of its
