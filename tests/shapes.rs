@@ -545,3 +545,11 @@ fn a_matrix_power_needs_a_square_matrix_and_an_integer_literal() {
         assert!(err.to_string().contains(why), "{text}: {err}");
     }
 }
+
+/// A bare gradient after the one call of its function has the shape of
+/// that call's argument: `L(t)/dL` divides by a scalar.
+#[test]
+fn a_bare_gradient_has_the_shape_of_the_one_call() {
+    let typed = ok("s + L(t)/dL", "s: scalar, t: scalar, L: function");
+    assert_eq!(typed.gradients["L"], Shape::scalar());
+}

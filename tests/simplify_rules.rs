@@ -1226,6 +1226,27 @@ fn the_scale_taken_out_of_a_sum_leaves_the_fewest_coefficients() {
     assert_eq!(simplified_in("2*x - 4", lets, ""), "2*(x - 2)");
 }
 
+/// Found by the long idempotence run: the scalings inside a trace's
+/// factors leave the trace (the rotation was chosen among writings that
+/// moved the 2 around, a cycle of three), and the trace of a fill is its
+/// count.
+#[test]
+fn scalings_leave_a_trace_and_a_filled_trace_is_counted() {
+    let lets = "F1: 3x3, G: 3x4, s: scalar";
+    assert_eq!(
+        simplified_in("tr(G*(2*ones(4,3))*F1)", lets, ""),
+        "2*tr(ones(4,3)*F1*G)"
+    );
+    assert_eq!(
+        simplified_in("2*tr(ones(4,3)*F1*G)", lets, ""),
+        "2*tr(ones(4,3)*F1*G)"
+    );
+    assert_eq!(
+        simplified_in("-s + tr(ones(2,2) .* matrix(-2))", lets, ""),
+        "-4 - s"
+    );
+}
+
 #[test]
 fn rule_diag_of_product() {
     let lets = "A: n x m, E: n x m, u: n, v: n";

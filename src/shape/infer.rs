@@ -349,9 +349,16 @@ impl<'a> Inference<'a> {
                     }
                     // Known from the start, so that `diag(dL')` or
                     // `dL*x` read dL as it is, not as its use suggests.
-                    let s = match self.known_gradients.get(name).cloned() {
-                        Some((r, c)) => self.shape_of_spec(&r, &c),
-                        None => VarShape {
+                    // Else the shape of the argument of the one call of the
+                    // function met so far (`L(t)/dL`: dL has t's shape).
+                    let called = match self.calls.get(name).map(Vec::as_slice) {
+                        Some(&[s]) => Some(s),
+                        _ => None,
+                    };
+                    let s = match (self.known_gradients.get(name).cloned(), called) {
+                        (Some((r, c)), _) => self.shape_of_spec(&r, &c),
+                        (None, Some(s)) => s,
+                        (None, None) => VarShape {
                             rows: self.dims.fresh(true),
                             cols: self.dims.fresh(true),
                         },

@@ -41,13 +41,13 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "trace-linear",
-        doc: "tr(A + B) = tr(A) + tr(B), tr(c·A) = c·tr(A), tr(−A) = −tr(A)",
+        doc: "tr(A + B) = tr(A) + tr(B), tr(c·A) = c·tr(A), tr(−A) = −tr(A), and the trace of an n×n fill of c is c·n",
         terminates: "the sums and scalings under a trace get fewer",
         apply: trace_linear,
     },
     Rule {
         name: "trace-cyclic",
-        doc: "tr(A·B·C) = tr(B·C·A) = tr(Cᵀ·Bᵀ·Aᵀ): a rotation with a 1×1 product needs no trace (tr(a·bᵀ) = bᵀ·a), else the least keys",
+        doc: "tr(A·B·C) = tr(B·C·A) = tr(Cᵀ·Bᵀ·Aᵀ): a rotation with a 1×1 product needs no trace (tr(a·bᵀ) = bᵀ·a), else the least keys; the scalings of the factors leave the trace",
         terminates: "picks the least of finitely many writings; the least one does not fire again",
         apply: trace_cyclic,
     },
@@ -315,6 +315,11 @@ fn trace_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
             let t = n.graph.call(Func::Tr, x)?;
             Ok(Some(n.graph.binary(BinOp::Mul, c, t)?))
         }
+        // The trace of an n×n fill of c is c·n.
+        Node::Fill(_, v) => match n.graph.dims(a)[0] {
+            DimSpec::Fixed(size) => Ok(Some(n.graph.num(v.get() * size as f64))),
+            _ => Ok(None),
+        },
         _ => Ok(None),
     }
 }
@@ -330,6 +335,23 @@ pub(super) fn chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>) {
     }
 }
 
+/// The matrix factors of a product as [`chain_factors`], looking through
+/// the 1×1 scalings of its factors (`F·(2·(G·H))`), which go to `scalars`.
+fn scaled_chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>, scalars: &mut Vec<Id>) {
+    match *n.graph.node(id) {
+        Node::Binary(BinOp::Mul, a, b) if n.graph.is_scalar(a) != n.graph.is_scalar(b) => {
+            let (s, m) = if n.graph.is_scalar(a) { (a, b) } else { (b, a) };
+            scalars.push(s);
+            scaled_chain_factors(n, m, out, scalars);
+        }
+        Node::Binary(BinOp::Mul, a, b) if !n.graph.is_scalar(a) => {
+            scaled_chain_factors(n, a, out, scalars);
+            scaled_chain_factors(n, b, out, scalars);
+        }
+        _ => out.push(id),
+    }
+}
+
 /// How a writing of a trace ranks: whether it still needs the trace, then
 /// the keys of its factors.
 type Ranked = (bool, Vec<Key>);
@@ -338,8 +360,8 @@ fn trace_cyclic(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let Some(a) = call_arg(n, id, Func::Tr) else {
         return Ok(None);
     };
-    let mut factors = Vec::new();
-    chain_factors(n, a, &mut factors);
+    let (mut factors, mut scalars) = (Vec::new(), Vec::new());
+    scaled_chain_factors(n, a, &mut factors, &mut scalars);
     if factors.len() < 2 {
         return Ok(None);
     }
@@ -376,17 +398,21 @@ fn trace_cyclic(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let Some(((needs_trace, _), chain)) = best else {
         return Ok(None);
     };
-    if chain == factors && needs_trace {
+    if chain == factors && needs_trace && scalars.is_empty() {
         return Ok(None);
     }
     let mut product = chain[0];
     for &f in &chain[1..] {
         product = n.graph.binary(BinOp::Mul, product, f)?;
     }
-    let rewritten = match needs_trace {
+    let mut rewritten = match needs_trace {
         true => n.graph.call(Func::Tr, product)?,
         false => product,
     };
+    // The scalings of the factors leave the trace: tr(c·A) = c·tr(A).
+    for s in scalars {
+        rewritten = n.graph.binary(BinOp::Mul, s, rewritten)?;
+    }
     Ok((rewritten != id).then_some(rewritten))
 }
 
