@@ -20,9 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::derive::Derivation;
-use crate::index::{
-    ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Node, Tensor, Term,
-};
+use crate::index::{ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Tensor, Term};
 use crate::shape::ShapeError;
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
@@ -508,12 +506,7 @@ pub fn index_formula(
     let write = |f: &Factor, name_of: &dyn Fn(&Ix) -> String| match f {
         Factor::Entry(id, ixs) if ixs.is_empty() => written(graph, *id, options, reader),
         Factor::Entry(id, ixs) => {
-            // X'[i,j] is written X[j,i], and x'[i] x[i].
-            let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
-                (Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
-                (Node::T(inner), [a]) => (*inner, vec![*a]),
-                _ => (*id, ixs.clone()),
-            };
+            let (base, ixs) = crate::index::untransposed(graph, *id, ixs);
             Expr::new(ExprKind::Index(
                 Box::new(written(graph, base, options, reader)),
                 ixs.iter().map(name_of).collect(),

@@ -24,6 +24,16 @@ pub enum Factor {
     Delta(Ix, Ix),
 }
 
+/// The entry `id[ixs]` read on the node under a transpose: `X'[i,j]` is
+/// `X[j,i]` and `x'[i]` is `x[i]`; any other node as it is.
+pub fn untransposed(graph: &super::Graph, id: Id, ixs: &[Ix]) -> (Id, Vec<Ix>) {
+    match (graph.node(id), ixs) {
+        (super::Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
+        (super::Node::T(inner), [a]) => (*inner, vec![*a]),
+        _ => (id, ixs.to_vec()),
+    }
+}
+
 /// `coeff · Π factors`, summed over `sums`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Term {

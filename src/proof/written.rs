@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::sentences::{subscript, Math};
-use crate::index::{ExportOptions, Factor, Graph, Ix, Node, Tensor};
+use crate::index::{ExportOptions, Factor, Graph, Ix, Tensor};
 use crate::syntax::{to_latex, to_unicode, Expr, ExprKind, Formula, IndexLhs, Span};
 
 const OUT_NAMES: [&str; 2] = ["i", "j"];
@@ -316,12 +316,7 @@ fn factor_expr(
         Factor::Delta(a, b) => Expr::new(ExprKind::Delta(names.name(*a), names.name(*b))),
         Factor::Entry(id, ixs) if ixs.is_empty() => graph.export(*id, options),
         Factor::Entry(id, ixs) => {
-            // X'[i,j] is written X[j,i].
-            let (base, ixs) = match (graph.node(*id), ixs.as_slice()) {
-                (Node::T(inner), [a, b]) => (*inner, vec![*b, *a]),
-                (Node::T(inner), [a]) => (*inner, vec![*a]),
-                _ => (*id, ixs.clone()),
-            };
+            let (base, ixs) = crate::index::untransposed(graph, *id, ixs);
             Expr::new(ExprKind::Index(
                 Box::new(graph.export(base, options)),
                 ixs.iter().map(|&ix| names.name(ix)).collect(),

@@ -199,13 +199,19 @@ impl Normalizer<'_> {
             // `diag(u)·M` where M is element-wise or row-scaled itself
             // (`diag(1 ./ s)·diag(s)·E` is E), or a column (`diag(u)·v` is
             // `u ⊙ v`).
-            Node::Binary(BinOp::Mul, ..) if !is_scalar(&dims) => match self.row_scaled(id) {
-                Ok(Some((_, rest))) if self.graph.dims(rest) == &dims => {
+            Node::Binary(BinOp::Mul, ..) if !is_scalar(&dims) => match self.row_scaling(id) {
+                Some((_, k, factors)) => {
+                    let others: Vec<Id> = factors
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, &f)| j != k && !self.graph.is_scalar(f))
+                        .map(|(_, &f)| f)
+                        .collect();
                     super::rules::is_column(&dims)
-                        || self.is_elementwise(rest)
-                        || matches!(self.row_scaled(rest), Ok(Some(_)))
+                        || matches!(others.first(), Some(&f) if matches!(self.graph.node(f), Node::Call(Func::Diag, _)))
+                        || matches!(others.as_slice(), [m] if self.graph.dims(*m) == &dims && self.is_elementwise(*m))
                 }
-                _ => false,
+                None => false,
             },
             _ => false,
         };
@@ -217,20 +223,8 @@ impl Normalizer<'_> {
     /// `u`: its first factor other than 1×1 ones is `diag(u)`, and `rest`
     /// is the product of the others (the 1×1 ones in front).
     fn row_scaled(&mut self, id: Id) -> Result<Option<(Id, Id)>, GraphError> {
-        let mut factors = Vec::new();
-        let mut stack = vec![id];
-        while let Some(at) = stack.pop() {
-            match *self.graph.node(at) {
-                Node::Binary(BinOp::Mul, l, r) => stack.extend([r, l]),
-                _ => factors.push(at),
-            }
-        }
-        let Some(k) = factors.iter().position(|&f| !self.graph.is_scalar(f)) else {
+        let Some((u, k, factors)) = self.row_scaling(id) else {
             return Ok(None);
-        };
-        let u = match *self.graph.node(factors[k]) {
-            Node::Call(Func::Diag, u) if !self.graph.is_scalar(u) && k + 1 < factors.len() => u,
-            _ => return Ok(None),
         };
         let mut rest = None;
         for (_, &f) in factors.iter().enumerate().filter(|&(j, _)| j != k) {
@@ -240,6 +234,28 @@ impl Normalizer<'_> {
             });
         }
         Ok(rest.map(|rest| (u, rest)))
+    }
+
+    /// The leaves of the product `id` in order, with `u` and the position
+    /// of its factor `diag(u)` when that is the first factor other than
+    /// 1×1 ones and others follow; builds no node, so that it can decide
+    /// [`Normalizer::is_elementwise`] without changing the graph.
+    fn row_scaling(&self, id: Id) -> Option<(Id, usize, Vec<Id>)> {
+        let mut factors = Vec::new();
+        let mut stack = vec![id];
+        while let Some(at) = stack.pop() {
+            match *self.graph.node(at) {
+                Node::Binary(BinOp::Mul, l, r) => stack.extend([r, l]),
+                _ => factors.push(at),
+            }
+        }
+        let k = factors.iter().position(|&f| !self.graph.is_scalar(f))?;
+        match *self.graph.node(factors[k]) {
+            Node::Call(Func::Diag, u) if !self.graph.is_scalar(u) && k + 1 < factors.len() => {
+                Some((u, k, factors))
+            }
+            _ => None,
+        }
     }
 
     /// The exponent of a whole power `.^k`, |k| at most [`MAX_REGION_POWER`].
