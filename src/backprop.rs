@@ -196,7 +196,7 @@ fn simplified(
     let id = graph
         .import(expr, &|name| dims.get(name).cloned(), &|_| None)
         .ok()?;
-    let done = simplify(graph, id, &Limits::default(), &Assumptions::default()).ok()?;
+    let done = simplify(graph, id, &Limits::default(), &Assumptions::default(), &[]).ok()?;
     Some(graph.export(done.id, options))
 }
 

@@ -723,6 +723,14 @@ struct Writer<'a> {
     space: &'a IndexSpace,
 }
 
+impl Writer<'_> {
+    /// The points of the gradients written bare, which the simplifier
+    /// keeps as written.
+    fn kept_points(&self) -> Vec<Id> {
+        self.options.bare_gradients.values().copied().collect()
+    }
+}
+
 fn finish(
     graph: &mut Graph,
     writer: &Writer<'_>,
@@ -733,13 +741,14 @@ fn finish(
     assumptions: &Assumptions,
 ) -> Result<Finished, DeriveError> {
     let layout = layout(body_dims, wrt, var_dims);
+    let kept = writer.kept_points();
     let mut used = Vec::new();
     let result = match raw {
         // Kept as a DAG node: its written size is checked where it is
         // written ([`Derivation::writable`]).
         Raw::Matrix(id) => {
             recorded.raw = Some(id);
-            let (id, steps) = canonical(graph, id, assumptions, &mut used)?;
+            let (id, steps) = canonical(graph, id, &kept, assumptions, &mut used)?;
             recorded.simplified = steps;
             Ok(id)
         }
@@ -763,7 +772,7 @@ fn finish(
                     );
                 for f in &mut factors {
                     if let Factor::Entry(id, _) = f {
-                        *id = canonical(graph, *id, assumptions, &mut used)?.0;
+                        *id = canonical(graph, *id, &kept, assumptions, &mut used)?.0;
                     }
                 }
                 let mut product = None;
@@ -776,7 +785,7 @@ fn finish(
                     }
                 }
                 if let Some(p) = product {
-                    let p = canonical(graph, p, assumptions, &mut used)?.0;
+                    let p = canonical(graph, p, &kept, assumptions, &mut used)?.0;
                     match graph.num_value(p) {
                         Some(v) => term.coeff *= v,
                         None => factors.insert(0, Factor::Entry(p, Vec::new())),
@@ -820,17 +829,19 @@ const MAX_NORMALIZED_NODES: usize = 400;
 /// budget; any other as it is. Canonical forms flatten products,
 /// which un-shares subterms; a large result keeps the shared DAG of the
 /// reverse pass instead. The assumptions used are added to `used`; the
-/// simplifier's steps are returned with the result.
+/// simplifier's steps are returned with the result. The points of bare
+/// gradients (`kept_points`) stay as written.
 fn canonical(
     graph: &mut Graph,
     id: Id,
+    kept_points: &[Id],
     assumptions: &Assumptions,
     used: &mut Vec<Used>,
 ) -> Result<(Id, Vec<RuleStep>), DeriveError> {
     if graph.topological(&[id]).len() > MAX_NORMALIZED_NODES {
         return Ok((id, Vec::new()));
     }
-    match crate::simplify::simplify(graph, id, &Limits::default(), assumptions) {
+    match crate::simplify::simplify(graph, id, &Limits::default(), assumptions, kept_points) {
         // Past the simplifier's step budget the result stays as derived:
         // correct, only not in canonical form.
         Err(GraphError::Limit(_)) => Ok((id, Vec::new())),
@@ -866,13 +877,20 @@ pub fn simplify(
     assumptions: &Assumptions,
 ) -> Result<(Typed, Formula, Vec<Used>), DeriveError> {
     let (typed, mut graph, root) = prepare(text, decls, "simplified")?;
-    let done = crate::simplify::simplify(&mut graph, root, &Limits::default(), assumptions)?;
-    let (simplified, used) = (done.id, done.used());
-    writable(graph.tree_size(simplified))?;
     let options = ExportOptions {
         bare_gradients: bare_gradients(&graph, root, &typed.formula.body),
         ..Default::default()
     };
+    let kept_points: Vec<Id> = options.bare_gradients.values().copied().collect();
+    let done = crate::simplify::simplify(
+        &mut graph,
+        root,
+        &Limits::default(),
+        assumptions,
+        &kept_points,
+    )?;
+    let (simplified, used) = (done.id, done.used());
+    writable(graph.tree_size(simplified))?;
     let reader = Reader::new(&typed.vars, &typed.gradients);
     let result = written(&graph, simplified, &options, &reader);
     Ok((typed, result, used))

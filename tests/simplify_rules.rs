@@ -685,6 +685,33 @@ fn a_vector_of_ones_stays_next_to_the_factor_that_sizes_it() {
     assert_eq!(derived("sum(A*X*B)", "X"), "A'*vector(1)*(vector(1)'*B')");
 }
 
+/// A product of two fills of ones contracts to the count of their inner
+/// dimension (the 40,000-case run found `vector(1)'*ones(3,2)*a` left as
+/// written, so that its order in a sum depended on the input's).
+#[test]
+fn a_product_of_ones_is_a_count() {
+    assert_eq!(simplified("ones(2,3)*ones(3,2)"), "3*ones(2,2)");
+    assert_eq!(
+        simplified_in("s^2 + ones(3)'*ones(3,2)*a", "a: 2, s: scalar", ""),
+        simplified_in("ones(3)'*ones(3,2)*a + s^2", "a: 2, s: scalar", "")
+    );
+    assert_eq!(
+        simplified_in("ones(3)'*ones(3,m)*y", "y: m", ""),
+        "3*(vector(1)'*y)"
+    );
+}
+
+/// A 1×1 factor inside a matrix product scales the whole product, read
+/// alike wherever it stands (`(s·A)·A` and `s·(A·A)`).
+#[test]
+fn a_scalar_inside_a_product_scales_it() {
+    let lets = "A: 2x2, s: scalar";
+    assert_eq!(
+        simplified_in("-eye(2) .* (A*(s .* A))", lets, ""),
+        simplified_in("-(eye(2) .* (s*A^2))", lets, "")
+    );
+}
+
 // --- Raising rules (src/index/raise.rs) ------------------------------------
 
 #[test]
@@ -1261,6 +1288,19 @@ fn rule_diag_linear() {
     assert_eq!(
         simplified_in("diag(0.25 ./ s)*E", lets, ""),
         "0.25*diag(1 ./ s)*E"
+    );
+}
+
+/// `diag` of a row is `diag` of the column: the 10,000-case run found
+/// `a'*diag(a')` read as if the row were a column of the region.
+#[test]
+fn rule_diag_of_row() {
+    let lets = "a: n, s: scalar";
+    assert_eq!(simplified_in("diag(a')", lets, ""), "diag(a)");
+    assert_eq!(simplified_in("diag(a')*a", lets, ""), "a.^2");
+    assert_eq!(
+        simplified_in("a'/s + a'*diag(a')", lets, ""),
+        "(a/s + a.^2)'"
     );
 }
 

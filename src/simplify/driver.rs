@@ -86,7 +86,8 @@ impl Simplified {
 pub const CANONICAL_FORM: &str = "canonical-form";
 
 /// Simplifies `root` to a fixed point of the canonical form and the rules,
-/// which may use `assumptions`.
+/// which may use `assumptions`; the points of gradients in `kept_points`
+/// stay as written (see [`Normalizer`]).
 ///
 /// Terminates: at most [`Limits::max_passes`] passes, each of which visits
 /// every node once (memoised) and applies each rule at most once per node.
@@ -95,11 +96,13 @@ pub fn simplify(
     root: Id,
     limits: &Limits,
     assumptions: &Assumptions,
+    kept_points: &[Id],
 ) -> Result<Simplified, GraphError> {
     let mut steps = Vec::new();
     let mut current = root;
     for _ in 0..limits.max_passes {
         let mut normalizer = Normalizer::assuming(graph, assumptions.clone());
+        normalizer.kept_points = kept_points.to_vec();
         let normal = normalizer.normalize(current)?;
         // The canonical form uses assumptions too: a symmetric factor is
         // its own transpose.
@@ -151,6 +154,10 @@ fn rewrite(
         return Ok(done);
     }
     let node = n.graph.node(id).clone();
+    if matches!(node, Node::Grad(_, a) if n.kept_points.contains(&a)) {
+        memo.insert(id, id);
+        return Ok(id);
+    }
     let mut kids = Vec::new();
     for c in node.children() {
         kids.push(rewrite(n, c, memo, steps)?);

@@ -241,6 +241,22 @@ impl Normalizer<'_> {
     /// 1×1 ones and others follow; builds no node, so that it can decide
     /// [`Normalizer::is_elementwise`] without changing the graph.
     fn row_scaling(&self, id: Id) -> Option<(Id, usize, Vec<Id>)> {
+        let factors = self.product_leaves(id);
+        let k = factors.iter().position(|&f| !self.graph.is_scalar(f))?;
+        match *self.graph.node(factors[k]) {
+            Node::Call(Func::Diag, u)
+                if !self.graph.is_scalar(u)
+                    && super::rules::is_column(self.graph.dims(u))
+                    && k + 1 < factors.len() =>
+            {
+                Some((u, k, factors))
+            }
+            _ => None,
+        }
+    }
+
+    /// The leaves of the product `id`, left to right.
+    fn product_leaves(&self, id: Id) -> Vec<Id> {
         let mut factors = Vec::new();
         let mut stack = vec![id];
         while let Some(at) = stack.pop() {
@@ -249,13 +265,29 @@ impl Normalizer<'_> {
                 _ => factors.push(at),
             }
         }
-        let k = factors.iter().position(|&f| !self.graph.is_scalar(f))?;
-        match *self.graph.node(factors[k]) {
-            Node::Call(Func::Diag, u) if !self.graph.is_scalar(u) && k + 1 < factors.len() => {
-                Some((u, k, factors))
-            }
-            _ => None,
+        factors
+    }
+
+    /// `(scalars, rest)` when the matrix product `id` has 1×1 factors
+    /// inside it (`(s·A)·B`): those factors, and the product of the others
+    /// in order; builds the rest only then.
+    fn scaled_product(&mut self, id: Id) -> Result<Option<(Vec<Id>, Id)>, GraphError> {
+        if !matches!(self.graph.node(id), Node::Binary(BinOp::Mul, ..)) || self.graph.is_scalar(id)
+        {
+            return Ok(None);
         }
+        let (scalars, matrices): (Vec<Id>, Vec<Id>) = self
+            .product_leaves(id)
+            .into_iter()
+            .partition(|&f| self.graph.is_scalar(f));
+        if scalars.is_empty() {
+            return Ok(None);
+        }
+        let mut rest = matrices[0];
+        for &f in &matrices[1..] {
+            rest = self.graph.binary(BinOp::Mul, rest, f)?;
+        }
+        Ok(Some((scalars, rest)))
     }
 
     /// The exponent of a whole power `.^k`, |k| at most [`MAX_REGION_POWER`].
@@ -322,6 +354,17 @@ impl Normalizer<'_> {
                     let (x, y) = (self.read(u, region)?, self.read(rest, region)?);
                     return Ok(Some(x.mul(&y, &cx)?));
                 }
+            }
+        }
+        // A 1×1 factor anywhere in a matrix product scales all of it, so
+        // that `(s·A)·B` and `s·(A·B)` are read alike.
+        if let Some((scalars, rest)) = self.scaled_product(id)? {
+            if fits(self, rest) {
+                let mut product = self.read(rest, region)?;
+                for s in scalars {
+                    product = product.mul(&self.read(s, region)?, &cx)?;
+                }
+                return Ok(Some(product));
             }
         }
         let node = self.graph.node(id).clone();

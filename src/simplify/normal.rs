@@ -86,6 +86,11 @@ pub struct Normalizer<'g> {
     pub(super) assumptions: Assumptions,
     /// The facts the last rule used (taken by the driver into its step).
     pub(super) used: Vec<Used>,
+    /// The points of gradients `dL(p)` kept as written, because the writer
+    /// recognises them as the argument of their `L(…)` and writes a bare
+    /// `dL`; the point of any other gradient is simplified like any
+    /// argument.
+    pub(super) kept_points: Vec<Id>,
 }
 
 /// The simplifier's step budget: the most terms one [`Normalizer`] may
@@ -110,6 +115,7 @@ impl<'g> Normalizer<'g> {
             elementwise_memo: HashMap::new(),
             assumptions,
             used: Vec::new(),
+            kept_points: Vec::new(),
         }
     }
 
@@ -217,9 +223,11 @@ impl<'g> Normalizer<'g> {
                 let a = self.normalize(a)?;
                 self.graph.apply(&name, a)
             }
-            // The point where a gradient is taken is kept as written, so
-            // that it is recognised as the argument of its `L(…)`.
-            Node::Grad(..) => id,
+            Node::Grad(_, a) if self.kept_points.contains(&a) => id,
+            Node::Grad(name, a) => {
+                let a = self.normalize(a)?;
+                self.graph.grad(&name, a)
+            }
             _ => id,
         })
     }
@@ -306,6 +314,15 @@ impl<'g> Normalizer<'g> {
     pub(super) fn is_ones_column(&self, id: Id) -> bool {
         matches!(self.graph.node(id), Node::Fill(_, v) if v.get() == 1.0)
             && crate::index::is_one(&self.graph.dims(id)[1])
+    }
+
+    /// True for a fill of ones of any shape (a row is `vector(1)'`).
+    fn is_ones(&self, id: Id) -> bool {
+        let fill = match *self.graph.node(id) {
+            Node::T(f) => f,
+            _ => id,
+        };
+        matches!(self.graph.node(fill), Node::Fill(_, v) if v.get() == 1.0)
     }
 
     /// True for a row of ones, `vector(1)'`.
@@ -492,14 +509,28 @@ impl<'g> Normalizer<'g> {
         }
     }
 
-    /// Replaces each adjacent `𝟙ₙᵀ·𝟙ₙ` of a chain by the number n (for a
-    /// symbolic n, the scalar factor `sum(𝟙ₙ)`).
+    /// Replaces each adjacent product of two fills of ones `𝟙ₙₓₖ·𝟙ₖₓₘ`
+    /// (k ≠ 1) of a chain by the count k times `𝟙ₙₓₘ` (`𝟙ₙᵀ·𝟙ₙ = n`; for a
+    /// symbolic k, the scalar factor `sum(𝟙ₖ)`). An outer product `𝟙ₙ·𝟙ₘᵀ`
+    /// stays: its vectors are cheaper to multiply by than the n×m fill.
     fn count_ones(&mut self, term: &mut Term) -> Result<(), GraphError> {
         let mut out: Vec<Id> = Vec::with_capacity(term.chain.len());
         for f in std::mem::take(&mut term.chain) {
             match out.last() {
-                Some(&prev) if self.is_ones_row(prev) && self.is_ones_column(f) => {
+                Some(&prev)
+                    if self.is_ones(prev)
+                        && self.is_ones(f)
+                        && !crate::index::is_one(&self.graph.dims(f)[0]) =>
+                {
                     out.pop();
+                    let (rows, cols) = (
+                        self.graph.dims(prev)[0].clone(),
+                        self.graph.dims(f)[1].clone(),
+                    );
+                    let ones = self.graph.fill(1.0, [rows, cols]);
+                    if !self.graph.is_scalar(ones) {
+                        out.push(ones);
+                    }
                     match self.graph.dims(f)[0].clone() {
                         DimSpec::Fixed(n) => term.coeff *= Rational::from_integer(n.into()),
                         n => {

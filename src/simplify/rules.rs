@@ -160,6 +160,12 @@ pub static RULES: &[Rule] = &[
         apply: diag_of_sum,
     },
     Rule {
+        name: "diag-of-row",
+        doc: "diag(r) = diag(rᵀ) for a row r: the diagonal matrix of a vector does not depend on its orientation",
+        terminates: "the argument of diag becomes a column, on which it does not fire",
+        apply: diag_of_row,
+    },
+    Rule {
         name: "diag-linear",
         doc: "diag(c·u) = c·diag(u) and diag(c ⊘ u) = c·diag(1 ⊘ u) for a 1×1 c",
         terminates: "removes one scaling under a diag",
@@ -614,6 +620,18 @@ fn diag_of_sum(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         }
         _ => Ok(None),
     }
+}
+
+fn diag_of_row(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    let Some(r) = call_arg(n, id, Func::Diag) else {
+        return Ok(None);
+    };
+    let dims = n.graph.dims(r);
+    if !crate::index::is_one(&dims[0]) || crate::index::is_one(&dims[1]) {
+        return Ok(None);
+    }
+    let column = n.graph.transpose(r);
+    Ok(Some(n.graph.call(Func::Diag, column)?))
 }
 
 fn diag_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
