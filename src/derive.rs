@@ -8,10 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
+use num_traits::{One, Zero};
+
+use crate::algebra::Rational;
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
-    bare_gradients, collect, is_scalar, raise, Dims, ExportOptions, Factor, Graph, GraphError, Id,
-    IndexSpace, Ix, Tensor,
+    bare_gradients, collect, is_scalar, raise, untransposed, Dims, ExportOptions, Factor, Graph,
+    GraphError, Id, IndexSpace, Ix, Node, Tensor,
 };
 use crate::proof::{ReadOff, Record};
 use crate::readback::{self, Reader};
@@ -578,11 +581,38 @@ fn differentiate(
     ))
 }
 
+/// A node as `c · rest` with `c` the product of its numeric scalings
+/// (`-(0.7*X)` is `(-0.7, X)`), so that an entry's number joins its term's
+/// coefficient: `(0.7·X)ₗᵢ` is `0.7·Xₗᵢ`.
+fn numeric_scale(graph: &mut Graph, id: Id) -> (Rational, Id) {
+    match *graph.node(id) {
+        Node::Neg(a) => {
+            let (c, rest) = numeric_scale(graph, a);
+            (-c, rest)
+        }
+        Node::Binary(BinOp::Mul | BinOp::HadMul, c, a) if !graph.is_scalar(a) => {
+            match graph.num_value(c) {
+                Some(v) => {
+                    let (inner, rest) = numeric_scale(graph, a);
+                    (v * inner, rest)
+                }
+                None => (Rational::one(), id),
+            }
+        }
+        Node::Fill(_, ref v) if !v.is(1) => {
+            let value = v.value().clone();
+            let dims = graph.dims(id).clone();
+            (value, graph.ones(dims))
+        }
+        _ => (Rational::one(), id),
+    }
+}
+
 /// `(g + gᵀ)/2`.
 fn symmetrized(graph: &mut Graph, g: Id) -> Result<Id, DeriveError> {
     let t = graph.transpose(g);
     let sum = graph.binary(BinOp::Add, g, t)?;
-    let half = graph.num(0.5);
+    let half = graph.num(Rational::new(1.into(), 2.into()));
     Ok(graph.binary(BinOp::Mul, half, sum)?)
 }
 
@@ -771,10 +801,15 @@ fn finish(
                         |f| matches!(f, Factor::Entry(id, ixs) if ixs.is_empty() && graph.is_scalar(*id)),
                     );
                 for f in &mut factors {
-                    if let Factor::Entry(id, _) = f {
-                        *id = canonical(graph, *id, &kept, assumptions, &mut used)?.0;
+                    if let Factor::Entry(id, ixs) = f {
+                        let simplified = canonical(graph, *id, &kept, assumptions, &mut used)?.0;
+                        let (scale, rest) = numeric_scale(graph, simplified);
+                        term.coeff *= scale;
+                        (*id, *ixs) = untransposed(graph, rest, ixs);
                     }
                 }
+                // An entry of a fill of ones is 1.
+                factors.retain(|f| !matches!(f, Factor::Entry(id, _) if matches!(graph.node(*id), Node::Fill(_, v) if v.is(1))));
                 let mut product = None;
                 for f in scalars {
                     if let Factor::Entry(id, _) = f {
@@ -792,7 +827,7 @@ fn finish(
                     }
                 }
                 term.factors = factors;
-                if term.coeff != 0.0 {
+                if !term.coeff.is_zero() {
                     normalized.push(term);
                 }
             }

@@ -20,7 +20,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::derive::Derivation;
-use crate::index::{ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Tensor, Term};
+use num_traits::Signed;
+
+use crate::index::{
+    number_expr, ExportOptions, Factor, FillWriting, Graph, Id, IndexSpace, Ix, Tensor, Term,
+};
 use crate::shape::ShapeError;
 use crate::shape::{self, Dim, Shape, ShapeContext};
 use crate::syntax::{
@@ -446,7 +450,7 @@ fn without_unused_sums(term: &Term, space: &IndexSpace) -> (Term, Vec<Expr>) {
         }
         term.sums.retain(|&x| x != s);
         match space.dim(s) {
-            Dim::Fixed(n) => term.coeff *= *n as f64,
+            Dim::Fixed(n) => term.coeff *= crate::algebra::integer(*n),
             n @ Dim::Named(_) => sizes.push(Expr::call(
                 Func::Tr,
                 Expr::new(ExprKind::Const(ConstKind::Eye, vec![n.clone()])),
@@ -526,8 +530,8 @@ pub fn index_formula(
         let name_of = |ix: &Ix| local[ix].clone();
         let mut factors: Vec<Expr> = term.factors.iter().map(|f| write(f, &name_of)).collect();
         factors.extend(sizes);
-        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
-        let negative_first = body.is_none() && term.coeff < 0.0;
+        let mut e = Expr::scaled_product(number_expr(&term.coeff.abs()), factors);
+        let negative_first = body.is_none() && term.coeff.is_negative();
         let sums: Vec<String> = term
             .sums
             .iter()
@@ -537,13 +541,13 @@ pub fn index_formula(
         if !sums.is_empty() {
             e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
         }
-        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
+        body = Some(Expr::accumulate(body, e, term.coeff.is_negative()));
     }
     let name_of = |ix: &Ix| names[ix].clone();
     let body = body.map(|b| {
         let mut factors: Vec<Expr> = common.iter().map(|f| write(f, &name_of)).collect();
         factors.push(b);
-        Expr::scaled_product(1.0, factors)
+        Expr::scaled_product(Expr::num(1.0), factors)
     });
     Formula {
         lhs: Some(IndexLhs {
@@ -583,7 +587,7 @@ mod tests {
             space.fresh(Dim::Named("n".into())),
         );
         let term = |sums| Term {
-            coeff: 2.0,
+            coeff: crate::algebra::integer(2),
             factors: vec![Factor::Delta(i, j)],
             sums,
         };
@@ -605,9 +609,9 @@ mod tests {
         let (p3, p4) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(4)));
         let (q3, r3) = (space.fresh(Dim::Fixed(3)), space.fresh(Dim::Fixed(3)));
         let term = |sums: Vec<Ix>| Term {
-            coeff: 1.0,
             factors: sums.iter().map(|&s| Factor::Delta(s, i)).collect(),
             sums,
+            ..Term::one()
         };
         let tensor = vec![term(vec![p3]), term(vec![p4]), term(vec![q3, r3])];
         assert_eq!(

@@ -78,6 +78,11 @@ pub fn exact_sqrt(r: &Rational) -> Option<Rational> {
     Some(Rational::new(root(r.numer())?, root(r.denom())?))
 }
 
+/// The integer `k` as a rational.
+pub fn integer(k: impl Into<BigInt>) -> Rational {
+    Rational::from_integer(k.into())
+}
+
 /// The f64 nearest to `r` (infinite when it is out of range).
 pub fn f64_of(r: &Rational) -> f64 {
     if r.is_zero() {

@@ -23,7 +23,7 @@ mod ratfun;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-pub use coeff::{decimal_of_f64, exact_sqrt, f64_of, short_decimal, Rational};
+pub use coeff::{decimal_of_f64, exact_sqrt, f64_of, integer, short_decimal, Rational};
 pub use error::AlgebraError;
 pub use meter::{Budget, Meter};
 pub use poly::{Exponent, Monomial, Poly};

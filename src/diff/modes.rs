@@ -136,7 +136,7 @@ impl<'g> Differentiator<'g> {
         let reaches = self.reaches(root, &targets);
         let order = self.graph.topological(&[root]);
         let mut adjoint: HashMap<Id, Id> = HashMap::new();
-        let one = self.graph.num(1.0);
+        let one = self.graph.int(1);
         adjoint.insert(root, one);
         for &node in order.iter().rev() {
             let Some(&g) = adjoint.get(&node) else {

@@ -8,9 +8,12 @@
 //! `∂ inv(X)[i,j]/∂X[a,b] = −inv(X)[i,a] inv(X)[b,j]`, …) times the deltas
 //! that tie the entries together: the chain rule.
 
+use num_traits::One;
+
+use crate::algebra::{decimal_of_f64, Rational};
 use crate::index::{
-    compact, entry, lower, product, slots, Factor, Graph, GraphError, Id, IndexSpace, Ix, Node,
-    Tensor, Term,
+    compact, entry, lower, negated, product, slots, Factor, Graph, GraphError, Id, IndexSpace, Ix,
+    Node, Tensor, Term,
 };
 use crate::syntax::{BinOp, Func};
 
@@ -85,13 +88,6 @@ fn deltas(a: &[Ix], b: &[Ix]) -> Tensor {
     }]
 }
 
-fn scaled(mut t: Tensor, by: f64) -> Tensor {
-    for term in &mut t {
-        term.coeff *= by;
-    }
-    t
-}
-
 /// The two indices of a matrix entry. Shapes guarantee them wherever a
 /// rule asks (the matrix functions of a 1×1 value are numbers in the
 /// graph); an error rather than a panic where they are missing.
@@ -157,14 +153,14 @@ pub fn partial(
             // ∂ inv(A)[i,j] / ∂A[p,q] = −inv(A)[i,p] inv(A)[q,j]
             let (i, j) = pair(out, "the derivative of inv")?;
             let (p, q) = pair(at, "the derivative of inv")?;
-            total = scaled(
-                product(&entry(graph, node, &[i, p]), &entry(graph, node, &[q, j])),
-                -1.0,
-            );
+            total = negated(product(
+                &entry(graph, node, &[i, p]),
+                &entry(graph, node, &[q, j]),
+            ));
         }
         Node::Call(Func::Norm2, a) => {
             // ∂‖A‖/∂A[p,q] = A[p,q] / ‖A‖
-            let one = graph.num(1.0);
+            let one = graph.int(1);
             let reciprocal = graph.binary(BinOp::Div, one, node)?;
             total = product(&entry(graph, a, at), &entry(graph, reciprocal, &[]));
         }
@@ -175,7 +171,7 @@ pub fn partial(
         Node::Call(Func::Logsumexp, a) => {
             // ∂ log Σ exp(A) / ∂A[p,q] = exp(A)[p,q] / Σ exp(A)
             let weights = if graph.is_scalar(a) {
-                graph.num(1.0)
+                graph.int(1)
             } else if graph.dims(a)[1] == crate::syntax::DimSpec::Fixed(1) {
                 graph.call(Func::Softmax, a)?
             } else {
@@ -191,13 +187,13 @@ pub fn partial(
             let (i, p) = (single(out, what)?, single(at, what)?);
             let si = entry(graph, node, &[i]);
             let mut t = product(&si, &deltas(&[i], &[p]));
-            t.extend(scaled(product(&si, &entry(graph, node, &[p])), -1.0));
+            t.extend(negated(product(&si, &entry(graph, node, &[p]))));
             total = t;
         }
         Node::Binary(op @ (BinOp::Div | BinOp::HadDiv), a, b) => {
             if a == child {
                 // ∂(a/b)/∂a = 1/b
-                let one = graph.num(1.0);
+                let one = graph.int(1);
                 let reciprocal = graph.binary(op, one, b)?;
                 let ir = aligned(graph, reciprocal);
                 let ia = aligned(graph, a);
@@ -205,7 +201,7 @@ pub fn partial(
             }
             if b == child {
                 // ∂(a/b)/∂b = −a/b²
-                let two = graph.num(2.0);
+                let two = graph.int(2);
                 let power = if op == BinOp::Div {
                     BinOp::Pow
                 } else {
@@ -214,10 +210,10 @@ pub fn partial(
                 let square = graph.binary(power, b, two)?;
                 let quotient = graph.binary(op, a, square)?;
                 let ib = aligned(graph, b);
-                total.extend(scaled(
-                    product(&entry(graph, quotient, out), &deltas(&ib, at)),
-                    -1.0,
-                ));
+                total.extend(negated(product(
+                    &entry(graph, quotient, out),
+                    &deltas(&ib, at),
+                )));
             }
         }
         Node::Binary(op @ (BinOp::Pow | BinOp::HadPow), a, b) => {
@@ -228,7 +224,7 @@ pub fn partial(
             };
             if a == child {
                 // ∂ a^b / ∂a = b a^(b−1)
-                let one = graph.num(1.0);
+                let one = graph.int(1);
                 let lowered = graph.binary(BinOp::Sub, b, one)?;
                 let power = graph.binary(op, a, lowered)?;
                 let derivative = graph.binary(times, b, power)?;
@@ -282,8 +278,8 @@ pub fn elementwise_derivative(
     a: Id,
 ) -> Result<Option<Id>, DiffError> {
     let node = graph.call(func, a)?;
-    let one = graph.num(1.0);
-    let two = graph.num(2.0);
+    let one = graph.int(1);
+    let two = graph.int(2);
     let derivative = match func {
         Func::Exp => node,
         Func::Log if graph.is_scalar(a) => graph.binary(BinOp::Div, one, a)?,
@@ -303,11 +299,14 @@ pub fn elementwise_derivative(
         }
         Func::Softplus => graph.call(Func::Sigmoid, a)?,
         Func::Erf => {
-            // 2/√π · exp(−x²), the constant to double precision.
+            // 2/√π · exp(−x²), the constant as the exact rational of its
+            // double-precision decimal (π has no rational value).
             let sq = graph.binary(BinOp::HadPow, a, two)?;
             let minus = graph.neg(sq);
             let e = graph.call(Func::Exp, minus)?;
-            let c = graph.num(std::f64::consts::FRAC_2_SQRT_PI);
+            let c = graph.num(
+                decimal_of_f64(std::f64::consts::FRAC_2_SQRT_PI).unwrap_or_else(Rational::one),
+            );
             graph.binary(BinOp::Mul, c, e)?
         }
         Func::Sqrt => {

@@ -34,7 +34,7 @@ fn contract_term(mut term: Term, space: &IndexSpace) -> Option<Term> {
                 match space.dim(a) {
                     DimSpec::Fixed(n) => {
                         term.sums.remove(at);
-                        term.coeff *= *n as f64;
+                        term.coeff *= crate::algebra::integer(*n);
                     }
                     DimSpec::Named(_) => {
                         // Keep it as a delta over distinct names: it raises
@@ -54,7 +54,7 @@ fn contract_term(mut term: Term, space: &IndexSpace) -> Option<Term> {
         term.sums.retain(|&s| s != gone);
         term.rename(gone, kept);
     }
-    (term.coeff != 0.0).then_some(term)
+    (!num_traits::Zero::is_zero(&term.coeff)).then_some(term)
 }
 
 #[cfg(test)]
@@ -62,9 +62,9 @@ mod tests {
     use super::*;
     use crate::index::Graph;
 
-    fn term(coeff: f64, factors: Vec<Factor>, sums: Vec<super::super::term::Ix>) -> Term {
+    fn term(coeff: i64, factors: Vec<Factor>, sums: Vec<super::super::term::Ix>) -> Term {
         Term {
-            coeff,
+            coeff: crate::algebra::integer(coeff),
             factors,
             sums,
         }
@@ -74,8 +74,8 @@ mod tests {
     fn a_summed_delta_on_its_own_counts_the_dimension() {
         let mut space = IndexSpace::default();
         let p = space.fresh(DimSpec::Fixed(3));
-        let out = contract(vec![term(2.0, vec![Factor::Delta(p, p)], vec![p])], &space);
-        assert_eq!(out, vec![term(6.0, Vec::new(), Vec::new())]);
+        let out = contract(vec![term(2, vec![Factor::Delta(p, p)], vec![p])], &space);
+        assert_eq!(out, vec![term(6, Vec::new(), Vec::new())]);
     }
 
     #[test]
@@ -87,9 +87,9 @@ mod tests {
         let p = space.fresh(DimSpec::Fixed(3));
         let entry = Factor::Entry(m, vec![p, p]);
         let out = contract(
-            vec![term(1.0, vec![entry.clone(), Factor::Delta(p, p)], vec![p])],
+            vec![term(1, vec![entry.clone(), Factor::Delta(p, p)], vec![p])],
             &space,
         );
-        assert_eq!(out, vec![term(1.0, vec![entry], vec![p])]);
+        assert_eq!(out, vec![term(1, vec![entry], vec![p])]);
     }
 }

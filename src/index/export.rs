@@ -6,7 +6,10 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 
+use num_traits::{One, Signed};
+
 use super::graph::{Graph, Id, Node};
+use crate::algebra::{f64_of, short_decimal, Rational};
 use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind};
 
 /// How a node is written out.
@@ -91,7 +94,7 @@ impl Graph {
             return product;
         }
         Expr::new(match self.node(id) {
-            Node::Num(n) => return Expr::num(n.get()),
+            Node::Num(n) => return number_expr(n.value()),
             Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
                 ExprKind::Grad(name.clone(), Vec::new())
             }
@@ -106,11 +109,11 @@ impl Graph {
                     FillWriting::AllExplicit => true,
                 };
                 if explicit {
-                    return sized_fill(v.get(), self.dims(id));
+                    return sized_fill(v.value(), self.dims(id));
                 }
                 ExprKind::Fill {
                     kind: *kind,
-                    value: Box::new(Expr::num(v.get())),
+                    value: Box::new(number_expr(v.value())),
                     size: Some(self.dims(id).clone()),
                 }
             }
@@ -200,9 +203,23 @@ impl Graph {
     }
 }
 
+/// An exact number in the input syntax: a decimal where one reads back as
+/// it and is no longer than the fraction (`0.25`, `-3`), else `p/q`
+/// (`1/3`); negative ones under a negation.
+pub fn number_expr(r: &Rational) -> Expr {
+    if r.is_negative() {
+        return Expr::new(ExprKind::Neg(Box::new(number_expr(&-r))));
+    }
+    if let Some(v) = short_decimal(r) {
+        return Expr::num(v);
+    }
+    let part = |n: &num_bigint::BigInt| Expr::num(f64_of(&Rational::from_integer(n.clone())));
+    Expr::binary(BinOp::Div, part(r.numer()), part(r.denom()))
+}
+
 /// A fill of `value` with its size spelt out: `ones(n)`, `ones(n,m)`,
 /// `c*ones(…)`, `-c*ones(…)`.
-fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
+fn sized_fill(value: &Rational, dims: &[DimSpec; 2]) -> Expr {
     let [r, c] = dims.clone();
     let dims = if c == DimSpec::Fixed(1) {
         vec![r]
@@ -211,12 +228,12 @@ fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
     };
     let ones = Expr::new(ExprKind::Const(ConstKind::Ones, dims));
     let magnitude = value.abs();
-    let scaled = if magnitude == 1.0 {
+    let scaled = if magnitude.is_one() {
         ones
     } else {
-        Expr::binary(BinOp::Mul, Expr::num(magnitude), ones)
+        Expr::binary(BinOp::Mul, number_expr(&magnitude), ones)
     };
-    if value < 0.0 {
+    if value.is_negative() {
         Expr::new(ExprKind::Neg(Box::new(scaled)))
     } else {
         scaled
@@ -227,7 +244,8 @@ fn sized_fill(value: f64, dims: &[DimSpec; 2]) -> Expr {
 /// used at least twice (by the nodes reachable from `roots`, a root
 /// counting once more) whose written size, with the named nodes below
 /// counting 1, is at least [`MIN_SHARED_SIZE`]. Leaves (numbers, variables,
-/// fills, constants) and bare gradients (`dL`) are never named. One pass
+/// fills, constants) and bare gradients (`dL`) are never named, nor what
+/// is only below a bare gradient (its argument is not written). Two passes
 /// over [`Graph::topological`].
 pub fn shared_nodes(graph: &Graph, roots: &[Id], options: &ExportOptions) -> Vec<Id> {
     let order = graph.topological(roots);
@@ -236,10 +254,17 @@ pub fn shared_nodes(graph: &Graph, roots: &[Id], options: &ExportOptions) -> Vec
         uses[r.index()] += 1;
     }
     let bare = |node: &Node| matches!(node, Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a));
-    for &id in &order {
+    // What is written: the roots and, parents first, the children of what is
+    // written, except below a bare gradient (its argument is not printed).
+    let mut written = vec![false; graph.len()];
+    for &r in roots {
+        written[r.index()] = true;
+    }
+    for &id in order.iter().rev() {
         let node = graph.node(id);
-        if !bare(node) {
+        if written[id.index()] && !bare(node) {
             for c in node.children() {
+                written[c.index()] = true;
                 uses[c.index()] += 1;
             }
         }
@@ -258,7 +283,12 @@ pub fn shared_nodes(graph: &Graph, roots: &[Id], options: &ExportOptions) -> Vec
             })
         };
         let leaf = node.children().is_empty();
-        if !leaf && !bare && uses[id.index()] >= 2 && size[id.index()] >= MIN_SHARED_SIZE {
+        if written[id.index()]
+            && !leaf
+            && !bare
+            && uses[id.index()] >= 2
+            && size[id.index()] >= MIN_SHARED_SIZE
+        {
             named[id.index()] = true;
             out.push(id);
         }

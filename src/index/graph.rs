@@ -8,6 +8,9 @@
 
 use std::collections::HashMap;
 
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use crate::algebra::{decimal_of_f64, exact_sqrt, f64_of, Rational};
 use crate::shape::{binary_shape, call_shape, Shape};
 use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func};
 
@@ -40,22 +43,22 @@ pub fn is_scalar(d: &Dims) -> bool {
     is_one(&d[0]) && is_one(&d[1])
 }
 
-/// An f64 that can be hashed: its bit pattern, with -0 folded into 0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Num(u64);
+/// An exact number: a rational, never an f64 (a literal `0.1` is 1/10).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Num(Rational);
 
 impl Num {
-    /// Wraps a finite value.
-    pub fn new(v: f64) -> Num {
-        Num(if v == 0.0 {
-            0.0f64.to_bits()
-        } else {
-            v.to_bits()
-        })
+    /// The exact value.
+    pub fn value(&self) -> &Rational {
+        &self.0
     }
-    /// The value.
-    pub fn get(self) -> f64 {
-        f64::from_bits(self.0)
+    /// The f64 nearest to the value, for evaluation and printing.
+    pub fn to_f64(&self) -> f64 {
+        f64_of(&self.0)
+    }
+    /// True when the value is the integer `k`.
+    pub fn is(&self, k: i64) -> bool {
+        self.0 == Rational::from_integer(k.into())
     }
 }
 
@@ -136,6 +139,9 @@ pub enum GraphError {
     /// writing.
     #[error("a non-linear operation of a differential cannot be written entry-wise")]
     NonlinearDifferential,
+    /// A literal too large to be a number (`1e999`).
+    #[error("a number literal is out of range")]
+    NotFinite,
     /// Operand shapes do not fit (an engine bug if the input was shape-checked).
     #[error("internal shape mismatch: {0}")]
     Shape(String),
@@ -192,9 +198,9 @@ impl Graph {
     }
 
     /// The node's numeric value, when it is a number.
-    pub fn num_value(&self, id: Id) -> Option<f64> {
+    pub fn num_value(&self, id: Id) -> Option<Rational> {
         match self.node(id) {
-            Node::Num(n) => Some(n.get()),
+            Node::Num(n) => Some(n.value().clone()),
             Node::Neg(a) => self.num_value(*a).map(|v| -v),
             _ => None,
         }
@@ -302,13 +308,23 @@ impl Graph {
         }
     }
 
-    /// A number.
-    pub fn num(&mut self, v: f64) -> Id {
-        if v < 0.0 {
+    /// True when the node is the number `k` (a negation of one counts).
+    pub fn is_number(&self, id: Id, k: i64) -> bool {
+        self.num_value(id) == Some(Rational::from_integer(k.into()))
+    }
+
+    /// A number; a negative one is the negation of its magnitude.
+    pub fn num(&mut self, v: Rational) -> Id {
+        if v.is_negative() {
             let pos = self.num(-v);
             return self.intern(Node::Neg(pos), scalar_dims());
         }
-        self.intern(Node::Num(Num::new(v)), scalar_dims())
+        self.intern(Node::Num(Num(v)), scalar_dims())
+    }
+
+    /// The integer `k` as a number.
+    pub fn int(&mut self, k: i64) -> Id {
+        self.num(Rational::from_integer(k.into()))
     }
 
     /// A variable with its dims.
@@ -321,9 +337,14 @@ impl Graph {
         self.intern(Node::Tangent(name.to_string()), dims)
     }
 
+    /// A vector or matrix of ones of the given dims.
+    pub fn ones(&mut self, dims: Dims) -> Id {
+        self.fill(Rational::one(), dims)
+    }
+
     /// A constant-filled vector or matrix of the given dims.
-    pub fn fill(&mut self, value: f64, dims: Dims) -> Id {
-        if value == 0.0 {
+    pub fn fill(&mut self, value: Rational, dims: Dims) -> Id {
+        if value.is_zero() {
             return self.zero(dims);
         }
         if is_scalar(&dims) {
@@ -339,13 +360,13 @@ impl Graph {
             let col = self.fill(value, [dims[1].clone(), DimSpec::Fixed(1)]);
             return self.transpose(col);
         }
-        self.intern(Node::Fill(kind, Num::new(value)), dims)
+        self.intern(Node::Fill(kind, Num(value)), dims)
     }
 
     /// The identity matrix of size n.
     pub fn eye(&mut self, n: DimSpec) -> Id {
         if is_one(&n) {
-            return self.num(1.0);
+            return self.int(1);
         }
         self.intern(Node::Const(ConstKind::Eye), [n.clone(), n])
     }
@@ -353,27 +374,27 @@ impl Graph {
     /// The value 0 with the given dims.
     pub fn zero(&mut self, dims: Dims) -> Id {
         if is_scalar(&dims) {
-            return self.num(0.0);
+            return self.int(0);
         }
         self.intern(Node::Const(ConstKind::Zeros), dims)
     }
 
     /// True when the node is a zero (scalar 0 or `zeros`).
     pub fn is_zero(&self, id: Id) -> bool {
-        matches!(self.node(id), Node::Const(ConstKind::Zeros)) || self.num_value(id) == Some(0.0)
+        matches!(self.node(id), Node::Const(ConstKind::Zeros)) || self.is_number(id, 0)
     }
 
     /// `-a`, folding double negation and numbers.
     pub fn neg(&mut self, a: Id) -> Id {
         match self.node(a).clone() {
             Node::Neg(inner) => inner,
-            Node::Num(n) if n.get() == 0.0 => a,
+            Node::Num(n) if n.is(0) => a,
             Node::Const(ConstKind::Zeros) => a,
             // A fill's negation is the fill of the negated value, as it is
             // read back (`-ones(2)` is `vector(-1)`).
             Node::Fill(_, v) => {
                 let dims = self.dims(a).clone();
-                self.fill(-v.get(), dims)
+                self.fill(-v.value().clone(), dims)
             }
             _ => {
                 let dims = self.dims(a).clone();
@@ -428,7 +449,7 @@ impl Graph {
             match func {
                 Func::Tr | Func::Det | Func::Diag => return Ok(a),
                 Func::Inv => {
-                    let one = self.num(1.0);
+                    let one = self.int(1);
                     return self.binary(BinOp::Div, one, a);
                 }
                 Func::Logdet => return self.call(Func::Log, a),
@@ -442,8 +463,8 @@ impl Graph {
         if matches!(self.node(a), Node::Const(ConstKind::Eye)) {
             match func {
                 Func::Inv => return Ok(a),
-                Func::Det => return Ok(self.num(1.0)),
-                Func::Logdet => return Ok(self.num(0.0)),
+                Func::Det => return Ok(self.int(1)),
+                Func::Logdet => return Ok(self.int(0)),
                 _ => {}
             }
         }
@@ -451,7 +472,7 @@ impl Graph {
             Func::Log if self.is_zero(a) => {
                 return Err(self.undefined("the logarithm of", a, "it is zero everywhere"))
             }
-            Func::Det if self.is_singular(a) => return Ok(self.num(0.0)),
+            Func::Det if self.is_singular(a) => return Ok(self.int(0)),
             Func::Inv | Func::Logdet if self.is_singular(a) => {
                 let why = self.singular_reason(a);
                 return Err(self.undefined(&format!("`{}` of", func.name()), a, &why));
@@ -520,7 +541,7 @@ impl Graph {
     pub fn binary(&mut self, op: BinOp, a: Id, b: Id) -> Result<Id, GraphError> {
         let dims = self.binary_dims(op, a, b)?;
         let (va, vb) = (self.num_value(a), self.num_value(b));
-        if let (Some(x), Some(y)) = (va, vb) {
+        if let (Some(x), Some(y)) = (&va, &vb) {
             if let Some(v) = fold(op, x, y) {
                 return Ok(self.num(v));
             }
@@ -554,22 +575,22 @@ impl Graph {
                 return self.binary(BinOp::Mul, a, b);
             }
             BinOp::Mul | BinOp::HadMul => {
-                let scalar_unit = |v: Option<f64>, g: &Graph, id: Id| {
-                    v == Some(1.0) && (op == BinOp::Mul || g.is_scalar(id))
+                let scalar_unit = |v: &Option<Rational>, g: &Graph, id: Id| {
+                    v.as_ref().is_some_and(One::is_one) && (op == BinOp::Mul || g.is_scalar(id))
                 };
-                if scalar_unit(va, self, a) && same_dims(self, b) {
+                if scalar_unit(&va, self, a) && same_dims(self, b) {
                     return Ok(b);
                 }
-                if scalar_unit(vb, self, b) && same_dims(self, a) {
+                if scalar_unit(&vb, self, b) && same_dims(self, a) {
                     return Ok(a);
                 }
                 if self.is_zero(a) || self.is_zero(b) {
                     return Ok(self.zero(dims));
                 }
-                if va == Some(-1.0) && same_dims(self, b) {
+                if self.is_number(a, -1) && same_dims(self, b) {
                     return Ok(self.neg(b));
                 }
-                if vb == Some(-1.0) && same_dims(self, a) {
+                if self.is_number(b, -1) && same_dims(self, a) {
                     return Ok(self.neg(a));
                 }
                 if let Node::Neg(inner) = *self.node(a) {
@@ -605,7 +626,7 @@ impl Graph {
                         "its entries off the diagonal are zero",
                     ));
                 }
-                if vb == Some(1.0) && same_dims(self, a) {
+                if self.is_number(b, 1) && same_dims(self, a) {
                     return Ok(a);
                 }
                 if self.is_zero(a) {
@@ -617,17 +638,17 @@ impl Graph {
                 }
             }
             BinOp::Pow | BinOp::HadPow => {
-                if vb == Some(1.0) && same_dims(self, a) {
+                if self.is_number(b, 1) && same_dims(self, a) {
                     return Ok(a);
                 }
-                if self.is_zero(a) && vb.is_some_and(|p| p > 0.0) {
+                if self.is_zero(a) && vb.as_ref().is_some_and(Signed::is_positive) {
                     return Ok(self.zero(dims));
                 }
-                if self.is_zero(a) && vb.is_some_and(|p| p < 0.0) {
+                if self.is_zero(a) && vb.as_ref().is_some_and(Signed::is_negative) {
                     return Err(self.undefined("a negative power of", a, "it is zero everywhere"));
                 }
-                if vb == Some(0.0) {
-                    return Ok(self.fill(1.0, dims));
+                if vb.as_ref().is_some_and(Zero::is_zero) {
+                    return Ok(self.ones(dims));
                 }
             }
         }
@@ -656,7 +677,10 @@ impl Graph {
     ) -> Result<Id, GraphError> {
         let unsupported = |what: &'static str| Err(GraphError::NotDifferentiable { what });
         match &expr.kind {
-            ExprKind::Num(v) => Ok(self.num(*v)),
+            ExprKind::Num(v) => {
+                let exact = decimal_of_f64(*v).ok_or(GraphError::NotFinite)?;
+                Ok(self.num(exact))
+            }
             ExprKind::Var(name) => {
                 let dims = var_dims(name)
                     .ok_or_else(|| GraphError::UnknownShape { name: name.clone() })?;
@@ -687,7 +711,7 @@ impl Graph {
                 match self.num_value(value) {
                     Some(v) => Ok(self.fill(v, size)),
                     None => {
-                        let ones = self.fill(1.0, size);
+                        let ones = self.ones(size);
                         self.binary(BinOp::Mul, value, ones)
                     }
                 }
@@ -700,7 +724,7 @@ impl Graph {
                 };
                 Ok(match kind {
                     ConstKind::Eye => self.eye(rows),
-                    ConstKind::Ones => self.fill(1.0, [rows, cols]),
+                    ConstKind::Ones => self.ones([rows, cols]),
                     ConstKind::Zeros => self.zero([rows, cols]),
                 })
             }
@@ -784,17 +808,34 @@ fn shape(d: &Dims) -> Shape {
     Shape::matrix(d[0].clone(), d[1].clone())
 }
 
-fn fold(op: BinOp, x: f64, y: f64) -> Option<f64> {
-    let v = match op {
-        BinOp::Add => x + y,
-        BinOp::Sub => x - y,
-        BinOp::Mul | BinOp::HadMul => x * y,
-        BinOp::Div | BinOp::HadDiv if y != 0.0 => x / y,
-        BinOp::Pow | BinOp::HadPow if x > 0.0 || y.fract() == 0.0 => x.powf(y),
-        _ => return None,
-    };
-    // Fold only when the result is exactly representable as a short decimal.
-    (v.is_finite() && (v * 1e6).fract() == 0.0).then_some(v)
+/// Largest exponent folded into a number (`2^64` is, `2^1000` stays).
+const MAX_FOLDED_EXPONENT: u64 = 64;
+
+/// `x op y` exactly, where the result is a rational: every sum, difference,
+/// product and quotient by a non-zero; a power by an integer up to
+/// [`MAX_FOLDED_EXPONENT`] in magnitude (of a non-zero base when negative)
+/// or by ½ of a perfect square (`(9/4)^0.5 = 3/2`).
+fn fold(op: BinOp, x: &Rational, y: &Rational) -> Option<Rational> {
+    match op {
+        BinOp::Add => Some(x + y),
+        BinOp::Sub => Some(x - y),
+        BinOp::Mul | BinOp::HadMul => Some(x * y),
+        BinOp::Div | BinOp::HadDiv if !y.is_zero() => Some(x / y),
+        BinOp::Pow | BinOp::HadPow if y.is_integer() => {
+            let k = y.to_integer().abs().to_u64()?;
+            if k > MAX_FOLDED_EXPONENT || (x.is_zero() && y.is_negative()) {
+                return None;
+            }
+            let power = num_traits::pow(x.clone(), k as usize);
+            Some(if y.is_negative() {
+                power.recip()
+            } else {
+                power
+            })
+        }
+        BinOp::Pow | BinOp::HadPow if *y == Rational::new(1.into(), 2.into()) => exact_sqrt(x),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -830,7 +871,7 @@ mod tests {
         assert_eq!(g.rank_bound(hadamard), None);
         let squared = g.binary(BinOp::HadMul, outer, outer).unwrap();
         assert_eq!(g.rank_bound(squared), Some(1));
-        assert_eq!(g.call(Func::Det, outer), Ok(g.num(0.0)));
+        assert_eq!(g.call(Func::Det, outer), Ok(g.int(0)));
         assert!(matches!(
             g.call(Func::Inv, ab),
             Err(GraphError::Undefined(_))

@@ -8,7 +8,7 @@
 //! node on a path to a tangent when a Jacobian is read off a differential.
 
 use super::graph::{is_one, is_scalar, Graph, GraphError, Id, Node};
-use super::term::{compact, slots, Factor, IndexSpace, Ix, Tensor, Term};
+use super::term::{compact, negated, slots, Factor, IndexSpace, Ix, Tensor, Term};
 use crate::syntax::{BinOp, ConstKind, Func};
 
 /// The entry `id[ixs]` as a tensor: constants become numbers and deltas,
@@ -16,11 +16,11 @@ use crate::syntax::{BinOp, ConstKind, Func};
 pub fn entry(graph: &Graph, id: Id, ixs: &[Ix]) -> Tensor {
     match graph.node(id) {
         Node::Num(n) => vec![Term {
-            coeff: n.get(),
+            coeff: n.value().clone(),
             ..Term::one()
         }],
         Node::Fill(_, v) => vec![Term {
-            coeff: v.get(),
+            coeff: v.value().clone(),
             ..Term::one()
         }],
         Node::Const(ConstKind::Zeros) => Vec::new(),
@@ -83,13 +83,6 @@ pub fn product(a: &Tensor, b: &Tensor) -> Tensor {
         .collect()
 }
 
-fn scaled(mut t: Tensor, by: f64) -> Tensor {
-    for term in &mut t {
-        term.coeff *= by;
-    }
-    t
-}
-
 fn summed(mut t: Tensor, ixs: &[Ix]) -> Tensor {
     for term in &mut t {
         term.sums.extend_from_slice(ixs);
@@ -136,7 +129,7 @@ fn lower_counted(
     Ok(match node {
         Node::Neg(a) => {
             let ix = at(graph, a);
-            scaled(lower_counted(graph, space, a, &ix, expand, built)?, -1.0)
+            negated(lower_counted(graph, space, a, &ix, expand, built)?)
         }
         Node::T(a) => {
             let ix = compact(graph.dims(a), col, row);
@@ -147,11 +140,7 @@ fn lower_counted(
             let mut t = lower_counted(graph, space, a, &ia, expand, built)?;
             let rhs = lower_counted(graph, space, b, &ib, expand, built)?;
             charge(built, rhs.len() + factors(&rhs))?;
-            t.extend(if op == BinOp::Sub {
-                scaled(rhs, -1.0)
-            } else {
-                rhs
-            });
+            t.extend(if op == BinOp::Sub { negated(rhs) } else { rhs });
             t
         }
         Node::Binary(BinOp::HadMul, a, b) => {
@@ -180,7 +169,7 @@ fn lower_counted(
             }
         }
         Node::Binary(op @ (BinOp::Div | BinOp::HadDiv), a, b) if !expand(b) => {
-            let one = graph.num(1.0);
+            let one = graph.int(1);
             let reciprocal = graph.binary(op, one, b)?;
             let (ia, ib) = (at(graph, a), at(graph, reciprocal));
             let ta = lower_counted(graph, space, a, &ia, expand, built)?;

@@ -15,8 +15,12 @@ mod raise;
 mod term;
 
 pub use contract::contract;
-pub use export::{bare_gradients, shared_nodes, ExportOptions, FillWriting, MIN_SHARED_SIZE};
+pub use export::{
+    bare_gradients, number_expr, shared_nodes, ExportOptions, FillWriting, MIN_SHARED_SIZE,
+};
 pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
 pub use lower::{entry, lower, product, MAX_INDEX_TERMS};
 pub use raise::{raise, RaiseRule, Raised};
-pub use term::{collect, compact, slots, untransposed, Factor, IndexSpace, Ix, Tensor, Term};
+pub use term::{
+    collect, compact, negated, slots, untransposed, Factor, IndexSpace, Ix, Tensor, Term,
+};

@@ -11,8 +11,11 @@
 //! When no rule applies, the term has no matrix form (for instance a
 //! third-order tensor) and raising reports `None`; nothing is guessed.
 
+use num_traits::One;
+
 use super::graph::{is_one, Graph, GraphError, Id, Node};
 use super::term::{slots, Factor, IndexSpace, Ix, Tensor, Term};
+use crate::algebra::{integer, Rational};
 use crate::syntax::{BinOp, DimSpec, Func};
 
 /// A rule of raising, recorded when it fires.
@@ -215,7 +218,7 @@ fn raise_term(
     if !r.run()? {
         return Ok(None);
     }
-    r.finish(term.coeff, free)
+    r.finish(term.coeff.clone(), free)
 }
 
 impl Raiser<'_> {
@@ -322,10 +325,10 @@ impl Raiser<'_> {
 
     /// A dummy index that no factor uses sums a constant: multiply by its size.
     fn drop_unused_sums(&mut self) -> bool {
-        let mut factor = 1.0;
+        let mut factor = Rational::one();
         for &s in &self.sums {
             match self.space.dim(s) {
-                DimSpec::Fixed(n) => factor *= *n as f64,
+                DimSpec::Fixed(n) => factor *= integer(*n),
                 DimSpec::Named(_) => return false,
             }
         }
@@ -473,7 +476,7 @@ impl Raiser<'_> {
             self.note(RaiseRule::SumToOnes);
             let ones = self
                 .graph
-                .fill(1.0, [self.space.dim(s).clone(), DimSpec::Fixed(1)]);
+                .ones([self.space.dim(s).clone(), DimSpec::Fixed(1)]);
             let id = self.graph.binary(BinOp::Mul, m.id, ones)?;
             self.push(Item {
                 id,
@@ -519,7 +522,7 @@ impl Raiser<'_> {
     }
 
     /// Orients the last item to the free indices and applies the scalars.
-    fn finish(mut self, coeff: f64, free: &[Ix]) -> Result<Option<Id>, GraphError> {
+    fn finish(mut self, coeff: Rational, free: &[Ix]) -> Result<Option<Id>, GraphError> {
         let body = match self.items.pop() {
             None => None,
             Some(item) => {
@@ -592,7 +595,7 @@ impl Raiser<'_> {
         let cols = ixs
             .get(1)
             .map_or(DimSpec::Fixed(1), |&i| self.space.dim(i).clone());
-        self.graph.fill(1.0, [rows, cols])
+        self.graph.ones([rows, cols])
     }
 }
 
@@ -624,9 +627,9 @@ mod tests {
         }
         fn raised(&mut self, factors: Vec<Factor>, sums: Vec<Ix>, free: &[Ix]) -> Option<Raised> {
             let term = Term {
-                coeff: 1.0,
                 factors,
                 sums,
+                ..Term::one()
             };
             raise(&mut self.graph, &self.space, &vec![term], free).unwrap()
         }
@@ -703,7 +706,7 @@ mod tests {
         let (i, j) = (f.ix(4), f.ix(5));
         let got = f.raise(vec![Factor::Entry(g, vec![i, j])], vec![i], &[j]);
         let gt = f.graph.transpose(g);
-        let ones = f.graph.fill(1.0, [d(4), d(1)]);
+        let ones = f.graph.ones([d(4), d(1)]);
         let want = f.graph.binary(BinOp::Mul, gt, ones).unwrap();
         assert_eq!(got, Some(want));
     }

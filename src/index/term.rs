@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use num_traits::{One, Zero};
+
 use super::graph::{is_one, Dims, Id};
+use crate::algebra::Rational;
 use crate::syntax::DimSpec;
 
 /// An index variable.
@@ -38,7 +41,7 @@ pub fn untransposed(graph: &super::Graph, id: Id, ixs: &[Ix]) -> (Id, Vec<Ix>) {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Term {
     /// The numeric coefficient.
-    pub coeff: f64,
+    pub coeff: Rational,
     /// The indexed factors.
     pub factors: Vec<Factor>,
     /// The dummy indices summed over.
@@ -49,7 +52,7 @@ impl Term {
     /// A term with coefficient 1 and no factor.
     pub fn one() -> Term {
         Term {
-            coeff: 1.0,
+            coeff: Rational::one(),
             factors: Vec::new(),
             sums: Vec::new(),
         }
@@ -58,7 +61,7 @@ impl Term {
     /// The product of two terms (their dummies must be distinct).
     pub fn times(&self, other: &Term) -> Term {
         Term {
-            coeff: self.coeff * other.coeff,
+            coeff: &self.coeff * &other.coeff,
             factors: self.factors.iter().chain(&other.factors).cloned().collect(),
             sums: self.sums.iter().chain(&other.sums).copied().collect(),
         }
@@ -150,10 +153,18 @@ pub fn compact(dims: &Dims, row: Option<Ix>, col: Option<Ix>) -> Vec<Ix> {
     out
 }
 
+/// `-t`: every coefficient negated.
+pub fn negated(mut t: Tensor) -> Tensor {
+    for term in &mut t {
+        term.coeff = -std::mem::take(&mut term.coeff);
+    }
+    t
+}
+
 /// Groups equal terms (same factors and dummies, after sorting factors) and
 /// adds their coefficients; drops zero terms.
 pub fn collect(tensor: Tensor) -> Tensor {
-    let mut groups: BTreeMap<(Vec<Factor>, Vec<Ix>), f64> = BTreeMap::new();
+    let mut groups: BTreeMap<(Vec<Factor>, Vec<Ix>), Rational> = BTreeMap::new();
     let mut order = Vec::new();
     for mut term in tensor {
         term.factors.sort();
@@ -162,13 +173,13 @@ pub fn collect(tensor: Tensor) -> Tensor {
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
-        *groups.entry(key).or_insert(0.0) += term.coeff;
+        *groups.entry(key).or_insert_with(Rational::zero) += term.coeff;
     }
     order
         .into_iter()
         .filter_map(|key| {
-            let coeff = groups[&key];
-            (coeff != 0.0).then_some(Term {
+            let coeff = groups.remove(&key)?;
+            (!coeff.is_zero()).then_some(Term {
                 coeff,
                 factors: key.0,
                 sums: key.1,

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use super::sentences::{subscript, Math};
-use crate::index::{ExportOptions, Factor, Graph, Ix, Tensor};
+use num_traits::Signed;
+
+use crate::index::{number_expr, ExportOptions, Factor, Graph, Ix, Tensor};
 use crate::syntax::{to_latex, to_unicode, Expr, ExprKind, Formula, IndexLhs, Span};
 
 const OUT_NAMES: [&str; 2] = ["i", "j"];
@@ -293,12 +295,12 @@ pub fn index_formula(
             .iter()
             .map(|factor| factor_expr(graph, options, names, factor))
             .collect();
-        let mut e = Expr::scaled_product(term.coeff.abs(), factors);
+        let mut e = Expr::scaled_product(number_expr(&term.coeff.abs()), factors);
         if !term.sums.is_empty() {
             let sums = term.sums.iter().map(|&ix| names.name(ix)).collect();
             e = Expr::new(ExprKind::IndexSum(sums, Box::new(e)));
         }
-        body = Some(Expr::accumulate(body, e, term.coeff < 0.0));
+        body = Some(Expr::accumulate(body, e, term.coeff.is_negative()));
     }
     Formula {
         lhs,

@@ -130,6 +130,18 @@ impl<'a> Inference<'a> {
         }
     }
 
+    /// Makes `s` 1×1; fails, binding nothing, where a dimension is known not
+    /// to be 1.
+    fn unify_scalar(&mut self, s: VarShape) -> Result<(), ()> {
+        if !self.dims.may_be_one(s.rows) || !self.dims.may_be_one(s.cols) {
+            return Err(());
+        }
+        let one = self.one;
+        let fail = |_: &mut Self| ShapeError::new("not a scalar", Span::NONE);
+        self.unify(s.rows, one, fail).map_err(|_| ())?;
+        self.unify(s.cols, one, fail).map_err(|_| ())
+    }
+
     /// True when the shape is 1×1.
     pub fn is_scalar(&mut self, s: VarShape) -> bool {
         self.dims.is_one(s.rows) && self.dims.is_one(s.cols)
@@ -502,6 +514,19 @@ impl<'a> Inference<'a> {
                     "the divisor of `/` (use ./ for element-wise division)",
                 )?;
                 Ok(ia)
+            }
+            // Only a scalar has a symbolic or fractional power, so a base
+            // whose shape nothing has fixed yet (a bare `dL` before the call
+            // of L) is one.
+            BinOp::Pow
+                if integer_exponent(b).is_none()
+                    && self.dims.binding(sa.rows).is_none()
+                    && self.dims.binding(sa.cols).is_none()
+                    && self.unify_scalar(sa).is_ok() =>
+            {
+                self.require_scalar(sb, b, "the exponent of `^`")?;
+                self.powers.push(None);
+                Ok(Self::settled(sa))
             }
             BinOp::Pow if !self.is_scalar(sa) => {
                 self.matrix_power(e, a, b, sa)?;

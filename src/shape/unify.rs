@@ -89,6 +89,18 @@ impl Dims {
         self.binding(v) == Some(DimSpec::Fixed(1))
     }
 
+    /// True unless the variable is bound to a size other than 1 or known to
+    /// be at least 2.
+    pub fn may_be_one(&mut self, v: DimVar) -> bool {
+        let r = self.root(v) as usize;
+        let class = &self.classes[r];
+        !class.at_least_two
+            && class
+                .binding
+                .as_ref()
+                .map_or(true, |b| *b == DimSpec::Fixed(1))
+    }
+
     /// True when something other than a fill constrains the variable.
     pub fn is_tied(&mut self, v: DimVar) -> bool {
         let r = self.root(v);

@@ -8,9 +8,13 @@
 //!
 //! [`Assumptions`]: super::assume::Assumptions
 
+use num_integer::Integer;
+use num_traits::{One, Signed};
+
 use super::assume::{Fact, Used};
 use super::normal::Normalizer;
 use super::rules::{call_arg, chain_factors, is_column, Rewrite};
+use crate::algebra::Rational;
 use crate::index::{GraphError, Id, Node};
 use crate::syntax::{BinOp, Func};
 
@@ -139,7 +143,7 @@ fn summing_to_one(n: &Normalizer<'_>, id: Id) -> Option<(Used, bool)> {
 
 /// True for a column of ones.
 fn is_ones_column(n: &Normalizer<'_>, id: Id) -> bool {
-    matches!(*n.graph.node(id), Node::Fill(_, v) if v.get() == 1.0) && is_column(n.graph.dims(id))
+    matches!(n.graph.node(id), Node::Fill(_, v) if v.is(1)) && is_column(n.graph.dims(id))
 }
 
 /// `T·𝟙 = 𝟙` and `𝟙ᵀ·Tᵀ = 𝟙ᵀ` for a matrix whose rows sum to one;
@@ -149,7 +153,7 @@ pub(super) fn rows_sum_to_one(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         if is_column(n.graph.dims(y)) {
             if let Some((u, false)) = summing_to_one(n, y) {
                 n.used.push(u);
-                return Ok(Some(n.graph.num(1.0)));
+                return Ok(Some(n.graph.int(1)));
             }
         }
         return Ok(None);
@@ -164,7 +168,7 @@ pub(super) fn rows_sum_to_one(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         };
         Ok(found.map(|(u, y, row)| {
             let rows = n.graph.dims(y)[usize::from(row)].clone();
-            let ones = n.graph.fill(1.0, [rows, crate::syntax::DimSpec::Fixed(1)]);
+            let ones = n.graph.ones([rows, crate::syntax::DimSpec::Fixed(1)]);
             (u, if row { n.graph.transpose(ones) } else { ones })
         }))
     })
@@ -209,7 +213,7 @@ fn product(n: &mut Normalizer<'_>, chain: &[Id]) -> Result<Id, GraphError> {
 pub(super) fn discrete_entries(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let (y, power) = match *n.graph.node(id) {
         Node::Binary(BinOp::HadPow | BinOp::Pow, y, p) => match n.graph.num_value(p) {
-            Some(k) if k >= 1.0 && k.fract() == 0.0 => (y, Some(k)),
+            Some(k) if k.is_integer() && k >= Rational::one() => (y, Some(k)),
             _ => return Ok(None),
         },
         Node::Call(Func::Abs | Func::Sign, y) => (y, None),
@@ -218,11 +222,11 @@ pub(super) fn discrete_entries(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let is_abs = matches!(*n.graph.node(id), Node::Call(Func::Abs, _));
     let ones = |n: &mut Normalizer<'_>| {
         let dims = n.graph.dims(y).clone();
-        n.graph.fill(1.0, dims)
+        n.graph.ones(dims)
     };
     if let Some(u) = declared(n, y, Fact::SquaresToOne) {
         n.used.push(u);
-        let odd = power.map_or(!is_abs, |k| k % 2.0 == 1.0);
+        let odd = power.map_or(!is_abs, |k| k.to_integer().is_odd());
         return Ok(Some(if odd { y } else { ones(n) }));
     }
     if let Some(u) = declared(n, y, Fact::SquaresToItself) {
@@ -242,8 +246,8 @@ fn positive(n: &Normalizer<'_>, id: Id, depth: usize) -> Option<Vec<Used>> {
         return Some(vec![u]);
     }
     let both = |a: Id, b: Id| both(n, [a, b], depth, positive);
-    match *n.graph.node(id) {
-        Node::Num(v) | Node::Fill(_, v) if v.get() > 0.0 => Some(Vec::new()),
+    match n.graph.node(id).clone() {
+        Node::Num(v) | Node::Fill(_, v) if v.value().is_positive() => Some(Vec::new()),
         Node::Call(Func::Exp | Func::Sigmoid | Func::Softmax, _) => Some(Vec::new()),
         Node::Call(Func::Sqrt, a) | Node::T(a) => positive(n, a, depth + 1),
         Node::Binary(BinOp::HadPow | BinOp::Pow, a, _) => positive(n, a, depth + 1),
@@ -264,9 +268,7 @@ pub(super) fn positive_entries(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         Node::Call(Func::Abs | Func::Relu, x) => (x, false),
         Node::Call(Func::Sign, x) => (x, true),
         Node::Call(Func::Sqrt, sq) => match *n.graph.node(sq) {
-            Node::Binary(BinOp::HadPow | BinOp::Pow, x, p) if n.graph.num_value(p) == Some(2.0) => {
-                (x, false)
-            }
+            Node::Binary(BinOp::HadPow | BinOp::Pow, x, p) if n.graph.is_number(p, 2) => (x, false),
             _ => return Ok(None),
         },
         _ => return Ok(None),
@@ -277,7 +279,7 @@ pub(super) fn positive_entries(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     n.used.extend(used);
     if to_ones {
         let dims = n.graph.dims(x).clone();
-        return Ok(Some(n.graph.fill(1.0, dims)));
+        return Ok(Some(n.graph.ones(dims)));
     }
     Ok(Some(x))
 }

@@ -385,10 +385,7 @@ impl Normalizer<'_> {
                 self.read(w, region)?
             }
             Node::Fill(_, v) if self.graph.dims(id) == &region.dims => {
-                match algebra::decimal_of_f64(v.get()) {
-                    Some(c) => Fun::constant(c),
-                    None => return Ok(None),
-                }
+                Fun::constant(v.value().clone())
             }
             Node::Neg(a) => self.read(a, region)?.neg(),
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
@@ -658,7 +655,7 @@ impl Normalizer<'_> {
             // (`2*det(A)*det(X)^2`, not `2*(det(A)*det(X)^2)`).
             let mut scalars = parts.top;
             for b in parts.bottom {
-                let one = self.graph.num(1.0);
+                let one = self.graph.int(1);
                 scalars.push(self.graph.binary(BinOp::Div, one, b)?);
             }
             return Ok(Term {
@@ -685,7 +682,7 @@ impl Normalizer<'_> {
         let mut entrywise_bottom = Vec::new();
         for b in parts.bottom {
             if self.graph.is_scalar(b) {
-                let one = self.graph.num(1.0);
+                let one = self.graph.int(1);
                 scalars.push(self.graph.binary(BinOp::Div, one, b)?);
             } else if column.as_ref() == Some(self.graph.dims(b)) {
                 columns.1.push(b);
@@ -699,7 +696,7 @@ impl Normalizer<'_> {
         let bottom = self.product(entrywise_bottom)?;
         if let (None, None, Some(u)) = (top, bottom, row_scale) {
             // Only a column: it is spread over the rows, `u*ones(m)'`.
-            let ones = self.graph.fill(1.0, [dims[1].clone(), DimSpec::Fixed(1)]);
+            let ones = self.graph.ones([dims[1].clone(), DimSpec::Fixed(1)]);
             let row = self.graph.transpose(ones);
             return Ok(Term {
                 coeff,
@@ -712,7 +709,7 @@ impl Normalizer<'_> {
             (t, b) => {
                 let t = match t {
                     Some(t) => t,
-                    None => self.graph.num(1.0),
+                    None => self.graph.int(1),
                 };
                 match b {
                     Some(b) => self.graph.binary(BinOp::HadDiv, t, b)?,
@@ -727,10 +724,10 @@ impl Normalizer<'_> {
         } else if row_of(dims).as_ref() == Some(self.graph.dims(node)) {
             // Only rows: spread over the columns, `ones(n)*w` (a product,
             // so that it meets the ones of the products around it).
-            let ones = self.graph.fill(1.0, [dims[0].clone(), DimSpec::Fixed(1)]);
+            let ones = self.graph.ones([dims[0].clone(), DimSpec::Fixed(1)]);
             self.graph.binary(BinOp::Mul, ones, node)?
         } else if row_scale.is_none() {
-            let fill = self.graph.fill(1.0, dims.clone());
+            let fill = self.graph.ones(dims.clone());
             match self.number(node) {
                 Some(c) if c.is_one() => fill,
                 _ => {
@@ -758,7 +755,7 @@ impl Normalizer<'_> {
         if k == 1 {
             return Ok(x);
         }
-        let p = self.graph.num(k as f64);
+        let p = self.graph.int(k);
         let op = if self.graph.is_scalar(x) {
             BinOp::Pow
         } else {
@@ -776,7 +773,7 @@ impl Normalizer<'_> {
             (t, Some(b)) => {
                 let t = match t {
                     Some(t) => t,
-                    None => self.graph.num(1.0),
+                    None => self.graph.int(1),
                 };
                 Some(self.graph.binary(BinOp::HadDiv, t, b)?)
             }
@@ -812,7 +809,7 @@ impl Normalizer<'_> {
 
     /// A 1×1 value spread over `dims`: `c * vector(1)` / `c * matrix(1)`.
     fn broadcast(&mut self, node: Id, dims: &Dims) -> Result<Id, GraphError> {
-        let ones = self.graph.fill(1.0, dims.clone());
+        let ones = self.graph.ones(dims.clone());
         self.graph.binary(BinOp::Mul, node, ones)
     }
 
@@ -904,7 +901,7 @@ impl Normalizer<'_> {
                 }
                 let row_part = self.build_collected(rows, row)?;
                 if rest.is_empty() {
-                    let ones = self.graph.fill(1.0, [dims[0].clone(), DimSpec::Fixed(1)]);
+                    let ones = self.graph.ones([dims[0].clone(), DimSpec::Fixed(1)]);
                     return self.graph.binary(BinOp::Mul, ones, row_part);
                 }
                 let rest = APoly::from_terms(rest, &Meter::new(REGION_BUDGET))

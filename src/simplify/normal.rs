@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use num_traits::{One, Signed, Zero};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::assume::{Assumptions, Used};
 use crate::algebra::Rational;
@@ -161,10 +161,10 @@ impl<'g> Normalizer<'g> {
         let node = self.graph.node(id).clone();
         let kids: Vec<Key> = node.children().into_iter().map(|c| self.key(c)).collect();
         let head = match &node {
-            Node::Num(n) => format!("{}", n.get()),
+            Node::Num(n) => format!("{}", n.value()),
             Node::Var(v) => format!("v{v}"),
             Node::Tangent(v) => format!("d{v}"),
-            Node::Fill(_, v) => format!("fill{}", v.get()),
+            Node::Fill(_, v) => format!("fill{}", v.value()),
             Node::Const(k) => k.name().to_string(),
             Node::Neg(_) => "neg".into(),
             Node::Binary(op, ..) => op.symbol().into(),
@@ -240,13 +240,10 @@ impl<'g> Normalizer<'g> {
             Node::Num(_) => self.atom(id),
             // `matrix(c)` is c times `matrix(1)`, so that fills collect:
             // `matrix(2) + matrix(1)` is `matrix(3)`.
-            Node::Fill(_, v) if v.get() != 1.0 => match crate::algebra::decimal_of_f64(v.get()) {
-                Some(c) => {
-                    let one = self.graph.fill(1.0, dims);
-                    Ok(scale(self.atom(one)?, &c))
-                }
-                None => self.atom(id),
-            },
+            Node::Fill(_, v) if !v.is(1) => {
+                let one = self.graph.ones(dims);
+                Ok(scale(self.atom(one)?, v.value()))
+            }
             _ if self.is_elementwise(id) => self.elementwise(id),
             Node::Neg(a) => Ok(scale(self.poly(a)?, &-Rational::one())),
             Node::Binary(op @ (BinOp::Add | BinOp::Sub), a, b)
@@ -283,7 +280,7 @@ impl<'g> Normalizer<'g> {
                 None => {
                     // A/s is A times the scalar factor 1/s.
                     let divisor = self.normalize(b)?;
-                    let one = self.graph.num(1.0);
+                    let one = self.graph.int(1);
                     let reciprocal = self.graph.binary(BinOp::Div, one, divisor)?;
                     let p = self.as_factor(a)?;
                     let p = self.seal(p)?;
@@ -312,7 +309,7 @@ impl<'g> Normalizer<'g> {
 
     /// True for a column of ones, `vector(1)`.
     pub(super) fn is_ones_column(&self, id: Id) -> bool {
-        matches!(self.graph.node(id), Node::Fill(_, v) if v.get() == 1.0)
+        matches!(self.graph.node(id), Node::Fill(_, v) if v.is(1))
             && crate::index::is_one(&self.graph.dims(id)[1])
     }
 
@@ -322,19 +319,19 @@ impl<'g> Normalizer<'g> {
             Node::T(f) => f,
             _ => id,
         };
-        matches!(self.graph.node(fill), Node::Fill(_, v) if v.get() == 1.0)
+        matches!(self.graph.node(fill), Node::Fill(_, v) if v.is(1))
     }
 
     /// True for a row of ones, `vector(1)'`.
     pub(super) fn is_ones_row(&self, id: Id) -> bool {
-        matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.get() == 1.0))
+        matches!(self.graph.node(id), Node::T(f) if matches!(self.graph.node(*f), Node::Fill(_, v) if v.is(1)))
     }
 
-    /// The exact value of a number node: a literal (read as the decimal
-    /// it was written as), its negation, or a quotient `p/q` of two.
+    /// The exact value of a number node: a number, its negation, or a
+    /// quotient `p/q` of two.
     pub(super) fn number(&self, id: Id) -> Option<Rational> {
-        match *self.graph.node(id) {
-            Node::Num(n) => crate::algebra::decimal_of_f64(n.get()),
+        match self.graph.node(id).clone() {
+            Node::Num(n) => Some(n.value().clone()),
             Node::Neg(a) => self.number(a).map(|v| -v),
             Node::Binary(BinOp::Div, a, b) if self.graph.is_scalar(id) => {
                 let (p, q) = (self.number(a)?, self.number(b)?);
@@ -408,19 +405,17 @@ impl<'g> Normalizer<'g> {
 
     /// A scalar factor as `(base, exponent)`: `1/d` is `(d, -1)`, `b^k` is
     /// `(b, k)`.
-    fn scalar_power(&self, s: Id) -> (Id, f64) {
+    fn scalar_power(&self, s: Id) -> (Id, Rational) {
         match *self.graph.node(s) {
-            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d)
-                if self.graph.num_value(one) == Some(1.0) =>
-            {
+            Node::Binary(BinOp::Div | BinOp::HadDiv, one, d) if self.graph.is_number(one, 1) => {
                 let (b, k) = self.scalar_power(d);
                 (b, -k)
             }
             Node::Binary(BinOp::Pow | BinOp::HadPow, b, p) => match self.graph.num_value(p) {
                 Some(k) => (b, k),
-                None => (s, 1.0),
+                None => (s, Rational::one()),
             },
-            _ => (s, 1.0),
+            _ => (s, Rational::one()),
         }
     }
 
@@ -428,7 +423,7 @@ impl<'g> Normalizer<'g> {
     /// (1/det(X)) = 1`, `(1/n) * (1/n^2) = 1/n^3`; a power of a number
     /// joins the coefficient (`1.5^-1` is `2/3`).
     fn cancel_scalars(&mut self, term: &mut Term) -> Result<(), GraphError> {
-        let mut powers: Vec<(Id, f64)> = Vec::new();
+        let mut powers: Vec<(Id, Rational)> = Vec::new();
         for s in std::mem::take(&mut term.scalars) {
             let (b, k) = self.scalar_power(s);
             match powers.iter_mut().find(|(x, _)| *x == b) {
@@ -439,9 +434,13 @@ impl<'g> Normalizer<'g> {
         for (b, k) in powers {
             // Only a whole power of a number joins the coefficient:
             // `(-0.75)^0.5` stays as written.
-            let whole = (k.fract() == 0.0 && k.abs() <= 64.0).then_some(k as i32);
+            let whole = k
+                .is_integer()
+                .then(|| k.to_integer().to_i32())
+                .flatten()
+                .filter(|w| w.abs() <= 64);
             match (self.number(b), whole) {
-                _ if k == 0.0 => {}
+                _ if k.is_zero() => {}
                 (Some(v), Some(w)) if !v.is_zero() => {
                     term.coeff *= num_traits::pow::Pow::pow(&v, w)
                 }
@@ -455,17 +454,17 @@ impl<'g> Normalizer<'g> {
     }
 
     /// The scalar factor `bᵏ`, written `b`, `b^k` or `1/b^|k|`.
-    fn scalar_factor(&mut self, b: Id, k: f64) -> Result<Id, GraphError> {
-        let magnitude = if k.abs() == 1.0 {
+    fn scalar_factor(&mut self, b: Id, k: Rational) -> Result<Id, GraphError> {
+        let magnitude = if k.abs().is_one() {
             b
         } else {
             let p = self.graph.num(k.abs());
             self.graph.binary(BinOp::Pow, b, p)?
         };
-        if k > 0.0 {
+        if k.is_positive() {
             return Ok(magnitude);
         }
-        let one = self.graph.num(1.0);
+        let one = self.graph.int(1);
         self.graph.binary(BinOp::Div, one, magnitude)
     }
 
@@ -527,14 +526,14 @@ impl<'g> Normalizer<'g> {
                         self.graph.dims(prev)[0].clone(),
                         self.graph.dims(f)[1].clone(),
                     );
-                    let ones = self.graph.fill(1.0, [rows, cols]);
+                    let ones = self.graph.ones([rows, cols]);
                     if !self.graph.is_scalar(ones) {
                         out.push(ones);
                     }
                     match self.graph.dims(f)[0].clone() {
                         DimSpec::Fixed(n) => term.coeff *= Rational::from_integer(n.into()),
                         n => {
-                            let ones = self.graph.fill(1.0, [n, DimSpec::Fixed(1)]);
+                            let ones = self.graph.ones([n, DimSpec::Fixed(1)]);
                             term.scalars.push(self.graph.call(Func::Sum, ones)?);
                         }
                     }
@@ -622,20 +621,7 @@ impl<'g> Normalizer<'g> {
     /// Writes an exact coefficient as a number node: a short decimal as
     /// itself, any other rational as `p/q`.
     pub(super) fn coefficient(&mut self, c: &Rational) -> Result<Id, GraphError> {
-        if let Some(v) = crate::algebra::short_decimal(c) {
-            return Ok(self.graph.num(v));
-        }
-        let p = self
-            .graph
-            .num(crate::algebra::f64_of(&Rational::from_integer(
-                c.numer().clone(),
-            )));
-        let q = self
-            .graph
-            .num(crate::algebra::f64_of(&Rational::from_integer(
-                c.denom().clone(),
-            )));
-        self.graph.binary(BinOp::Div, p, q)
+        Ok(self.graph.num(c.clone()))
     }
 
     /// Builds a collected sum in a deterministic order: by structure,
@@ -712,7 +698,7 @@ impl<'g> Normalizer<'g> {
                     .expect("every term has the common base");
                 let (_, own) = self.scalar_power(t.scalars.remove(at));
                 if own != k {
-                    let left = self.scalar_factor(base, own - k)?;
+                    let left = self.scalar_factor(base, own - &k)?;
                     t.scalars.push(left);
                 }
                 rest.push(t);
@@ -720,7 +706,7 @@ impl<'g> Normalizer<'g> {
             let inner = self.build_sum(rest)?;
             let inner = self.normalize(inner)?;
             // A reciprocal is written as a division: `(A*x - c*x/d)/d`.
-            let factored = match k < 0.0 {
+            let factored = match k.is_negative() {
                 true => {
                     let divisor = self.scalar_factor(base, -k)?;
                     self.graph.binary(BinOp::Div, inner, divisor)?
@@ -784,12 +770,12 @@ impl<'g> Normalizer<'g> {
 
     /// The power `bᵏ` of a scalar base that every term has as a factor,
     /// with exponents of one sign, `k` the one nearest zero.
-    fn common_scalar_power(&self, terms: &[Term]) -> Option<(Id, f64)> {
-        let powers = |t: &Term| -> Vec<(Id, f64)> {
+    fn common_scalar_power(&self, terms: &[Term]) -> Option<(Id, Rational)> {
+        let powers = |t: &Term| -> Vec<(Id, Rational)> {
             t.scalars.iter().map(|&s| self.scalar_power(s)).collect()
         };
         powers(&terms[0]).into_iter().find_map(|(base, k)| {
-            let mut least = k;
+            let mut least = k.clone();
             for t in &terms[1..] {
                 let (_, own) = powers(t).into_iter().find(|(b, _)| *b == base)?;
                 if own.signum() != k.signum() {
@@ -807,18 +793,18 @@ impl<'g> Normalizer<'g> {
     fn build_term(&mut self, term: &Term) -> Result<Id, GraphError> {
         // c times a fill of ones is the fill of c: `matrix(3)`.
         if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
-            let ones = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(_, v) if v.get() == 1.0);
+            let ones = |g: &Graph, id: Id| matches!(g.node(id), Node::Fill(_, v) if v.is(1));
             let fill = ones(self.graph, *only)
                 || matches!(*self.graph.node(*only), Node::T(f) if ones(self.graph, f));
-            if let (true, Some(v)) = (fill, crate::algebra::short_decimal(&term.coeff)) {
+            if fill && crate::algebra::short_decimal(&term.coeff).is_some() {
                 let dims = self.graph.dims(*only).clone();
-                return Ok(self.graph.fill(v, dims));
+                return Ok(self.graph.fill(term.coeff.clone(), dims));
             }
         }
         // c*(1 ./ X) is written c ./ X.
         if let ([only], []) = (term.chain.as_slice(), term.scalars.as_slice()) {
             if let Node::Binary(BinOp::HadDiv, one, d) = *self.graph.node(*only) {
-                if self.graph.num_value(one) == Some(1.0) && !term.coeff.is_one() {
+                if self.graph.is_number(one, 1) && !term.coeff.is_one() {
                     let c = self.coefficient(&term.coeff)?;
                     return self.graph.binary(BinOp::HadDiv, c, d);
                 }
@@ -835,7 +821,7 @@ impl<'g> Normalizer<'g> {
         let mut divisors = Vec::new();
         for &s in &term.scalars {
             if let Node::Binary(BinOp::Div, one, d) = *self.graph.node(s) {
-                if self.graph.num_value(one) == Some(1.0) {
+                if self.graph.is_number(one, 1) {
                     divisors.push(d);
                     continue;
                 }
@@ -871,7 +857,7 @@ impl<'g> Normalizer<'g> {
         } else {
             match prefix {
                 Some(p) => p,
-                None => self.graph.num(1.0),
+                None => self.graph.int(1),
             }
         };
         for d in divisors {

@@ -10,6 +10,7 @@
 
 use super::assumed;
 use super::normal::{Key, Normalizer};
+use crate::algebra::integer;
 use crate::index::{Dims, GraphError, Id, Node};
 use crate::syntax::{BinOp, DimSpec, Func};
 
@@ -322,8 +323,11 @@ fn trace_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
             Ok(Some(n.graph.binary(BinOp::Mul, c, t)?))
         }
         // The trace of an n×n fill of c is c·n.
-        Node::Fill(_, v) => match n.graph.dims(a)[0] {
-            DimSpec::Fixed(size) => Ok(Some(n.graph.num(v.get() * size as f64))),
+        Node::Fill(_, ref v) => match n.graph.dims(a)[0] {
+            DimSpec::Fixed(size) => {
+                let value = v.value() * integer(size);
+                Ok(Some(n.graph.num(value)))
+            }
             _ => Ok(None),
         },
         _ => Ok(None),
@@ -461,7 +465,7 @@ fn det_of_transpose(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 fn det_of_inverse(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     if let Some(inner) = call_arg(n, id, Func::Det).and_then(|a| call_arg(n, a, Func::Inv)) {
         let d = n.graph.call(Func::Det, inner)?;
-        let one = n.graph.num(1.0);
+        let one = n.graph.int(1);
         return Ok(Some(n.graph.binary(BinOp::Div, one, d)?));
     }
     if let Some(inner) = call_arg(n, id, Func::Logdet).and_then(|a| call_arg(n, a, Func::Inv)) {
@@ -501,7 +505,7 @@ fn det_of_scaled(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         Node::Binary(BinOp::Mul, c, m) if n.graph.is_scalar(c) && !n.graph.is_scalar(m) => (c, m),
         Node::Binary(BinOp::Mul, m, c) if n.graph.is_scalar(c) && !n.graph.is_scalar(m) => (c, m),
         Node::Neg(m) if !n.graph.is_scalar(m) => {
-            let minus = n.graph.num(-1.0);
+            let minus = n.graph.int(-1);
             (minus, m)
         }
         _ => return Ok(None),
@@ -510,7 +514,7 @@ fn det_of_scaled(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         return Ok(None);
     };
     let d = n.graph.call(Func::Det, m)?;
-    let k = n.graph.num(size as f64);
+    let k = n.graph.num(integer(size));
     let power = n.graph.binary(BinOp::Pow, c, k)?;
     Ok(Some(n.graph.binary(BinOp::Mul, power, d)?))
 }
@@ -546,7 +550,7 @@ fn log_of_exp(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 
 fn square_of_root(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     match *n.graph.node(id) {
-        Node::Binary(BinOp::Pow | BinOp::HadPow, base, p) if n.graph.num_value(p) == Some(2.0) => {
+        Node::Binary(BinOp::Pow | BinOp::HadPow, base, p) if n.graph.is_number(p, 2) => {
             Ok(call_arg(n, base, Func::Sqrt).filter(|&u| n.graph.dims(u) == n.graph.dims(id)))
         }
         _ => Ok(None),
@@ -587,7 +591,7 @@ fn softmax(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 
 fn sum_of_softmax(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     match call_arg(n, id, Func::Sum).and_then(|a| call_arg(n, a, Func::Softmax)) {
-        Some(_) => Ok(Some(n.graph.num(1.0))),
+        Some(_) => Ok(Some(n.graph.int(1))),
         None => Ok(None),
     }
 }
@@ -600,7 +604,7 @@ fn sigmoid_of_negation(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         return Ok(None);
     };
     let s = n.graph.call(Func::Sigmoid, u)?;
-    let one = n.graph.num(1.0);
+    let one = n.graph.int(1);
     Ok(Some(n.graph.binary(BinOp::Sub, one, s)?))
 }
 
@@ -641,11 +645,9 @@ fn diag_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let (c, rest) = match *n.graph.node(u) {
         Node::Binary(BinOp::Mul, c, v) if n.graph.is_scalar(c) && !n.graph.is_scalar(v) => (c, v),
         Node::Binary(BinOp::HadDiv, c, v)
-            if n.graph.is_scalar(c)
-                && !n.graph.is_scalar(v)
-                && n.graph.num_value(c) != Some(1.0) =>
+            if n.graph.is_scalar(c) && !n.graph.is_scalar(v) && !n.graph.is_number(c, 1) =>
         {
-            let one = n.graph.num(1.0);
+            let one = n.graph.int(1);
             (c, n.graph.binary(BinOp::HadDiv, one, v)?)
         }
         _ => return Ok(None),
@@ -673,7 +675,7 @@ fn diag_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     }
     let columns = n.graph.dims(b)[1].clone();
     let hadamard = n.graph.binary(BinOp::HadMul, a, b)?;
-    let ones = n.graph.fill(1.0, [columns, DimSpec::Fixed(1)]);
+    let ones = n.graph.ones([columns, DimSpec::Fixed(1)]);
     Ok(Some(n.graph.binary(BinOp::Mul, hadamard, ones)?))
 }
 
@@ -686,14 +688,14 @@ fn diag_of_constant(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
         Node::Binary(BinOp::Mul, c, f) if n.graph.is_scalar(c) => (Some(c), f),
         _ => (None, v),
     };
-    let Node::Fill(_, value) = *n.graph.node(fill) else {
+    let Node::Fill(_, value) = n.graph.node(fill).clone() else {
         return Ok(None);
     };
     let eye = n.graph.eye(size);
-    let scaled = match value.get() {
-        1.0 => eye,
-        other => {
-            let k = n.graph.num(other);
+    let scaled = match value.is(1) {
+        true => eye,
+        false => {
+            let k = n.graph.num(value.value().clone());
             n.graph.binary(BinOp::Mul, k, eye)?
         }
     };
@@ -707,7 +709,7 @@ fn norm_squared(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
     let Node::Binary(BinOp::Pow | BinOp::HadPow, base, p) = *n.graph.node(id) else {
         return Ok(None);
     };
-    if n.graph.num_value(p) != Some(2.0) {
+    if !n.graph.is_number(p, 2) {
         return Ok(None);
     }
     match call_arg(n, base, Func::Norm2) {

@@ -407,14 +407,14 @@ impl Expr {
 
     /// `magnitude * f1 * f2 * …` (left-associated); the bare number when
     /// there is no factor, and no `1*` in front.
-    pub fn scaled_product(magnitude: f64, factors: impl IntoIterator<Item = Expr>) -> Expr {
+    pub fn scaled_product(magnitude: Expr, factors: impl IntoIterator<Item = Expr>) -> Expr {
         let product = factors
             .into_iter()
             .reduce(|p, e| Expr::binary(BinOp::Mul, p, e));
         match product {
-            None => Expr::num(magnitude),
-            Some(p) if magnitude == 1.0 => p,
-            Some(p) => Expr::binary(BinOp::Mul, Expr::num(magnitude), p),
+            None => magnitude,
+            Some(p) if matches!(magnitude.kind, ExprKind::Num(v) if v == 1.0) => p,
+            Some(p) => Expr::binary(BinOp::Mul, magnitude, p),
         }
     }
 
