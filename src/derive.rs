@@ -14,7 +14,7 @@ use crate::algebra::Rational;
 use crate::diff::{DiffError, Differentiator, Step};
 use crate::index::{
     bare_gradients, collect, is_scalar, raise, untransposed, Dims, ExportOptions, Factor, Graph,
-    GraphError, Id, IndexSpace, Ix, Node, Tensor,
+    GraphError, Id, IndexSpace, Ix, Limit, Node, Tensor, Undefined,
 };
 use crate::proof::{ReadOff, Record};
 use crate::readback::{self, Reader};
@@ -178,15 +178,14 @@ pub enum DeriveError {
         "unsupported: a step of the derivative is undefined everywhere although the expression \
          is not: {0}"
     )]
-    UndefinedStep(String),
-    /// The derivation would go over one of matcalc's limits; the message
-    /// names it.
+    UndefinedStep(Undefined),
+    /// The derivation would go over one of matcalc's limits.
     #[error("{0}")]
-    Limit(String),
+    Limit(Limit),
     /// The expression is undefined wherever it is evaluated (`log(x - x)`,
     /// `inv(x*y')`), so it has no derivative; the message says why.
     #[error("the expression is undefined everywhere: {0}")]
-    Undefined(String),
+    Undefined(Undefined),
 }
 
 /// Results are written out as trees of at most this many nodes. The DAG of
@@ -198,14 +197,10 @@ pub const MAX_WRITTEN_NODES: usize = 500_000;
 /// Refuses a result of `nodes` nodes when it is too large to write out.
 fn writable(nodes: usize) -> Result<(), DeriveError> {
     if nodes > MAX_WRITTEN_NODES {
-        let nodes = match nodes {
-            usize::MAX => format!("more than {}", usize::MAX),
-            n => n.to_string(),
-        };
-        return Err(DeriveError::Limit(format!(
-            "the result would have {nodes} nodes written out, more than the limit of \
-             {MAX_WRITTEN_NODES} nodes on a written result"
-        )));
+        return Err(DeriveError::Limit(Limit::WrittenNodes {
+            nodes: (nodes != usize::MAX).then_some(nodes),
+            max: MAX_WRITTEN_NODES,
+        }));
     }
     Ok(())
 }
@@ -250,7 +245,7 @@ impl DeriveError {
             DeriveError::Unsupported(_) | DeriveError::UndefinedStep(_) => {
                 Diagnostic::new(self.to_string())
             }
-            DeriveError::Limit(m) => Diagnostic::new(m.clone()).with_help(
+            DeriveError::Limit(m) => Diagnostic::new(m.to_string()).with_help(
                 "the result grows too fast; differentiate a smaller part of the expression",
             ),
             DeriveError::Undefined(_) => Diagnostic::new(self.to_string())

@@ -235,7 +235,7 @@ fn run(case: &Case) -> Outcome {
         }
         Err(DeriveError::Unsupported(reason)) => Outcome::Unsupported(reason.to_string()),
         Err(e @ DeriveError::UndefinedStep(_)) => Outcome::Unsupported(e.to_string()),
-        Err(DeriveError::Undefined(why)) => undefined_everywhere(case, why),
+        Err(DeriveError::Undefined(why)) => undefined_everywhere(case, why.to_string()),
         Err(e) => Outcome::Failure(format!("unexpected error: {e}")),
     }
 }

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use matcalc::derive::{derive, simplify, DeriveConfig, DeriveError, MAX_WRITTEN_NODES};
-use matcalc::index::{Graph, GraphError, MAX_INDEX_TERMS};
+use matcalc::index::{Graph, GraphError, Limit, MAX_INDEX_TERMS};
 use matcalc::simplify::{Normalizer, MAX_NORMALIZE_STEPS};
 use matcalc::syntax::{parse_formula, BinOp, Decls, DimSpec, ParseError, MAX_TENSOR_ORDER};
 
@@ -25,7 +25,7 @@ fn nested(f: &str, depth: usize, x: &str) -> String {
 
 fn limit_message(result: Result<matcalc::Derivation, DeriveError>) -> String {
     match result {
-        Err(DeriveError::Limit(message)) => message,
+        Err(DeriveError::Limit(limit)) => limit.to_string(),
         Err(other) => panic!("expected a limit error, got: {other}"),
         Ok(_) => panic!("expected a limit error, got a result"),
     }
@@ -80,10 +80,15 @@ fn the_simplifier_has_a_step_budget() {
         x = graph.binary(BinOp::Add, x, x).expect("x + x fits");
     }
     match Normalizer::new(&mut graph).normalize(x) {
-        Err(GraphError::Limit(message)) => assert!(
-            message.contains(&MAX_NORMALIZE_STEPS.to_string()) && message.contains("step budget"),
-            "{message}"
-        ),
+        Err(GraphError::Limit(limit @ Limit::SimplifySteps { max })) => {
+            let message = limit.to_string();
+            assert_eq!(max, MAX_NORMALIZE_STEPS);
+            assert!(
+                message.contains(&MAX_NORMALIZE_STEPS.to_string())
+                    && message.contains("step budget"),
+                "{message}"
+            );
+        }
         other => panic!("expected the step budget to stop it, got {other:?}"),
     }
 }

@@ -156,6 +156,7 @@ fn an_expression_undefined_everywhere_is_an_error_that_says_why() {
     ] {
         match refusal(text, decls, wrt, 1) {
             DeriveError::Undefined(why) => {
+                let why = why.to_string();
                 assert!(why.contains(operation), "`{text}`: {why}");
                 assert!(why.contains("zero everywhere"), "`{text}`: {why}");
             }
@@ -176,6 +177,7 @@ fn an_expression_undefined_everywhere_is_an_error_that_says_why() {
     ] {
         match refusal(text, decls, "x", 1) {
             DeriveError::Undefined(why) => {
+                let why = why.to_string();
                 assert!(why.contains(operation), "`{text}`: {why}");
                 assert!(why.contains("singular"), "`{text}`: {why}");
             }

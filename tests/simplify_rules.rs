@@ -503,6 +503,21 @@ fn rule_trace_cyclic() {
     assert_eq!(simplified("tr(A*B*C) - tr(C'*B'*A')"), "0");
 }
 
+/// `sum` is linear, and the sum of a fill of fixed size is a number: the
+/// 150,000-case idempotence run found `sum(zeros(2,2) + matrix(-2))` written
+/// `sum(-(2*ones(2,2)))`, then `-sum(2*ones(2,2))`, where it is −8.
+#[test]
+fn rule_sum_linear() {
+    assert_eq!(simplified("sum(A + 2*B) - sum(A) - 2*sum(B)"), "0");
+    assert_eq!(simplified("sum(-A/3) + sum(A)/3"), "0");
+    let lets = "s: scalar";
+    assert_eq!(simplified_in("sum(ones(2,3)*s)", lets, ""), "6*s");
+    assert_eq!(
+        simplified_in("s + sum(zeros(2,2) + matrix(-2))", lets, ""),
+        "s - 8"
+    );
+}
+
 #[test]
 fn rule_sum_of_transpose() {
     assert_eq!(simplified("sum(A') - sum(A)"), "0");

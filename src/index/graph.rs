@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
+pub use super::error::GraphError;
+use super::error::{Operation, Reason, Undefined};
 use crate::algebra::{decimal_of_f64, exact_sqrt, f64_of, Rational};
 use crate::shape::{binary_shape, call_shape, Shape};
 use crate::syntax::{BinOp, ConstKind, DimSpec, Expr, ExprKind, FillKind, Func};
@@ -102,58 +104,6 @@ impl Node {
             Node::Binary(_, a, b) => vec![*a, *b],
         }
     }
-}
-
-/// Why a node cannot be built or imported.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum GraphError {
-    /// The expression holds a construct the engine does not differentiate
-    /// (index notation, a gradient with several arguments).
-    #[error("{what} cannot be differentiated; give a matrix expression")]
-    NotDifferentiable {
-        /// The construct, in words.
-        what: &'static str,
-    },
-    /// A variable reached the engine without a shape.
-    #[error("the shape of `{name}` is unknown")]
-    UnknownShape {
-        /// The variable.
-        name: String,
-    },
-    /// A `vector(…)` reached the engine without a size.
-    #[error("the size of vector(…) was not inferred")]
-    UnsizedFill,
-    /// An abstract function applied to other than one argument.
-    #[error("`{name}` must be applied to exactly one argument")]
-    Arity {
-        /// The function.
-        name: String,
-    },
-    /// A bare gradient `dL` whose argument cannot be told.
-    #[error("`d{name}` is ambiguous here: write d{name}(E) with the argument")]
-    AmbiguousGradient {
-        /// The abstract function.
-        name: String,
-    },
-    /// A differential under a non-linear operation, which has no entry-wise
-    /// writing.
-    #[error("a non-linear operation of a differential cannot be written entry-wise")]
-    NonlinearDifferential,
-    /// A literal too large to be a number (`1e999`).
-    #[error("a number literal is out of range")]
-    NotFinite,
-    /// Operand shapes do not fit (an engine bug if the input was shape-checked).
-    #[error("internal shape mismatch: {0}")]
-    Shape(String),
-    /// The work would go over one of the engine's limits; the message names
-    /// it.
-    #[error("{0}")]
-    Limit(String),
-    /// The value is undefined wherever it is evaluated (the logarithm of a
-    /// zero, the inverse of a matrix singular by its shapes, a division by
-    /// zero); the message says which operation and why.
-    #[error("{0}")]
-    Undefined(String),
 }
 
 /// The arena of matrix nodes.
@@ -290,21 +240,21 @@ impl Graph {
         format!("a {r}×{c} value")
     }
 
-    /// The error for `what` of the node `arg`, undefined because `why`.
-    fn undefined(&self, what: &str, arg: Id, why: &str) -> GraphError {
-        GraphError::Undefined(format!("{what} {} is undefined: {why}", self.quoted(arg)))
+    /// The error for `operation` of the node `arg`, undefined because of
+    /// `reason`.
+    fn undefined(&self, operation: Operation, arg: Id, reason: Reason) -> GraphError {
+        GraphError::Undefined(Undefined {
+            operation,
+            operand: self.quoted(arg),
+            reason,
+        })
     }
 
-    /// Why a square matrix singular by its shapes is singular, in words.
-    fn singular_reason(&self, id: Id) -> String {
-        let [n, _] = self.dims(id);
-        let rank = self.rank_bound(id).unwrap_or(0);
-        if rank == 0 {
-            "it is zero everywhere".to_string()
-        } else {
-            format!(
-                "it is {n}×{n} but of rank at most {rank} by its shapes, so it is singular everywhere"
-            )
+    /// Why a square matrix singular by its shapes is singular.
+    fn singular_reason(&self, id: Id) -> Reason {
+        Reason::Singular {
+            n: self.dims(id)[0].clone(),
+            rank: self.rank_bound(id).unwrap_or(0),
         }
     }
 
@@ -470,12 +420,12 @@ impl Graph {
         }
         match func {
             Func::Log if self.is_zero(a) => {
-                return Err(self.undefined("the logarithm of", a, "it is zero everywhere"))
+                return Err(self.undefined(Operation::Log, a, Reason::Zero))
             }
             Func::Det if self.is_singular(a) => return Ok(self.int(0)),
             Func::Inv | Func::Logdet if self.is_singular(a) => {
                 let why = self.singular_reason(a);
-                return Err(self.undefined(&format!("`{}` of", func.name()), a, &why));
+                return Err(self.undefined(Operation::Call(func), a, why));
             }
             _ => {}
         }
@@ -617,13 +567,13 @@ impl Graph {
             }
             BinOp::Div | BinOp::HadDiv => {
                 if self.is_zero(b) {
-                    return Err(self.undefined("division by", b, "it is zero everywhere"));
+                    return Err(self.undefined(Operation::Division, b, Reason::Zero));
                 }
                 if matches!(self.node(b), Node::Const(ConstKind::Eye)) {
                     return Err(self.undefined(
-                        "element-wise division by",
+                        Operation::ElementwiseDivision,
                         b,
-                        "its entries off the diagonal are zero",
+                        Reason::ZeroOffTheDiagonal,
                     ));
                 }
                 if self.is_number(b, 1) && same_dims(self, a) {
@@ -645,7 +595,7 @@ impl Graph {
                     return Ok(self.zero(dims));
                 }
                 if self.is_zero(a) && vb.as_ref().is_some_and(Signed::is_negative) {
-                    return Err(self.undefined("a negative power of", a, "it is zero everywhere"));
+                    return Err(self.undefined(Operation::NegativePower, a, Reason::Zero));
                 }
                 if vb.as_ref().is_some_and(Zero::is_zero) {
                     return Ok(self.ones(dims));

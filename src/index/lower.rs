@@ -7,6 +7,7 @@
 //! caller's choice (`expand`): the node itself for a local derivative, every
 //! node on a path to a tangent when a Jacobian is read off a differential.
 
+use super::error::Limit;
 use super::graph::{is_one, is_scalar, Graph, GraphError, Id, Node};
 use super::term::{compact, negated, slots, Factor, IndexSpace, Ix, Tensor, Term};
 use crate::syntax::{BinOp, ConstKind, Func};
@@ -51,10 +52,9 @@ pub const MAX_INDEX_TERMS: usize = 2_000_000;
 fn charge(built: &mut usize, terms: usize) -> Result<(), GraphError> {
     *built = built.saturating_add(terms);
     if *built > MAX_INDEX_TERMS {
-        return Err(GraphError::Limit(format!(
-            "writing the derivative in index notation would take more than {MAX_INDEX_TERMS} \
-             terms and factors, the limit of the index layer"
-        )));
+        return Err(GraphError::Limit(Limit::IndexTerms {
+            max: MAX_INDEX_TERMS,
+        }));
     }
     Ok(())
 }

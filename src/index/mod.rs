@@ -8,6 +8,7 @@
 //! imports only `syntax` (and no numeric code); it never prints.
 
 mod contract;
+mod error;
 mod export;
 mod graph;
 mod lower;
@@ -15,10 +16,11 @@ mod raise;
 mod term;
 
 pub use contract::contract;
+pub use error::{GraphError, Limit, Operation, Reason, Undefined};
 pub use export::{
     bare_gradients, number_expr, shared_nodes, ExportOptions, FillWriting, MIN_SHARED_SIZE,
 };
-pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, GraphError, Id, Node, Num};
+pub use graph::{is_one, is_scalar, scalar_dims, Dims, Graph, Id, Node, Num};
 pub use lower::{entry, lower, product, MAX_INDEX_TERMS};
 pub use raise::{raise, RaiseRule, Raised};
 pub use term::{

@@ -21,7 +21,7 @@ use super::normal::{scale, Key, Normalizer, Poly, Term};
 use crate::algebra::{
     self, split_factor, AlgebraError, Atom, Budget, Meter, Plain, RatFun, Rational,
 };
-use crate::index::{is_scalar, Dims, GraphError, Id, Node};
+use crate::index::{is_scalar, Dims, GraphError, Id, Limit, Node};
 use crate::syntax::{BinOp, DimSpec, Func};
 
 /// The most terms a region's polynomials may have, and the work one
@@ -905,7 +905,7 @@ impl Normalizer<'_> {
                     return self.graph.binary(BinOp::Mul, ones, row_part);
                 }
                 let rest = APoly::from_terms(rest, &Meter::new(REGION_BUDGET))
-                    .map_err(|e| GraphError::Limit(e.to_string()))?;
+                    .map_err(|e| GraphError::Limit(Limit::Algebra(e)))?;
                 let rest = self.poly_node(&rest, dims)?;
                 return self.graph.binary(BinOp::Add, rest, row_part);
             }

@@ -15,7 +15,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use super::assume::{Assumptions, Used};
 use crate::algebra::Rational;
 
-use crate::index::{is_scalar, Graph, GraphError, Id, Node};
+use crate::index::{is_scalar, Graph, GraphError, Id, Limit, Node};
 use crate::syntax::{BinOp, DimSpec, Func};
 
 /// One term: `coeff · Π scalars · (chain[0] * chain[1] * …)`.
@@ -123,10 +123,9 @@ impl<'g> Normalizer<'g> {
     pub(super) fn charge(&mut self, terms: usize) -> Result<(), GraphError> {
         self.steps = self.steps.saturating_add(terms);
         if self.steps > MAX_NORMALIZE_STEPS {
-            return Err(GraphError::Limit(format!(
-                "simplification would take more than {MAX_NORMALIZE_STEPS} steps, the \
-                 simplifier's step budget"
-            )));
+            return Err(GraphError::Limit(Limit::SimplifySteps {
+                max: MAX_NORMALIZE_STEPS,
+            }));
         }
         Ok(())
     }

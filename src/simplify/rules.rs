@@ -59,6 +59,12 @@ pub static RULES: &[Rule] = &[
         apply: transpose_into_elementwise,
     },
     Rule {
+        name: "sum-linear",
+        doc: "sum(A + B) = sum(A) + sum(B), sum(c·A) = c·sum(A), sum(−A) = −sum(A), and the sum of an n×m fill of c is c·n·m",
+        terminates: "the sums and scalings under a sum get fewer",
+        apply: sum_linear,
+    },
+    Rule {
         name: "sum-of-transpose",
         doc: "sum(Aᵀ) = sum(A)",
         terminates: "removes one transpose",
@@ -298,38 +304,52 @@ fn transposes_left(n: &Normalizer<'_>, id: Id) -> usize {
 }
 
 fn trace_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
-    let Some(a) = call_arg(n, id, Func::Tr) else {
+    linear_reduction(n, id, Func::Tr)
+}
+
+fn sum_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    linear_reduction(n, id, Func::Sum)
+}
+
+/// `f(A ± B) = f(A) ± f(B)`, `f(c·A) = c·f(A)`, `f(A/c) = f(A)/c`,
+/// `f(−A) = −f(A)` for the linear reductions `tr` and `sum`, and the value
+/// of `f` on a fill of fixed size: `tr` of an n×n fill of c is c·n, `sum`
+/// of an n×m one c·n·m.
+fn linear_reduction(n: &mut Normalizer<'_>, id: Id, func: Func) -> Rewrite {
+    let Some(a) = call_arg(n, id, func) else {
         return Ok(None);
     };
     match *n.graph.node(a) {
         Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
             if n.graph.dims(x) == n.graph.dims(y) =>
         {
-            let (tx, ty) = (n.graph.call(Func::Tr, x)?, n.graph.call(Func::Tr, y)?);
-            Ok(Some(n.graph.binary(op, tx, ty)?))
+            let (fx, fy) = (n.graph.call(func, x)?, n.graph.call(func, y)?);
+            Ok(Some(n.graph.binary(op, fx, fy)?))
         }
         Node::Neg(x) => {
-            let t = n.graph.call(Func::Tr, x)?;
-            Ok(Some(n.graph.neg(t)))
+            let f = n.graph.call(func, x)?;
+            Ok(Some(n.graph.neg(f)))
         }
         Node::Binary(op @ (BinOp::Mul | BinOp::Div), x, c)
             if n.graph.is_scalar(c) && !n.graph.is_scalar(x) =>
         {
-            let t = n.graph.call(Func::Tr, x)?;
-            Ok(Some(n.graph.binary(op, t, c)?))
+            let f = n.graph.call(func, x)?;
+            Ok(Some(n.graph.binary(op, f, c)?))
         }
         Node::Binary(BinOp::Mul, c, x) if n.graph.is_scalar(c) && !n.graph.is_scalar(x) => {
-            let t = n.graph.call(Func::Tr, x)?;
-            Ok(Some(n.graph.binary(BinOp::Mul, c, t)?))
+            let f = n.graph.call(func, x)?;
+            Ok(Some(n.graph.binary(BinOp::Mul, c, f)?))
         }
-        // The trace of an n×n fill of c is c·n.
-        Node::Fill(_, ref v) => match n.graph.dims(a)[0] {
-            DimSpec::Fixed(size) => {
-                let value = v.value() * integer(size);
-                Ok(Some(n.graph.num(value)))
-            }
-            _ => Ok(None),
-        },
+        Node::Fill(_, ref v) => {
+            let [rows, cols] = n.graph.dims(a);
+            let count = match (func, rows, cols) {
+                (Func::Tr, DimSpec::Fixed(r), _) => integer(*r),
+                (Func::Sum, DimSpec::Fixed(r), DimSpec::Fixed(c)) => integer(*r) * integer(*c),
+                _ => return Ok(None),
+            };
+            let value = v.value() * count;
+            Ok(Some(n.graph.num(value)))
+        }
         _ => Ok(None),
     }
 }
