@@ -1306,6 +1306,30 @@ fn rule_diag_linear() {
     );
 }
 
+/// `diag` of a constant: `diag(c·𝟙ₙ) = c·Iₙ`, and the diagonal of an n×n
+/// fill of c is c·𝟙ₙ (the 150,000-case run found
+/// `diag(zeros(2,2) - matrix(2))` written two ways in two passes).
+#[test]
+fn rule_diag_of_constant() {
+    let lets = "a: 2, s: scalar";
+    assert_eq!(simplified_in("diag(3*ones(2))", lets, ""), "3*eye(2)");
+    assert_eq!(
+        simplified_in("diag(zeros(2,2) - matrix(2)) + a/s", lets, ""),
+        "a/s - vector(2)"
+    );
+}
+
+/// A sum the input wrote both ways round is written one way whatever the
+/// order of the operands (the 150,000-case commutativity run found
+/// `(a1 - a) .* (a - a1)` and `(a - a1) .* (a1 - a)` written differently).
+#[test]
+fn a_factor_written_both_ways_is_written_one_way() {
+    let lets = "a: 2, a1: 2, s: scalar";
+    let one = simplified_in("(a1 - a + a*s) .* (a - a1)", lets, "");
+    assert_eq!(one, simplified_in("(a - a1) .* (a1 - a + a*s)", lets, ""));
+    assert_eq!(one, "-((a1 - a) .* (a1 + s*a - a))");
+}
+
 /// `diag` of a row is `diag` of the column: the 10,000-case run found
 /// `a'*diag(a')` read as if the row were a column of the region.
 #[test]

@@ -258,6 +258,18 @@ impl Graph {
         }
     }
 
+    /// The value of a fill (a column, a matrix or, transposed, a row).
+    pub fn fill_value(&self, id: Id) -> Option<&Rational> {
+        match self.node(id) {
+            Node::Fill(_, v) => Some(v.value()),
+            Node::T(inner) => match self.node(*inner) {
+                Node::Fill(_, v) => Some(v.value()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// True when the node is the number `k` (a negation of one counts).
     pub fn is_number(&self, id: Id, k: i64) -> bool {
         self.num_value(id) == Some(Rational::from_integer(k.into()))
@@ -536,6 +548,14 @@ impl Graph {
                 }
                 if self.is_zero(a) || self.is_zero(b) {
                     return Ok(self.zero(dims));
+                }
+                // A number times a fill is the fill of the product, as a
+                // negated fill is (`2*ones(2)` is `vector(2)`).
+                if op == BinOp::Mul {
+                    let (number, other) = if va.is_some() { (&va, b) } else { (&vb, a) };
+                    if let (Some(c), Some(v)) = (number, self.fill_value(other)) {
+                        return Ok(self.fill(c * v, dims));
+                    }
                 }
                 if self.is_number(a, -1) && same_dims(self, b) {
                     return Ok(self.neg(b));

@@ -120,6 +120,7 @@ struct Region<'m> {
 /// A sum as the input wrote it: normalised (leading coefficient 1), the
 /// magnitude of the leading coefficient it was written with, and whether
 /// it was written the other way round (a negative one).
+#[derive(PartialEq)]
 struct InputSum {
     normalized: APoly,
     scale: Rational,
@@ -399,12 +400,15 @@ impl Normalizer<'_> {
                 };
                 if sum.factors().is_empty() && sum.numerator().term_count() >= 2 {
                     let (lc, _, normalized) = split_factor(sum.numerator(), region.meter)?;
-                    if !region.sums.iter().any(|s| s.normalized == normalized) {
-                        region.sums.push(InputSum {
-                            normalized,
-                            scale: lc.abs(),
-                            reversed: lc.is_negative(),
-                        });
+                    let sum = InputSum {
+                        normalized,
+                        scale: lc.abs(),
+                        reversed: lc.is_negative(),
+                    };
+                    // Each writing once: a sum written both ways round (or
+                    // with two scales) is decided by all its writings.
+                    if !region.sums.contains(&sum) {
+                        region.sums.push(sum);
                     }
                 }
                 sum
@@ -959,12 +963,18 @@ fn factored_power(x: &Fun, k: i64, cx: &Plain<'_>) -> Result<Fun, AlgebraError> 
 
 /// A factor scaled as the input wrote it (`x − sum(x)/5`, not
 /// `(5·x − sum(x))/5`), with the scale taken out; else [`primitive`].
+///
+/// Where the input wrote it with several scales, the least is taken, so
+/// that the writing does not depend on the order of the operands.
 fn as_written(p: &APoly, sums: &[InputSum]) -> (Rational, APoly) {
+    let negated = p.neg();
     match sums
         .iter()
-        .find(|s| s.normalized == *p || s.normalized == p.neg())
+        .filter(|s| s.normalized == *p || s.normalized == negated)
+        .map(|s| &s.scale)
+        .min()
     {
-        Some(s) => (s.scale.recip(), p.scale(&s.scale)),
+        Some(scale) => (scale.recip(), p.scale(scale)),
         None => primitive(p),
     }
 }
@@ -1021,12 +1031,18 @@ fn rational_content(p: &APoly) -> Rational {
 
 /// A factor `p` (raised to `exponent`) or `−p`: the way round the input
 /// wrote it, if it did (so that renaming variables does not turn factors
-/// round); else the one with a positive constant term (`1 − s` rather than
-/// `s − 1`), as long as turning it round does not make a positive
-/// coefficient negative. True when it was negated.
+/// round), and `p` where it wrote it both ways (so that the order of the
+/// operands does not); else the one with a positive constant term
+/// (`1 − s` rather than `s − 1`), as long as turning it round does not make
+/// a positive coefficient negative. True when it was negated.
 fn oriented(p: &APoly, coeff_negative: bool, exponent: i32, sums: &[InputSum]) -> (APoly, bool) {
-    if let Some(InputSum { reversed, .. }) = sums.iter().find(|s| s.normalized == *p) {
-        return if *reversed {
+    let mut ways = sums
+        .iter()
+        .filter(|s| s.normalized == *p)
+        .map(|s| s.reversed);
+    if let Some(first) = ways.next() {
+        let reversed = first && ways.all(|r| r);
+        return if reversed {
             (p.neg(), true)
         } else {
             (p.clone(), false)

@@ -186,7 +186,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         name: "diag-of-constant",
-        doc: "diag(c·𝟙ₙ) = c·Iₙ",
+        doc: "diag(c·𝟙ₙ) = c·Iₙ, and the diagonal of an n×n fill of c is c·𝟙ₙ",
         terminates: "removes one diag",
         apply: diag_of_constant,
     },
@@ -700,6 +700,16 @@ fn diag_of_product(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 }
 
 fn diag_of_constant(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
+    // The diagonal of an n×n fill of c is the column c·𝟙ₙ.
+    if let Some(m) = call_arg(n, id, Func::Diag) {
+        let dims = n.graph.dims(m).clone();
+        if is_square(&dims) && !crate::index::is_one(&dims[0]) {
+            return match n.graph.fill_value(m).cloned() {
+                Some(c) => Ok(Some(n.graph.fill(c, [dims[0].clone(), DimSpec::Fixed(1)]))),
+                None => Ok(None),
+            };
+        }
+    }
     let Some(v) = diag_vector(n, id) else {
         return Ok(None);
     };
