@@ -39,17 +39,19 @@ pub fn display(d: &Derivation, k: usize, taken: &[String], flat: bool) -> Presen
     let mut bindings = Vec::new();
     let mut used: Vec<String> = taken.to_vec();
     let mut shown_gradients = Vec::new();
-    // The gradient of each abstract function at a compound argument: ∂L/∂Y.
+    // The gradient of each abstract function at a compound argument: ∂L/∂Y
+    // (and its Hessian ∂²L/∂Y²).
     for (name, arg) in expr.loss_arguments() {
-        let shown = match &arg.kind {
-            ExprKind::Var(v) => format!("∂{name}/∂{v}"),
+        let at = match &arg.kind {
+            ExprKind::Var(v) => v.clone(),
             _ => {
                 let y = fresh_name(&["Y", "Z", "U", "V"], &used);
                 used.push(y.clone());
                 bindings.push((y.clone(), arg.clone()));
-                format!("∂{name}/∂{y}")
+                y
             }
         };
+        let shown = [format!("∂{name}/∂{at}"), format!("∂²{name}/∂{at}²")];
         shown_gradients.push((name, shown));
     }
     let listing = if flat {
@@ -100,16 +102,24 @@ fn subscript(n: usize) -> String {
         .collect()
 }
 
-fn replace_bare_gradient(expr: Expr, name: &str, shown: &str) -> Expr {
-    let bare =
-        |e: &Expr| matches!(&e.kind, ExprKind::Grad(n, args) if n == name && args.is_empty());
+/// `expr` with the bare gradient `dL` of `name` shown as `shown[0]` (∂L/∂Y)
+/// and its bare Hessian `d2L` as `shown[1]` (∂²L/∂Y²).
+fn replace_bare_gradient(expr: Expr, name: &str, shown: &[String; 2]) -> Expr {
+    let bare = |e: &Expr| match &e.kind {
+        ExprKind::Grad(n, args) if n == name && args.is_empty() => Some(&shown[0]),
+        ExprKind::Hess(n, args) if n == name && args.is_empty() => Some(&shown[1]),
+        _ => None,
+    };
     match &expr.kind {
         // A transposed ∂L/∂Y keeps its parentheses: (∂L/∂Y)ᵀ.
-        ExprKind::Transpose(inner) if bare(inner) => Expr::new(ExprKind::Transpose(Box::new(
-            Expr::var(&format!("({shown})")),
-        ))),
-        _ if bare(&expr) => Expr::var(shown),
-        _ => expr.map_children(&mut |e| replace_bare_gradient(e, name, shown)),
+        ExprKind::Transpose(inner) if bare(inner).is_some() => {
+            let text = format!("({})", bare(inner).map_or("", String::as_str));
+            Expr::new(ExprKind::Transpose(Box::new(Expr::var(&text))))
+        }
+        _ => match bare(&expr) {
+            Some(text) => Expr::var(text),
+            None => expr.map_children(&mut |e| replace_bare_gradient(e, name, shown)),
+        },
     }
 }
 

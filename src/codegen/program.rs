@@ -270,6 +270,10 @@ impl Program {
                 };
                 Ok(self.intern(Op::Gradient(name.clone()), vec![a], ty))
             }
+            ExprKind::Hess(..) => Err(unsupported(
+                &text(),
+                "the Hessian d2L of an abstract function (generated code takes dL only)",
+            )),
             ExprKind::Index(base, ixs) => {
                 let b = self.matrix_operand(base, scope, &text)?;
                 let Ty::Matrix(r, c) = self.ty(b).clone() else {

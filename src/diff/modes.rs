@@ -391,6 +391,7 @@ fn node_name(node: &Node) -> String {
         Node::Neg(_) => "-".to_string(),
         Node::Apply(name, _) => name.clone(),
         Node::Grad(name, _) => format!("d{name}"),
+        Node::Hess(name, _) => format!("d2{name}"),
         other => format!("{other:?}"),
     }
 }

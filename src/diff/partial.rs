@@ -34,14 +34,25 @@ pub enum DiffError {
         /// How many indices it got.
         got: usize,
     },
-    /// The derivative of an abstract gradient `dL(E)` by something E
-    /// depends on needs the second derivative of L.
+    /// The derivative of an abstract gradient `dL(E)` at a matrix E: the
+    /// Hessian of L there is a 4-index tensor.
     #[error(
-        "the derivative of d{name}(…) needs the second derivative of {name} (an opaque \
-         d2{name}), which matcalc does not have; d{name} may only be applied to \
-         arguments that do not depend on the variable"
+        "the derivative of d{name}(…) at a matrix argument needs the Hessian of {name} as a \
+         4-index tensor, which matcalc does not have (it has d2{name} at a scalar or a column \
+         argument)"
     )]
     SecondDerivativeOfAbstract {
+        /// The abstract function.
+        name: String,
+    },
+    /// The derivative of an abstract Hessian `d2L(E)` needs the third
+    /// derivative of L.
+    #[error(
+        "the derivative of d2{name}(…) needs the third derivative of {name}, which matcalc \
+         does not have; d2{name} may only be applied to arguments that do not depend on the \
+         variable"
+    )]
+    ThirdDerivativeOfAbstract {
         /// The abstract function.
         name: String,
     },
@@ -244,10 +255,19 @@ pub fn partial(
             let gradient = graph.grad(&name, a);
             total = entry(graph, gradient, at);
         }
-        Node::Grad(name, _) => {
-            // Reached only when the argument of `dL` depends on the variable:
-            // the first derivative of `dL(x)'*x` already needs it.
-            return Err(DiffError::SecondDerivativeOfAbstract { name });
+        Node::Grad(name, a) => {
+            // ∂ dL(a)[i] / ∂a[p] = d2L(a)[i,p] at a scalar or a column.
+            if graph.dims(a)[1] != crate::syntax::DimSpec::Fixed(1) {
+                return Err(DiffError::SecondDerivativeOfAbstract { name });
+            }
+            let hessian = graph.hess(&name, a);
+            let ixs: Vec<Ix> = out.iter().chain(at).copied().collect();
+            total = entry(graph, hessian, &ixs);
+        }
+        Node::Hess(name, _) => {
+            // Reached only when the argument of `d2L` depends on the
+            // variable.
+            return Err(DiffError::ThirdDerivativeOfAbstract { name });
         }
         _ => {
             // Multilinear: lower one level and apply the product rule.

@@ -167,8 +167,9 @@ pub enum ExactError {
         span: Span,
     },
     /// A derivative of a gradient entry of an abstract function: it would
-    /// need the opaque second derivative (`d2L`), which the syntax lacks.
-    #[error("the derivative of a gradient entry of `{name}` would need its second derivative, which is not supported")]
+    /// need the opaque second derivative (`d2L`), which the exact layer
+    /// does not have (the numeric check confirms such results).
+    #[error("the derivative of a gradient entry of `{name}` needs its second derivative d2{name}, which the exact check does not have")]
     SecondDerivative {
         /// The abstract function's name.
         name: String,
@@ -223,12 +224,15 @@ impl ExactError {
     }
 
     /// True when the error only says that the expansion grew too large,
-    /// or that the normal form cannot write a value: the exact check is
+    /// that the normal form cannot write a value, or that it would need the
+    /// second derivative of an abstract function: the exact check is
     /// undecided, not failed.
     pub fn is_budget(&self) -> bool {
         matches!(
             self,
-            ExactError::Algebra(_) | ExactError::NoExactForm { .. }
+            ExactError::Algebra(_)
+                | ExactError::NoExactForm { .. }
+                | ExactError::SecondDerivative { .. }
         )
     }
 

@@ -261,6 +261,11 @@ impl Env<'_> {
                 };
                 Val::Mat(self.gradient(&loss))
             }
+            ExprKind::Hess(..) => {
+                return Err(ExactError::NoExactForm {
+                    what: "the Hessian d2L of an abstract function",
+                })
+            }
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
                 return Err(ExactError::IndexOutsideIndexForm { span })
             }

@@ -250,10 +250,12 @@ impl<'e, 'c> IndexEvaluator<'e, 'c> {
                 func: "size".to_string(),
                 span,
             }),
-            ExprKind::Apply(name, _) | ExprKind::Grad(name, _) => Err(ExactError::NotElementwise {
-                func: name.clone(),
-                span,
-            }),
+            ExprKind::Apply(name, _) | ExprKind::Grad(name, _) | ExprKind::Hess(name, _) => {
+                Err(ExactError::NotElementwise {
+                    func: name.clone(),
+                    span,
+                })
+            }
             ExprKind::Fill { .. } => Err(ExactError::NotElementwise {
                 func: "vector".to_string(),
                 span,

@@ -98,6 +98,9 @@ impl Graph {
             Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a) => {
                 ExprKind::Grad(name.clone(), Vec::new())
             }
+            Node::Hess(name, a) if options.bare_gradients.get(name) == Some(a) => {
+                ExprKind::Hess(name.clone(), Vec::new())
+            }
             Node::Var(name) => ExprKind::Var(name.clone()),
             Node::Tangent(name) => ExprKind::Var(format!("d{name}")),
             Node::Fill(kind, v) => {
@@ -132,6 +135,7 @@ impl Graph {
             Node::Call(f, a) => ExprKind::Call(*f, boxed(*a)),
             Node::Apply(name, a) => ExprKind::Apply(name.clone(), vec![*boxed(*a)]),
             Node::Grad(name, a) => ExprKind::Grad(name.clone(), vec![*boxed(*a)]),
+            Node::Hess(name, a) => ExprKind::Hess(name.clone(), vec![*boxed(*a)]),
         })
     }
 }
@@ -253,7 +257,7 @@ pub fn shared_nodes(graph: &Graph, roots: &[Id], options: &ExportOptions) -> Vec
     for &r in roots {
         uses[r.index()] += 1;
     }
-    let bare = |node: &Node| matches!(node, Node::Grad(name, a) if options.bare_gradients.get(name) == Some(a));
+    let bare = |node: &Node| matches!(node, Node::Grad(name, a) | Node::Hess(name, a) if options.bare_gradients.get(name) == Some(a));
     // What is written: the roots and, parents first, the children of what is
     // written, except below a bare gradient (its argument is not printed).
     let mut written = vec![false; graph.len()];

@@ -89,6 +89,9 @@ pub enum Node {
     Apply(String, Id),
     /// The gradient of an abstract function at its argument.
     Grad(String, Id),
+    /// The Hessian of an abstract function at its scalar or column
+    /// argument (n×n for an n-vector).
+    Hess(String, Id),
 }
 
 impl Node {
@@ -98,7 +101,12 @@ impl Node {
             Node::Num(_) | Node::Var(_) | Node::Tangent(_) | Node::Fill(..) | Node::Const(_) => {
                 Vec::new()
             }
-            Node::Neg(a) | Node::T(a) | Node::Call(_, a) | Node::Apply(_, a) | Node::Grad(_, a) => {
+            Node::Neg(a)
+            | Node::T(a)
+            | Node::Call(_, a)
+            | Node::Apply(_, a)
+            | Node::Grad(_, a)
+            | Node::Hess(_, a) => {
                 vec![*a]
             }
             Node::Binary(_, a, b) => vec![*a, *b],
@@ -374,6 +382,8 @@ impl Graph {
         match self.node(a).clone() {
             Node::T(inner) => inner,
             Node::Const(ConstKind::Eye) => a,
+            // A Hessian is symmetric.
+            Node::Hess(..) => a,
             Node::Call(Func::Diag, v) if !self.is_square_matrix(v) => a,
             Node::Neg(inner) => {
                 let t = self.transpose(inner);
@@ -481,6 +491,13 @@ impl Graph {
     pub fn grad(&mut self, name: &str, a: Id) -> Id {
         let dims = self.dims(a).clone();
         self.intern(Node::Grad(name.to_string(), a), dims)
+    }
+
+    /// The Hessian of an abstract function at the scalar or column `a`
+    /// (n×n for an n×1 `a`).
+    pub fn hess(&mut self, name: &str, a: Id) -> Id {
+        let n = self.dims(a)[0].clone();
+        self.intern(Node::Hess(name.to_string(), a), [n.clone(), n])
     }
 
     /// The dims of `a op b`, or an error naming both.
@@ -705,15 +722,18 @@ impl Graph {
                 }
                 _ => Err(GraphError::Arity { name: name.clone() }),
             },
-            ExprKind::Grad(name, args) => {
+            ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
                 let arg = match args.as_slice() {
                     [arg] => arg.clone(),
                     [] => bare_gradient(name)
                         .ok_or_else(|| GraphError::AmbiguousGradient { name: name.clone() })?,
-                    _ => return unsupported("a gradient with several arguments"),
+                    _ => return unsupported("a derivative with several arguments"),
                 };
                 let a = self.import(&arg, var_dims, bare_gradient)?;
-                Ok(self.grad(name, a))
+                Ok(match expr.kind {
+                    ExprKind::Hess(..) => self.hess(name, a),
+                    _ => self.grad(name, a),
+                })
             }
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
                 unsupported("index notation")

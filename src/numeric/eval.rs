@@ -449,7 +449,7 @@ impl<'b> Evaluator<'b> {
                 self.charge_loss(loss, &y, false, span)?;
                 Val::Mat(scalar(loss.value(name, &y)))
             }
-            ExprKind::Grad(name, args) => {
+            ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
                 let (loss, y) = if args.is_empty() {
                     let loss = self.loss(name, span)?;
                     let y = self
@@ -466,7 +466,10 @@ impl<'b> Evaluator<'b> {
                     self.abstract_argument(name, args, span)?
                 };
                 self.charge_loss(loss, &y, true, span)?;
-                Val::Mat(loss.gradient(name, &y))
+                Val::Mat(match e.kind {
+                    ExprKind::Hess(..) => loss.hessian(name, &y),
+                    _ => loss.gradient(name, &y),
+                })
             }
             ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
                 return Err(EvalError::IndexOutsideIndexForm { span })

@@ -274,10 +274,12 @@ impl<'e, 'b> IndexEvaluator<'e, 'b> {
                 func: "size".to_string(),
                 span,
             }),
-            ExprKind::Apply(name, _) | ExprKind::Grad(name, _) => Err(EvalError::NotElementwise {
-                func: name.clone(),
-                span,
-            }),
+            ExprKind::Apply(name, _) | ExprKind::Grad(name, _) | ExprKind::Hess(name, _) => {
+                Err(EvalError::NotElementwise {
+                    func: name.clone(),
+                    span,
+                })
+            }
             ExprKind::Fill { .. } => Err(EvalError::NotElementwise {
                 func: "vector".to_string(),
                 span,

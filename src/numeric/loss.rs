@@ -101,6 +101,29 @@ impl Loss {
         }
     }
 
+    /// The Hessian of the instantiated `function` at the column (or 1×1)
+    /// `y`: n×n, `H[i,j] = ∂²L/∂y[i]∂y[j]`.
+    pub fn hessian(self, function: &str, y: &Array2<f64>) -> Array2<f64> {
+        let n = y.nrows();
+        let column: Vec<f64> = y.iter().copied().collect();
+        match self {
+            Loss::L1 => Array2::from_diag(&ndarray::Array1::from_iter(
+                column.iter().map(|v| 1.0 - v.sin()),
+            )),
+            Loss::L2 => {
+                let k = Coupling::for_shape(function, n, y.ncols());
+                // ∂²/∂y² of c·tanh(y) is c ⊙ (−2 tanh(y) (1 − tanh²(y))) on
+                // the diagonal; the coupling ½‖P y Q‖² adds PᵀP (QQᵀ).
+                let curvature = column.iter().zip(k.c.iter()).map(|(v, c)| {
+                    let t = v.tanh();
+                    -2.0 * c * t * (1.0 - t * t)
+                });
+                let qq: f64 = k.q.iter().map(|v| v * v).sum();
+                Array2::from_diag(&ndarray::Array1::from_iter(curvature)) + k.p.t().dot(&k.p) * qq
+            }
+        }
+    }
+
     /// The dims of the largest array the instantiation builds for an
     /// argument of `rows`×`cols`, and the operations its value (or its
     /// gradient) takes: `L2` multiplies by a `rows`×`rows` and a

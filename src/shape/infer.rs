@@ -353,36 +353,21 @@ impl<'a> Inference<'a> {
                 self.calls.entry(name.clone()).or_default().push(s);
                 Ok(Self::settled(self.scalar()))
             }
-            ExprKind::Grad(name, args) => match args.as_slice() {
-                [arg] => Ok(Self::settled(self.infer(arg)?)),
-                [] => {
-                    if let Some(&s) = self.gradients.get(name) {
-                        return Ok(Self::settled(s));
-                    }
-                    // Known from the start, so that `diag(dL')` or
-                    // `dL*x` read dL as it is, not as its use suggests.
-                    // Else the shape of the argument of the one call of the
-                    // function met so far (`L(t)/dL`: dL has t's shape).
-                    let called = match self.calls.get(name).map(Vec::as_slice) {
-                        Some(&[s]) => Some(s),
-                        _ => None,
-                    };
-                    let s = match (self.known_gradients.get(name).cloned(), called) {
-                        (Some((r, c)), _) => self.shape_of_spec(&r, &c),
-                        (None, Some(s)) => s,
-                        (None, None) => VarShape {
-                            rows: self.dims.fresh(true),
-                            cols: self.dims.fresh(true),
-                        },
-                    };
-                    self.gradients.insert(name.clone(), s);
-                    Ok(Self::settled(s))
-                }
-                _ => Err(ShapeError::new(
-                    format!("`d{name}` takes one argument: the point where the gradient is taken"),
-                    e.span,
-                )),
-            },
+            ExprKind::Grad(name, args) => Ok(Self::settled(self.gradient_shape(name, args, e)?)),
+            ExprKind::Hess(name, args) => {
+                let at = self.gradient_shape(name, args, e)?;
+                let one = self.one;
+                self.unify(at.cols, one, |_| {
+                    ShapeError::new(
+                        format!("`d2{name}` is the Hessian at a scalar or a column; at a matrix it is a 4-index tensor, which has no matrix form"),
+                        e.span,
+                    )
+                })?;
+                Ok(Self::settled(VarShape {
+                    rows: at.rows,
+                    cols: at.rows,
+                }))
+            }
             ExprKind::Index(base, ixs) => {
                 let s = self.infer(base)?;
                 let mut slots = Vec::new();
@@ -725,6 +710,45 @@ impl<'a> Inference<'a> {
                 }
             }
             _ => Ok(s),
+        }
+    }
+
+    /// The shape of the gradient `dL` or `dL(E)` (also the point of `d2L`).
+    fn gradient_shape(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        e: &Expr,
+    ) -> Result<VarShape, ShapeError> {
+        match args {
+            [arg] => self.infer(arg),
+            [] => {
+                if let Some(&s) = self.gradients.get(name) {
+                    return Ok(s);
+                }
+                // Known from the start, so that `diag(dL')` or
+                // `dL*x` read dL as it is, not as its use suggests.
+                // Else the shape of the argument of the one call of the
+                // function met so far (`L(t)/dL`: dL has t's shape).
+                let called = match self.calls.get(name).map(Vec::as_slice) {
+                    Some(&[s]) => Some(s),
+                    _ => None,
+                };
+                let s = match (self.known_gradients.get(name).cloned(), called) {
+                    (Some((r, c)), _) => self.shape_of_spec(&r, &c),
+                    (None, Some(s)) => s,
+                    (None, None) => VarShape {
+                        rows: self.dims.fresh(true),
+                        cols: self.dims.fresh(true),
+                    },
+                };
+                self.gradients.insert(name.to_string(), s);
+                Ok(s)
+            }
+            _ => Err(ShapeError::new(
+                format!("`d{name}` takes one argument: the point where the derivative is taken"),
+                e.span,
+            )),
         }
     }
 

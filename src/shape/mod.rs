@@ -173,6 +173,18 @@ impl Typed {
                     .cloned()
                     .ok_or_else(|| fail("unknown gradient"))?,
             },
+            // The Hessian at an n-vector is n×n.
+            ExprKind::Hess(name, args) => {
+                let at = match args.first() {
+                    Some(a) => self.shape_of(a)?,
+                    None => self
+                        .gradients
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| fail("unknown Hessian"))?,
+                };
+                Shape::matrix(at.rows.clone(), at.rows)
+            }
             ExprKind::Call(func, a) => call_shape(*func, &self.shape_of(a)?),
             ExprKind::Binary(op, a, b) => {
                 let (sa, sb) = (self.shape_of(a)?, self.shape_of(b)?);
@@ -399,7 +411,7 @@ fn write_fill_sizes(e: &mut Expr, sizes: &mut impl Iterator<Item = [Dim; 2]>) {
             write_fill_sizes(a, sizes);
             write_fill_sizes(b, sizes);
         }
-        ExprKind::Apply(_, args) | ExprKind::Grad(_, args) => {
+        ExprKind::Apply(_, args) | ExprKind::Grad(_, args) | ExprKind::Hess(_, args) => {
             for a in args {
                 write_fill_sizes(a, sizes);
             }

@@ -154,7 +154,7 @@ fn rewrite(
         return Ok(done);
     }
     let node = n.graph.node(id).clone();
-    if matches!(node, Node::Grad(_, a) if n.kept_points.contains(&a)) {
+    if matches!(node, Node::Grad(_, a) | Node::Hess(_, a) if n.kept_points.contains(&a)) {
         memo.insert(id, id);
         return Ok(id);
     }
@@ -193,6 +193,7 @@ fn rebuilt(graph: &mut Graph, node: &Node, kids: &[Id], id: Id) -> Result<Id, Gr
         Node::Call(f, _) => graph.call(f, kids[0])?,
         Node::Apply(ref name, _) => graph.apply(name, kids[0]),
         Node::Grad(ref name, _) => graph.grad(name, kids[0]),
+        Node::Hess(ref name, _) => graph.hess(name, kids[0]),
         Node::Binary(op, ..) => graph.binary(op, kids[0], kids[1])?,
         _ => id,
     })

@@ -171,6 +171,7 @@ impl<'g> Normalizer<'g> {
             Node::Call(f, _) => f.name().into(),
             Node::Apply(n, _) => format!("a{n}"),
             Node::Grad(n, _) => format!("g{n}"),
+            Node::Hess(n, _) => format!("h{n}"),
         };
         let dims = self.graph.dims(id);
         let mut hash = Fnv::default();
@@ -222,10 +223,14 @@ impl<'g> Normalizer<'g> {
                 let a = self.normalize(a)?;
                 self.graph.apply(&name, a)
             }
-            Node::Grad(_, a) if self.kept_points.contains(&a) => id,
+            Node::Grad(_, a) | Node::Hess(_, a) if self.kept_points.contains(&a) => id,
             Node::Grad(name, a) => {
                 let a = self.normalize(a)?;
                 self.graph.grad(&name, a)
+            }
+            Node::Hess(name, a) => {
+                let a = self.normalize(a)?;
+                self.graph.hess(&name, a)
             }
             _ => id,
         })

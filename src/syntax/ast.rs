@@ -312,6 +312,9 @@ pub enum ExprKind {
     Apply(String, Vec<Expr>),
     /// The gradient of an abstract function: `dL` (no arguments) or `dL(E)`.
     Grad(String, Vec<Expr>),
+    /// The Hessian of an abstract function at a scalar or column argument:
+    /// `d2L` (no arguments) or `d2L(E)`, an n×n matrix for an n-vector E.
+    Hess(String, Vec<Expr>),
     /// Indexing of any subexpression: `X[i,j]`, `inv(X)[l,i]`.
     Index(Box<Expr>, Vec<String>),
     /// The Kronecker delta `delta(i,j)`.
@@ -443,7 +446,9 @@ impl Expr {
             | ExprKind::IndexSum(_, e) => vec![e],
             ExprKind::Fill { value, .. } => vec![value],
             ExprKind::Binary(_, a, b) => vec![a, b],
-            ExprKind::Apply(_, args) | ExprKind::Grad(_, args) => args.iter().collect(),
+            ExprKind::Apply(_, args) | ExprKind::Grad(_, args) | ExprKind::Hess(_, args) => {
+                args.iter().collect()
+            }
         }
     }
 
@@ -470,6 +475,9 @@ impl Expr {
             },
             ExprKind::Apply(name, args) => {
                 ExprKind::Apply(name, args.into_iter().map(&mut *f).collect())
+            }
+            ExprKind::Hess(name, args) => {
+                ExprKind::Hess(name, args.into_iter().map(&mut *f).collect())
             }
             ExprKind::Grad(name, args) => {
                 ExprKind::Grad(name, args.into_iter().map(&mut *f).collect())

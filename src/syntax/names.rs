@@ -31,6 +31,8 @@ pub enum NameRole {
     Function,
     /// The gradient of the named abstract function (`dL` → `L`).
     Gradient(String),
+    /// The Hessian of the named abstract function (`d2L` → `L`).
+    Hessian(String),
     /// An undeclared word read as the product of its pieces (`XW`, `Ax`).
     Juxtaposition(Vec<String>),
     /// An undeclared word that splits into declared names and letters in
@@ -56,6 +58,11 @@ pub fn classify(name: &str, decls: &Decls) -> NameRole {
     }
     if is_function_name(name, decls) {
         return NameRole::Function;
+    }
+    if let Some(function) = name.strip_prefix("d2") {
+        if is_function_name(function, decls) {
+            return NameRole::Hessian(function.to_string());
+        }
     }
     if let Some(function) = name.strip_prefix('d') {
         if is_function_name(function, decls) {

@@ -402,6 +402,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::sized_kind
         | Rule::ones_vector
         | Rule::gradient
+        | Rule::second
         | Rule::abs
         | Rule::norm => "an expression",
         Rule::add_op
@@ -886,18 +887,25 @@ impl Builder<'_> {
         Ok(vec![one])
     }
 
-    /// `∂L` or `∂L(E)`, as the Unicode printer writes `dL` and `dL(E)`.
+    /// `∂L`, `∂L(E)`, `∂²L` or `∂²L(E)`, as the Unicode printer writes
+    /// `dL`, `dL(E)`, `d2L` and `d2L(E)`.
     fn gradient(&self, pair: Pair<'_, Rule>, span: Span) -> BuildResult {
-        let mut parts = pair.into_inner();
+        let mut parts = pair.into_inner().peekable();
+        let second = parts.next_if(|p| p.as_rule() == Rule::second).is_some();
         let name = parts.next().expect("a gradient names its function");
         let args: Vec<Built> = parts.map(|p| self.expr(p)).collect::<Result<_, _>>()?;
         let function = name.as_str();
+        let (what, prefix) = if second {
+            ("Hessian", "∂²")
+        } else {
+            ("gradient", "∂")
+        };
         match names::classify(&format!("d{function}"), self.decls) {
             NameRole::Gradient(f) if f == function => {}
             _ => {
                 return Err(ParseError::BadArguments {
                     message: format!(
-                        "`∂{function}` is the gradient of a function, but `{function}` is not an abstract function"
+                        "`{prefix}{function}` is the {what} of a function, but `{function}` is not an abstract function"
                     ),
                     span: span_of(&name),
                 })
@@ -905,13 +913,19 @@ impl Builder<'_> {
         }
         let depth = args.iter().map(|a| a.depth).max().unwrap_or(0) + 1;
         let args = args.into_iter().map(|a| a.expr).collect();
-        self.node(ExprKind::Grad(function.to_string(), args), span, depth)
+        let kind = if second {
+            ExprKind::Hess(function.to_string(), args)
+        } else {
+            ExprKind::Grad(function.to_string(), args)
+        };
+        self.node(kind, span, depth)
     }
 
     fn name(&self, name: &str, span: Span) -> Result<Vec<Built>, ParseError> {
         let leaf = |kind| Ok(vec![Built::leaf(kind, span)]);
         match names::classify(name, self.decls) {
             NameRole::Gradient(function) => leaf(ExprKind::Grad(function, Vec::new())),
+            NameRole::Hessian(function) => leaf(ExprKind::Hess(function, Vec::new())),
             NameRole::Juxtaposition(pieces) => {
                 let mut at = span.start;
                 Ok(pieces
@@ -1038,6 +1052,14 @@ impl Builder<'_> {
                 let args = args.into_iter().map(|a| a.expr).collect();
                 Ok(vec![self.node(
                     ExprKind::Grad(function, args),
+                    span,
+                    depth,
+                )?])
+            }
+            NameRole::Hessian(function) => {
+                let args = args.into_iter().map(|a| a.expr).collect();
+                Ok(vec![self.node(
+                    ExprKind::Hess(function, args),
                     span,
                     depth,
                 )?])

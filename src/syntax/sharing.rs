@@ -176,6 +176,7 @@ fn head(e: &Expr) -> String {
         ExprKind::Const(kind, dims) => format!("{kind:?}{dims:?}"),
         ExprKind::Apply(name, _) => format!("apply {name}"),
         ExprKind::Grad(name, _) => format!("grad {name}"),
+        ExprKind::Hess(name, _) => format!("hess {name}"),
         ExprKind::Index(_, ixs) => format!("[{ixs:?}]"),
         ExprKind::Delta(i, j) => format!("delta {i} {j}"),
         ExprKind::IndexSum(ixs, _) => format!("sum {ixs:?}"),

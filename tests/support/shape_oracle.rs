@@ -143,6 +143,7 @@ fn check(e: &Expr, vars: &BTreeMap<String, Shape>) -> Result<Extent, String> {
                 _ => Ok(arg),
             }
         }
+        ExprKind::Hess(..) => Err("the generator does not write d2L".to_string()),
         ExprKind::Index(..) | ExprKind::Delta(..) | ExprKind::IndexSum(..) => {
             Err("index notation is not a matrix form".to_string())
         }

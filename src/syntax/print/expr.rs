@@ -181,8 +181,12 @@ fn write(out: &mut String, e: &Expr) {
             write(out, of);
             out.push_str(&format!(", {})", axis.number()));
         }
-        ExprKind::Grad(name, args) => {
-            out.push('d');
+        ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
+            out.push_str(if matches!(e.kind, ExprKind::Hess(..)) {
+                "d2"
+            } else {
+                "d"
+            });
             out.push_str(name);
             if !args.is_empty() {
                 write_args(out, args);

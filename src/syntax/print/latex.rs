@@ -293,8 +293,12 @@ fn write(out: &mut String, e: &Expr) {
             out.push_str("\\operatorname{size}");
             write_args(out, &[(**of).clone(), Expr::num(f64::from(axis.number()))]);
         }
-        ExprKind::Grad(name, args) => {
-            out.push_str("\\partial ");
+        ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
+            out.push_str(if matches!(e.kind, ExprKind::Hess(..)) {
+                "\\partial^2 "
+            } else {
+                "\\partial "
+            });
             out.push_str(&latex_name(name));
             if !args.is_empty() {
                 write_args(out, args);

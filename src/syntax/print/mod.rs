@@ -91,6 +91,7 @@ fn syntax_prec(e: &Expr) -> Prec {
         | ExprKind::Apply(..)
         | ExprKind::Size(..)
         | ExprKind::Grad(..)
+        | ExprKind::Hess(..)
         | ExprKind::Delta(..)
         | ExprKind::IndexSum(..) => Prec::Atom,
     }
@@ -168,7 +169,9 @@ fn carries_script(e: &Expr, script: Script) -> bool {
         ExprKind::Call(Func::Inv, _) => false,
         ExprKind::Call(Func::Norm1 | Func::Norm2, _) => script == Script::Super,
         ExprKind::Call(..) => true,
-        ExprKind::Grad(_, args) => args.is_empty() && script == Script::Sub,
+        ExprKind::Grad(_, args) | ExprKind::Hess(_, args) => {
+            args.is_empty() && script == Script::Sub
+        }
         ExprKind::Delta(..) | ExprKind::Const(..) | ExprKind::Index(..) => script == Script::Super,
         ExprKind::Neg(_)
         | ExprKind::Binary(..)

@@ -307,8 +307,12 @@ fn write(out: &mut String, e: &Expr) {
             "size",
             &[(**of).clone(), Expr::num(f64::from(axis.number()))],
         ),
-        ExprKind::Grad(name, args) => {
-            out.push('∂');
+        ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
+            out.push_str(if matches!(e.kind, ExprKind::Hess(..)) {
+                "∂²"
+            } else {
+                "∂"
+            });
             out.push_str(name);
             if !args.is_empty() {
                 write_call(out, "", args);
