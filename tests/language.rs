@@ -223,12 +223,12 @@ fn only_a_square_matrix_can_be_declared_symmetric() {
 #[test]
 fn the_hessian_of_an_abstract_function_is_an_opaque_matrix() {
     assert_eq!(confirmed("L(X*w)", "", &["w", "w"], 2), ["X'*d2L*X"]);
-    assert_eq!(confirmed("L(a*x)", "a: scalar", &["a", "a"], 2), ["x'*d2L*x"]);
-    assert_eq!(confirmed("L(x)", "", &["x", "x"], 2), ["d2L"]);
     assert_eq!(
-        confirmed("dL(x)'*x", "", &["x"], 1),
-        ["d2L(x)*x + dL(x)"]
+        confirmed("L(a*x)", "a: scalar", &["a", "a"], 2),
+        ["x'*d2L*x"]
     );
+    assert_eq!(confirmed("L(x)", "", &["x", "x"], 2), ["d2L"]);
+    assert_eq!(confirmed("dL(x)'*x", "", &["x"], 1), ["d2L(x)*x + dL(x)"]);
     // Shapes: d2L at an n-vector is n×n, so X'*d2L*X is k×k.
     let mut decls = Decls::new();
     decls.extend_from_str("X: 5 x 3, w: 3").unwrap();

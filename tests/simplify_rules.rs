@@ -1330,6 +1330,22 @@ fn a_factor_written_both_ways_is_written_one_way() {
     assert_eq!(one, "-((a1 - a) .* (a1 + s*a - a))");
 }
 
+/// Terms that are each a scaled `diag` of a column are written as one
+/// `diag` of their element-wise sum (the canonical form splits `diag` over
+/// a sum, so this is a writing only, and it reads back to itself).
+#[test]
+fn diagonal_terms_are_written_as_one_diag() {
+    let lets = "a: n, b: n, c: n, s: scalar, M: n x n";
+    assert_eq!(
+        simplified_in("diag(a .* b) - diag(a .* c)", lets, ""),
+        "diag(a .* (b - c))"
+    );
+    assert_eq!(
+        simplified_in("M + s*diag(a) + diag(b)", lets, ""),
+        "M + diag(s*a + b)"
+    );
+}
+
 /// `diag` of a row is `diag` of the column: the 10,000-case run found
 /// `a'*diag(a')` read as if the row were a column of the region.
 #[test]

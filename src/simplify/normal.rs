@@ -653,7 +653,49 @@ impl<'g> Normalizer<'g> {
         if terms.is_empty() {
             return Ok(self.graph.zero(dims));
         }
+        let terms = self.merged_diagonals(terms)?;
         self.build_sum(terms)
+    }
+
+    /// The terms with those that are a scaled `diag(u)` of a column written
+    /// as one `diag` of their element-wise sum, in the place of the first:
+    /// `diag(a ⊙ b) − diag(a ⊙ c)` is `diag(a ⊙ (b − c))`. The canonical
+    /// form splits `diag` over a sum (`diag-of-sum`), so this is a writing
+    /// only; the sum inside is normalised, as an element-wise region.
+    fn merged_diagonals(&mut self, mut terms: Vec<Term>) -> Result<Vec<Term>, GraphError> {
+        let column_of_diag = |g: &Graph, t: &Term| match t.chain.as_slice() {
+            [only] => match *g.node(*only) {
+                Node::Call(Func::Diag, u)
+                    if g.dims(u)[1] == DimSpec::Fixed(1) && !g.is_scalar(u) =>
+                {
+                    Some(u)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let at: Vec<usize> = (0..terms.len())
+            .filter(|&k| column_of_diag(self.graph, &terms[k]).is_some())
+            .collect();
+        if at.len() < 2 {
+            return Ok(terms);
+        }
+        let mut columns = Vec::with_capacity(at.len());
+        for &k in &at {
+            let u = column_of_diag(self.graph, &terms[k]).expect("a diag term");
+            columns.push(Term {
+                chain: vec![u],
+                ..terms[k].clone()
+            });
+        }
+        let inner = self.build_apart(&columns)?;
+        let inner = self.normalize(inner)?;
+        let diag = self.graph.call(Func::Diag, inner)?;
+        terms[at[0]] = Term::of(Rational::one(), diag, false);
+        for &k in at[1..].iter().rev() {
+            terms.remove(k);
+        }
+        Ok(terms)
     }
 
     /// Builds a sum, factoring a scalar factor shared by every term, or a
