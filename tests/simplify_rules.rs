@@ -516,6 +516,10 @@ fn rule_sum_linear() {
         simplified_in("s + sum(zeros(2,2) + matrix(-2))", lets, ""),
         "s - 8"
     );
+    // A broadcast scalar counts once per entry, where the sizes are numbers.
+    let lets = "x: 3, X: 2 x 2, s: scalar";
+    assert_eq!(simplified_in("sum(x + s) - sum(x)", lets, ""), "3*s");
+    assert_eq!(simplified_in("tr(X - s) + 2*s", lets, ""), "tr(X)");
 }
 
 #[test]

@@ -312,18 +312,40 @@ fn sum_linear(n: &mut Normalizer<'_>, id: Id) -> Rewrite {
 }
 
 /// `f(A ± B) = f(A) ± f(B)`, `f(c·A) = c·f(A)`, `f(A/c) = f(A)/c`,
-/// `f(−A) = −f(A)` for the linear reductions `tr` and `sum`, and the value
-/// of `f` on a fill of fixed size: `tr` of an n×n fill of c is c·n, `sum`
-/// of an n×m one c·n·m.
+/// `f(−A) = −f(A)` for the linear reductions `tr` and `sum`, and, where the
+/// sizes are numbers, the value of `f` on a fill and on a broadcast scalar:
+/// `tr` of an n×n fill of c is c·n, `sum` of an n×m one c·n·m, and
+/// `sum(A + s) = sum(A) + n·m·s`.
 fn linear_reduction(n: &mut Normalizer<'_>, id: Id, func: Func) -> Rewrite {
     let Some(a) = call_arg(n, id, func) else {
         return Ok(None);
+    };
+    // How many entries of `a` the reduction adds up: n for tr, n·m for sum,
+    // where the sizes are numbers.
+    let count = match (func, n.graph.dims(a)) {
+        (Func::Tr, [DimSpec::Fixed(r), _]) => Some(integer(*r)),
+        (Func::Sum, [DimSpec::Fixed(r), DimSpec::Fixed(c)]) => Some(integer(*r) * integer(*c)),
+        _ => None,
     };
     match *n.graph.node(a) {
         Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
             if n.graph.dims(x) == n.graph.dims(y) =>
         {
             let (fx, fy) = (n.graph.call(func, x)?, n.graph.call(func, y)?);
+            Ok(Some(n.graph.binary(op, fx, fy)?))
+        }
+        // A scalar broadcast over the entries adds itself once per entry.
+        Node::Binary(op @ (BinOp::Add | BinOp::Sub), x, y)
+            if count.is_some() && (n.graph.is_scalar(x) != n.graph.is_scalar(y)) =>
+        {
+            let k = n.graph.num(count.unwrap_or_default());
+            let counted = |n: &mut Normalizer<'_>, v: Id| -> Result<Id, GraphError> {
+                match n.graph.is_scalar(v) {
+                    true => n.graph.binary(BinOp::Mul, k, v),
+                    false => n.graph.call(func, v),
+                }
+            };
+            let (fx, fy) = (counted(n, x)?, counted(n, y)?);
             Ok(Some(n.graph.binary(op, fx, fy)?))
         }
         Node::Neg(x) => {
@@ -340,16 +362,13 @@ fn linear_reduction(n: &mut Normalizer<'_>, id: Id, func: Func) -> Rewrite {
             let f = n.graph.call(func, x)?;
             Ok(Some(n.graph.binary(BinOp::Mul, c, f)?))
         }
-        Node::Fill(_, ref v) => {
-            let [rows, cols] = n.graph.dims(a);
-            let count = match (func, rows, cols) {
-                (Func::Tr, DimSpec::Fixed(r), _) => integer(*r),
-                (Func::Sum, DimSpec::Fixed(r), DimSpec::Fixed(c)) => integer(*r) * integer(*c),
-                _ => return Ok(None),
-            };
-            let value = v.value() * count;
-            Ok(Some(n.graph.num(value)))
-        }
+        Node::Fill(_, ref v) => match count {
+            Some(count) => {
+                let value = v.value() * count;
+                Ok(Some(n.graph.num(value)))
+            }
+            None => Ok(None),
+        },
         _ => Ok(None),
     }
 }
