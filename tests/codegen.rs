@@ -468,3 +468,55 @@ print("checked")
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The opaque Hessian `d2L` is a keyword of the generated functions (a
+/// callable or its n×n value): for `L(X*w)` by (w, w) and `dL(x)'*x` by x,
+/// NumPy and JAX modules agree with a known Hessian passed in and pass their
+/// own `check_gradient`, which instantiates it.
+#[test]
+fn the_hessian_of_an_abstract_function_is_passed_as_d2l() {
+    let Some(python) = python() else {
+        return;
+    };
+    let mut targets = vec![Target::Numpy];
+    if python.jax {
+        targets.push(Target::Jax);
+    }
+    for target in targets {
+        let hessian = module("L(X*w)", &["w"], 2, target);
+        let through = module("dL(x)'*x", &["x"], 1, target);
+        assert!(hessian.contains("d2L="), "{hessian}");
+        let script = format!(
+            r#"
+import numpy as np
+import types
+spaces = []
+for code in [{hessian:?}, {through:?}]:
+    space = types.ModuleType("generated")
+    exec(code, space.__dict__)
+    space.check_gradient()
+    spaces.append(space)
+rng = np.random.default_rng(1)
+X, w, x = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal(3)
+h = lambda y: np.diag(1.0 - np.sin(y))
+g = lambda y: np.cos(y) + y
+got = np.asarray(spaces[0].derivatives(X=X, w=w, d2L=h)["w,w"])
+assert np.allclose(got, X.T @ h(X @ w) @ X), got
+fixed = np.asarray(spaces[0].derivatives(X=X, w=w, d2L=h(X @ w))["w,w"])
+assert np.allclose(fixed, got)
+got = np.asarray(spaces[1].derivatives(x=x, dL=g, d2L=h)["x"])
+assert np.allclose(got, h(x) @ x + g(x)), got
+print("checked")
+"#
+        );
+        let out = Command::new(&python.exe)
+            .args(["-c", &script])
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("checked"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

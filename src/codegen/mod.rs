@@ -141,6 +141,7 @@ enum Helper {
     Logsumexp,
     ValueAt,
     GradientAt,
+    HessianAt,
 }
 
 impl Helper {
@@ -154,6 +155,7 @@ impl Helper {
             Helper::Logsumexp => "_logsumexp",
             Helper::ValueAt => "_value_at",
             Helper::GradientAt => "_gradient_at",
+            Helper::HessianAt => "_hessian_at",
         }
     }
 
@@ -197,6 +199,13 @@ impl Helper {
                  \"\"\"An abstract function's gradient at y: given, or g called on y in its layout.\"\"\"\n    \
                  if not callable(g):\n        return g\n    \
                  return xp.reshape(xp.asarray(g(xp.reshape(y, layout)), dtype=float), xp.shape(y))\n"
+            }
+            Helper::HessianAt => {
+                "def _hessian_at(h, y, layout):\n    \
+                 \"\"\"An abstract function's Hessian at the column (or scalar) y: given, or h called on y in its layout.\"\"\"\n    \
+                 if not callable(h):\n        return h\n    \
+                 n = xp.size(y)\n    \
+                 return xp.reshape(xp.asarray(h(xp.reshape(y, layout)), dtype=float), (n, n))\n"
             }
         }
     }

@@ -35,12 +35,34 @@ struct Output {
 /// gradient (`dL`).
 #[derive(Clone, Debug)]
 struct Param {
-    /// True for a gradient.
-    gradient: bool,
+    /// What the keyword stands for.
+    kind: ParamKind,
     /// The layout `(rows, cols)` of the value it stands for when it is
     /// taken at one argument only; `None` when taken at several, so that
     /// only a callable fits.
     at: Option<(Dim, Dim)>,
+}
+
+/// What a keyword argument of an abstract function stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ParamKind {
+    /// Its value (`L`).
+    Value,
+    /// Its gradient (`dL`), of its argument's shape.
+    Gradient,
+    /// Its Hessian (`d2L`), n×n at an n-vector.
+    Hessian,
+}
+
+impl ParamKind {
+    /// The name `check_gradient` knows its instantiation by.
+    fn name(self) -> &'static str {
+        match self {
+            ParamKind::Value => "value",
+            ParamKind::Gradient => "gradient",
+            ParamKind::Hessian => "hessian",
+        }
+    }
 }
 
 /// The keyword arguments of one generated function, by keyword.
@@ -210,37 +232,34 @@ fn layout_dims(ty: &Ty) -> Vec<Dim> {
 /// `roots` use, each with the argument it is taken at when unique.
 fn function_params(program: &Program, roots: &[NodeId]) -> FunctionParams {
     let used = uses(program, roots);
-    let mut args: BTreeMap<String, (bool, BTreeSet<NodeId>)> = BTreeMap::new();
+    let mut args: BTreeMap<String, (ParamKind, BTreeSet<NodeId>)> = BTreeMap::new();
     for (id, &count) in used.iter().enumerate() {
         let node = program.node(id);
-        let (keyword, gradient) = match &node.op {
-            Op::Apply(name) => (name.clone(), false),
-            Op::Gradient(name) => (format!("d{name}"), true),
+        let (keyword, kind) = match &node.op {
+            Op::Apply(name) => (name.clone(), ParamKind::Value),
+            Op::Gradient(name) => (format!("d{name}"), ParamKind::Gradient),
+            Op::Hessian(name) => (format!("d2{name}"), ParamKind::Hessian),
             _ => continue,
         };
         if count > 0 {
-            let entry = args.entry(keyword).or_insert((gradient, BTreeSet::new()));
+            let entry = args.entry(keyword).or_insert((kind, BTreeSet::new()));
             entry.1.insert(node.kids[0]);
         }
     }
     args.into_iter()
-        .map(|(keyword, (gradient, at))| {
+        .map(|(keyword, (kind, at))| {
             let single = match at.iter().collect::<Vec<_>>().as_slice() {
-                [only] => match &program.node(**only).ty {
-                    // A value is a scalar; a gradient has its argument's shape.
-                    Ty::Matrix(..) if !gradient => Some((Dim::Fixed(1), Dim::Fixed(1))),
-                    Ty::Matrix(r, c) => Some((r.clone(), c.clone())),
-                    Ty::Entries(_) => None,
+                [only] => match (&program.node(**only).ty, kind) {
+                    // A value is a scalar; a gradient has its argument's
+                    // shape; a Hessian is n×n at an n-vector.
+                    (Ty::Matrix(..), ParamKind::Value) => Some((Dim::Fixed(1), Dim::Fixed(1))),
+                    (Ty::Matrix(r, c), ParamKind::Gradient) => Some((r.clone(), c.clone())),
+                    (Ty::Matrix(r, _), ParamKind::Hessian) => Some((r.clone(), r.clone())),
+                    (Ty::Entries(_), _) => None,
                 },
                 _ => None,
             };
-            (
-                keyword,
-                Param {
-                    gradient,
-                    at: single,
-                },
-            )
+            (keyword, Param { kind, at: single })
         })
         .collect()
 }
@@ -511,15 +530,29 @@ fn header(
         "A derivative has the axes of f first, then those of each variable it is taken by.".into(),
     );
     for (name, arg) in typed.formula.body.loss_arguments() {
-        let gradient = &format!("d{name}");
-        let how = match params.get(gradient).map(|p| &p.at) {
-            Some(Some(_)) => format!(
-                "pass {gradient}= its gradient at {} (an array of that shape) or a callable Y -> gradient",
-                crate::syntax::expr_to_string(&arg)
-            ),
-            _ => format!("pass {gradient}= a callable Y -> gradient of {name} at Y"),
-        };
-        h.push(format!("{name} is an abstract function: {how}."));
+        let at = crate::syntax::expr_to_string(&arg);
+        let mut how = Vec::new();
+        for (keyword, what, shape) in [
+            (format!("d{name}"), "gradient", "an array of that shape"),
+            (format!("d2{name}"), "Hessian", "n×n at an n-vector"),
+        ] {
+            match params.get(&keyword).map(|p| &p.at) {
+                Some(Some(_)) => how.push(format!(
+                    "pass {keyword}= its {what} at {at} ({shape}) or a callable Y -> {what}"
+                )),
+                Some(None) => how.push(format!(
+                    "pass {keyword}= a callable Y -> {what} of {name} at Y"
+                )),
+                None => {}
+            }
+        }
+        if how.is_empty() {
+            continue;
+        }
+        h.push(format!(
+            "{name} is an abstract function: {}.",
+            how.join("; ")
+        ));
     }
     if has_abstract {
         h.push(
@@ -685,7 +718,7 @@ fn check_gradient(
         let items: Vec<String> = params
             .iter()
             .map(|(p, param)| {
-                let kind = if param.gradient { "gradient" } else { "value" };
+                let kind = param.kind.name();
                 format!("\"{p}\": \"{kind}\"")
             })
             .collect();
@@ -727,6 +760,11 @@ def _instance_gradient(y):
     return {xp}.cos(y) + y
 
 
+def _instance_hessian(y):
+    """The Hessian of _instance_value at a column (or scalar) y."""
+    return {xp}.diag(1.0 - {xp}.sin({xp}.ravel(y)))
+
+
 {SAMPLER}
 
 def _difference(f, point, moves):
@@ -757,7 +795,7 @@ def check_gradient(seed=0, tol=1e-6, directions=3, sizes=None):
     derivative; raises AssertionError when one exceeds `tol`."""
     rng = np.random.default_rng(seed)
     sizes = dict(_CHECK_SIZES, **(sizes or {{}}))
-    instances = {{"value": _instance_value, "gradient": _instance_gradient}}
+    instances = {{"value": _instance_value, "gradient": _instance_gradient, "hessian": _instance_hessian}}
     for_value = {{name: instances[kind] for name, kind in _FOR_VALUE.items()}}
     for_derivatives = {{name: instances[kind] for name, kind in _FOR_DERIVATIVES.items()}}
 {compile_value}

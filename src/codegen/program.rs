@@ -31,6 +31,8 @@ pub(super) enum Op {
     Apply(String),
     /// The gradient of an abstract function at its child.
     Gradient(String),
+    /// The Hessian of an abstract function at its (scalar or column) child.
+    Hessian(String),
     /// Negation.
     Neg,
     /// A binary operation.
@@ -250,7 +252,7 @@ impl Program {
                     Ty::Matrix(Dim::Fixed(1), Dim::Fixed(1)),
                 ))
             }
-            ExprKind::Grad(name, args) => {
+            ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
                 let arg = match args.as_slice() {
                     [] => scope.arguments.get(name).ok_or_else(|| {
                         unsupported(&text(), format!("the argument of `{name}` is not known"))
@@ -268,12 +270,16 @@ impl Program {
                     (true, Some(s)) => matrix(s),
                     _ => self.ty(a).clone(),
                 };
+                if let ExprKind::Hess(..) = e.kind {
+                    // n×n at an n-vector (or 1×1 at a scalar).
+                    let Ty::Matrix(n, _) = ty else {
+                        return Err(unsupported(&text(), "the Hessian at an indexed argument"));
+                    };
+                    let square = Ty::Matrix(n.clone(), n);
+                    return Ok(self.intern(Op::Hessian(name.clone()), vec![a], square));
+                }
                 Ok(self.intern(Op::Gradient(name.clone()), vec![a], ty))
             }
-            ExprKind::Hess(..) => Err(unsupported(
-                &text(),
-                "the Hessian d2L of an abstract function (generated code takes dL only)",
-            )),
             ExprKind::Index(base, ixs) => {
                 let b = self.matrix_operand(base, scope, &text)?;
                 let Ty::Matrix(r, c) = self.ty(b).clone() else {

@@ -252,9 +252,10 @@ impl<'a> Emitter<'a> {
         Ok(match &node.op {
             Op::Num(bits) => Ref::Text(Text::leaf(python_float(f64::from_bits(*bits)))),
             Op::Var(name) => Ref::Text(Text::leaf(self.bound[name].clone())),
-            Op::Apply(name) | Op::Gradient(name) => {
+            Op::Apply(name) | Op::Gradient(name) | Op::Hessian(name) => {
                 let (helper, param) = match &node.op {
                     Op::Apply(_) => (Helper::ValueAt, name.clone()),
+                    Op::Hessian(_) => (Helper::HessianAt, format!("d2{name}")),
                     _ => (Helper::GradientAt, format!("d{name}")),
                 };
                 self.helpers.insert(helper);
