@@ -977,10 +977,23 @@ fn transposed(e: &Expr, vars: &BTreeMap<String, gen::Shape>) -> Option<Expr> {
     Some(match &e.kind {
         ExprKind::Transpose(a) => (**a).clone(),
         ExprKind::Neg(a) => Expr::new(ExprKind::Neg(Box::new(t(a)))),
-        ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::HadMul), a, b) => {
-            Expr::binary(*op, t(a), t(b))
-        }
+        ExprKind::Binary(
+            op @ (BinOp::Add | BinOp::Sub | BinOp::HadMul | BinOp::HadDiv | BinOp::HadPow),
+            a,
+            b,
+        ) => Expr::binary(*op, t(a), t(b)),
         ExprKind::Binary(BinOp::Mul, a, b) => Expr::binary(BinOp::Mul, t(b), t(a)),
+        // A fill's transpose is the fill of the transposed size (the key
+        // of a fill leaves its size out).
+        ExprKind::Fill { .. } => e.clone(),
+        ExprKind::Const(ConstKind::Ones, dims) => {
+            let mut dims = dims.clone();
+            dims.reverse();
+            Expr::new(ExprKind::Const(ConstKind::Ones, dims))
+        }
+        // An element-wise function commutes with the transpose:
+        // `exp(a)'` is `exp(a')`.
+        ExprKind::Call(f, a) if f.is_elementwise() => Expr::call(*f, t(a)),
         _ => return None,
     })
 }

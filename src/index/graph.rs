@@ -628,6 +628,13 @@ impl Graph {
                 if self.is_number(b, 1) && same_dims(self, a) {
                     return Ok(a);
                 }
+                // A power of a fill is the fill of the power, where that is
+                // a rational (`ones(2).^0.5` is `ones(2)`).
+                if let (Some(c), Some(p)) = (self.fill_value(a), &vb) {
+                    if let Some(v) = fold(op, c, p) {
+                        return Ok(self.fill(v, dims));
+                    }
+                }
                 if self.is_zero(a) && vb.as_ref().is_some_and(Signed::is_positive) {
                     return Ok(self.zero(dims));
                 }

@@ -779,39 +779,67 @@ impl<'g> Normalizer<'g> {
                     t.chain.first().copied()
                 }
             };
-            let Some(first) = edge(&terms[0]) else {
-                continue;
-            };
-            if terms
-                .iter()
-                .any(|t| edge(t) != Some(first) || t.chain.len() < 2)
-            {
-                continue;
-            }
-            let rest: Vec<Term> = terms
-                .iter()
-                .map(|t| {
-                    let mut t = t.clone();
-                    if right {
-                        t.chain.pop();
+            // A 1×1 chain equals its transpose, so each term may be turned
+            // round to share the edge (`v1'*v + v2'*v1` is `v1'*(v + v2)`),
+            // whichever way the names made it be written.
+            let leads = [Some(terms[0].clone()), self.turned(&terms[0])];
+            for lead in leads.into_iter().flatten() {
+                let Some(first) = edge(&lead) else {
+                    continue;
+                };
+                let shares = |t: &Term| edge(t) == Some(first) && t.chain.len() >= 2;
+                let mut oriented = vec![lead.clone()];
+                for t in &terms[1..] {
+                    if shares(t) {
+                        oriented.push(t.clone());
+                    } else if let Some(u) = self.turned(t).filter(|u| shares(u)) {
+                        oriented.push(u);
                     } else {
-                        t.chain.remove(0);
+                        break;
                     }
-                    t
-                })
-                .collect();
-            // The rest is a sum in its own right: `A*(B + C) - A*B` leaves
-            // `(B + C) - B`, whose terms collect only once it is read again.
-            let inner = self.build_sum(rest)?;
-            let inner = self.normalize(inner)?;
-            let id = if right {
-                self.graph.binary(BinOp::Mul, inner, first)?
-            } else {
-                self.graph.binary(BinOp::Mul, first, inner)?
-            };
-            return Ok(Some(id));
+                }
+                if oriented.len() < terms.len() || !shares(&lead) {
+                    continue;
+                }
+                let rest: Vec<Term> = oriented
+                    .into_iter()
+                    .map(|mut t| {
+                        if right {
+                            t.chain.pop();
+                        } else {
+                            t.chain.remove(0);
+                        }
+                        t
+                    })
+                    .collect();
+                // The rest is a sum in its own right: `A*(B + C) - A*B`
+                // leaves `(B + C) - B`, whose terms collect only once it is
+                // read again.
+                let inner = self.build_sum(rest)?;
+                let inner = self.normalize(inner)?;
+                let id = if right {
+                    self.graph.binary(BinOp::Mul, inner, first)?
+                } else {
+                    self.graph.binary(BinOp::Mul, first, inner)?
+                };
+                return Ok(Some(id));
+            }
         }
         Ok(None)
+    }
+
+    /// A term whose chain is 1×1, turned round: `x'*A*y` as `y'*A'*x`.
+    fn turned(&mut self, t: &Term) -> Option<Term> {
+        if t.chain.len() < 2 || !self.is_one_by_one(&t.chain) {
+            return None;
+        }
+        let chain = t
+            .chain
+            .iter()
+            .rev()
+            .map(|&f| self.graph.transpose(f))
+            .collect();
+        Some(Term { chain, ..t.clone() })
     }
 
     /// The power `bᵏ` of a scalar base that every term has as a factor,
