@@ -8,6 +8,8 @@
 //! a fixed point. There are no commutativity or associativity rules: order
 //! comes from the canonical form's sorting.
 
+use num_traits::One;
+
 use super::assumed;
 use super::normal::{Key, Normalizer};
 use crate::algebra::integer;
@@ -386,7 +388,14 @@ pub(super) fn chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>) {
 
 /// The matrix factors of a product as [`chain_factors`], looking through
 /// the 1×1 scalings of its factors (`F·(2·(G·H))`), which go to `scalars`.
-fn scaled_chain_factors(n: &Normalizer<'_>, id: Id, out: &mut Vec<Id>, scalars: &mut Vec<Id>) {
+fn scaled_chain_factors(n: &mut Normalizer<'_>, id: Id, out: &mut Vec<Id>, scalars: &mut Vec<Id>) {
+    // A fill of c is c times the fill of ones.
+    if let Some(c) = n.graph.fill_value(id).filter(|c| !c.is_one()).cloned() {
+        let dims = n.graph.dims(id).clone();
+        scalars.push(n.graph.num(c));
+        out.push(n.graph.ones(dims));
+        return;
+    }
     match *n.graph.node(id) {
         Node::Binary(BinOp::Mul, a, b) if n.graph.is_scalar(a) != n.graph.is_scalar(b) => {
             let (s, m) = if n.graph.is_scalar(a) { (a, b) } else { (b, a) };

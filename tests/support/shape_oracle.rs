@@ -104,6 +104,9 @@ fn check(e: &Expr, vars: &BTreeMap<String, Shape>) -> Result<Extent, String> {
                 BinOp::Mul => product(a, b),
                 BinOp::Div if b == SCALAR => Ok(a),
                 BinOp::Pow if a == SCALAR && b == SCALAR => Ok(SCALAR),
+                // A matrix power of a square matrix (as the results write
+                // `M^2`).
+                BinOp::Pow if b == SCALAR && matches!(a, Dims(r, c) if r == c) => Ok(a),
                 _ => Err(format!("`{}` of {a:?} and {b:?}", op.symbol())),
             }
         }
