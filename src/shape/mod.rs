@@ -165,25 +165,21 @@ impl Typed {
                 };
                 Shape::matrix(r, c)
             }
-            ExprKind::Grad(name, args) => match args.first() {
-                Some(a) => self.shape_of(a)?,
-                None => self
-                    .gradients
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| fail("unknown gradient"))?,
-            },
-            // The Hessian at an n-vector is n×n.
-            ExprKind::Hess(name, args) => {
+            // The gradient has the shape of its point; the Hessian at an
+            // n-vector is n×n.
+            ExprKind::Grad(name, args) | ExprKind::Hess(name, args) => {
                 let at = match args.first() {
                     Some(a) => self.shape_of(a)?,
                     None => self
                         .gradients
                         .get(name)
                         .cloned()
-                        .ok_or_else(|| fail("unknown Hessian"))?,
+                        .ok_or_else(|| fail("unknown gradient"))?,
                 };
-                Shape::matrix(at.rows.clone(), at.rows)
+                match e.kind {
+                    ExprKind::Hess(..) => Shape::matrix(at.rows.clone(), at.rows),
+                    _ => at,
+                }
             }
             ExprKind::Call(func, a) => call_shape(*func, &self.shape_of(a)?),
             ExprKind::Binary(op, a, b) => {

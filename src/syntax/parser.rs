@@ -1048,21 +1048,14 @@ impl Builder<'_> {
                     depth,
                 )?])
             }
-            NameRole::Gradient(function) => {
+            role @ (NameRole::Gradient(_) | NameRole::Hessian(_)) => {
                 let args = args.into_iter().map(|a| a.expr).collect();
-                Ok(vec![self.node(
-                    ExprKind::Grad(function, args),
-                    span,
-                    depth,
-                )?])
-            }
-            NameRole::Hessian(function) => {
-                let args = args.into_iter().map(|a| a.expr).collect();
-                Ok(vec![self.node(
-                    ExprKind::Hess(function, args),
-                    span,
-                    depth,
-                )?])
+                let kind = match role {
+                    NameRole::Hessian(function) => ExprKind::Hess(function, args),
+                    NameRole::Gradient(function) => ExprKind::Grad(function, args),
+                    _ => unreachable!("matched a derivative role"),
+                };
+                Ok(vec![self.node(kind, span, depth)?])
             }
             NameRole::Value | NameRole::Juxtaposition(_)
                 if names::may_juxtapose(name, self.decls) =>
